@@ -1,0 +1,1 @@
+"""rnnlab: an experiment lab for vanilla (Elman) RNNs."""

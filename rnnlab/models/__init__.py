@@ -1,0 +1,13 @@
+"""Interchangeable RNN implementations, each a drop-in for `torch.nn.RNN` and proven equal to it.
+
+`IMPLEMENTATIONS` maps a name to its class; `python -m rnnlab.parity` checks every entry against nn.RNN.
+"""
+
+from rnnlab.models.base import RNNBase
+from rnnlab.models.torch_rnn import TorchRNN
+
+IMPLEMENTATIONS: dict[str, type[RNNBase]] = {
+    "torch": TorchRNN,
+}
+
+__all__ = ["IMPLEMENTATIONS", "RNNBase", "TorchRNN"]
