@@ -7,6 +7,7 @@ implementation only writes `forward_padded`: the recurrence on a time-major, zer
 from __future__ import annotations
 
 import numbers
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -39,8 +40,12 @@ class RNNBase(nn.Module):
 
     Subclasses implement `forward_padded(x, h0, lengths)` on a time-major zero-padded batch; this class turns
     unbatched, batch-first and packed input into that form and the result back. Subclasses whose parameters are
-    not named as nn.RNN's override `load_torch_state_dict` and `torch_state_dict`.
+    not named as nn.RNN's override `load_torch_state_dict`, `torch_state_dict` and `torch_grad_dict`.
     """
+
+    #: Named presets of this implementation's own keyword arguments (loop order, backward pass, cell...).
+    #: `python -m rnnlab.parity` proves every one of them equal to nn.RNN.
+    variants: ClassVar[dict[str, dict]] = {"default": {}}
 
     def __init__(
         self,
@@ -107,6 +112,14 @@ class RNNBase(nn.Module):
     def torch_state_dict(self) -> dict[str, Tensor]:
         """The weights as the `state_dict()` of an equivalent nn.RNN."""
         return dict(self.state_dict())
+
+    def torch_grad_dict(self) -> dict[str, Tensor | None]:
+        """The gradient of the last backward with respect to the equivalent nn.RNN's parameters, by name.
+
+        Where an implementation reparameterises nn.RNN (concat's one bias b = b_ih + b_hh), this is the chain
+        rule through that map (dL/db_ih = dL/db_hh = dL/db), so it compares directly with nn.RNN's gradients.
+        """
+        return {name: param.grad for name, param in self.named_parameters()}
 
     # ---- forward ---------------------------------------------------------------------------------------------
 

@@ -36,3 +36,6 @@ class TorchRNN(RNNBase):
 
     def torch_state_dict(self):
         return dict(self.rnn.state_dict())
+
+    def torch_grad_dict(self):
+        return {name: param.grad for name, param in self.rnn.named_parameters()}
