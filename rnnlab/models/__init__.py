@@ -4,10 +4,14 @@
 """
 
 from rnnlab.models.base import RNNBase
+from rnnlab.models.bidirectional import BidirectionalRNN
+from rnnlab.models.stacked import StackedRNN
 from rnnlab.models.torch_rnn import TorchRNN
 
 IMPLEMENTATIONS: dict[str, type[RNNBase]] = {
     "torch": TorchRNN,
+    "stacked": StackedRNN,
+    "bidirectional": BidirectionalRNN,
 }
 
-__all__ = ["IMPLEMENTATIONS", "RNNBase", "TorchRNN"]
+__all__ = ["IMPLEMENTATIONS", "BidirectionalRNN", "RNNBase", "StackedRNN", "TorchRNN"]
