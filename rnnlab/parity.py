@@ -12,6 +12,7 @@ any mismatch (float64: 1e-10, float32: 1e-5) or exception. `check` is the one ha
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import math
 import sys
@@ -82,42 +83,46 @@ def check(impl_cls: type, kwargs: dict, config: Config, dtype: torch.dtype = tor
         return Result(error=f"{type(error).__name__}: {error}")
 
 
-def _check(impl_cls, kwargs, config: Config, dtype, seed) -> Result:
+@functools.lru_cache(maxsize=None)
+def reference(config: Config, dtype: torch.dtype, seed: int) -> dict:
+    """nn.RNN's side of a check: weights, inputs, upstream gradients, and its answers (the same for every
+    implementation, so computed once per configuration)."""
     g = torch.Generator().manual_seed(seed)
-    arguments = dict(input_size=INPUT_SIZE, hidden_size=HIDDEN_SIZE, num_layers=config.num_layers,
-                     nonlinearity=config.nonlinearity, bias=config.bias, batch_first=config.batch_first,
-                     dropout=0.0, bidirectional=config.bidirectional)
-    reference = nn.RNN(**arguments).to(dtype)
+    network = nn.RNN(**_arguments(config)).to(dtype)
     with torch.no_grad():
-        for parameter in reference.parameters():  # nonzero biases, so that b_ih and b_hh are both exercised
+        for parameter in network.parameters():  # nonzero biases, so that b_ih and b_hh are both exercised
             parameter.copy_(torch.rand(parameter.shape, generator=g, dtype=dtype) * 1.2 - 0.6)
-    model = impl_cls(**arguments, **kwargs).to(dtype)
-    model.load_torch_state_dict(reference.state_dict())
-
     x, h0 = _inputs(config, dtype, g)
-    expected = _run(reference, x, h0, config)
-    upstream = {name: torch.randn(expected[name].shape, generator=g, dtype=dtype) for name in ("output", "h_n")}
-    _backward(expected, upstream)
-    actual = _run(model, x, h0, config)
-    if error := _layout_error(expected["raw_output"], actual["raw_output"]):
-        return Result(error=error)
+    run = _run(network, x, h0, config)
+    upstream = {name: torch.randn(run[name].shape, generator=g, dtype=dtype) for name in ("output", "h_n")}
+    _backward(run, upstream)
+    grads = {"input": run["x"].grad, "h0": None if h0 is None else run["h0"].grad}
+    grads |= {name: parameter.grad for name, parameter in network.named_parameters()}
+    return {"state_dict": network.state_dict(), "x": x, "h0": h0, "upstream": upstream,
+            "layout": _layout(run["raw_output"]), "output": run["output"].detach(), "h_n": run["h_n"].detach(),
+            "grads": {name: grad for name, grad in grads.items() if grad is not None}}
+
+
+def _check(impl_cls, kwargs, config: Config, dtype, seed) -> Result:
+    expected = reference(config, dtype, seed)
+    model = impl_cls(**_arguments(config), **kwargs).to(dtype)
+    model.load_torch_state_dict({name: value.clone() for name, value in expected["state_dict"].items()})
+    actual = _run(model, expected["x"], expected["h0"], config)
+    if (layout := _layout(actual["raw_output"])) != expected["layout"]:
+        return Result(error=f"output layout {layout}, expected nn.RNN's {expected['layout']}")
     for name in ("output", "h_n"):
         if actual[name].shape != expected[name].shape:
             return Result(error=f"{name} shape {list(actual[name].shape)}, expected {list(expected[name].shape)}")
-    _backward(actual, upstream)
+    _backward(actual, expected["upstream"])
 
-    expected_grads = {"input": expected["x"].grad, "h0": expected["h0"].grad if h0 is not None else None}
-    expected_grads |= {name: p.grad for name, p in reference.named_parameters()}
-    actual_grads = {"input": actual["x"].grad, "h0": actual["h0"].grad if h0 is not None else None}
     parameter_grads = model.torch_grad_dict()
-    if set(parameter_grads) != set(dict(reference.named_parameters())):
+    if set(parameter_grads) != set(expected["state_dict"]):
         return Result(error=f"torch_grad_dict names {sorted(parameter_grads)}, "
-                            f"expected {sorted(dict(reference.named_parameters()))}")
+                            f"expected {sorted(expected['state_dict'])}")
+    actual_grads = {"input": actual["x"].grad, "h0": None if actual["h0"] is None else actual["h0"].grad}
     actual_grads |= parameter_grads
     grad_errors = {}
-    for name, want in expected_grads.items():
-        if want is None:
-            continue
+    for name, want in expected["grads"].items():
         if actual_grads[name] is None:
             return Result(error=f"no gradient for {name}")
         grad_errors[name] = _max_difference(actual_grads[name], want)
@@ -125,6 +130,12 @@ def _check(impl_cls, kwargs, config: Config, dtype, seed) -> Result:
     return Result(forward=_max_difference(actual["output"], expected["output"]),
                   h_n=_max_difference(actual["h_n"], expected["h_n"]),
                   gradients=grad_errors[worst], worst_gradient=worst)
+
+
+def _arguments(config: Config) -> dict:
+    return dict(input_size=INPUT_SIZE, hidden_size=HIDDEN_SIZE, num_layers=config.num_layers,
+                nonlinearity=config.nonlinearity, bias=config.bias, batch_first=config.batch_first, dropout=0.0,
+                bidirectional=config.bidirectional)
 
 
 def _inputs(config: Config, dtype, g) -> tuple[Tensor, Tensor | None]:
@@ -160,15 +171,12 @@ def _backward(run: dict, upstream: dict[str, Tensor]) -> None:
     sum((run[name] * grad).sum() for name, grad in upstream.items()).backward()
 
 
-def _layout_error(expected, actual) -> str | None:
+def _layout(output) -> tuple:
     """A packed output must carry nn.RNN's batch sizes and orderings, not just the same numbers."""
-    if isinstance(expected, PackedSequence) != isinstance(actual, PackedSequence):
-        return f"output is {type(actual).__name__}, expected {type(expected).__name__}"
-    if isinstance(expected, PackedSequence):
-        for field in ("batch_sizes", "sorted_indices", "unsorted_indices"):
-            if not torch.equal(getattr(actual, field), getattr(expected, field)):
-                return f"packed output's {field} differ from nn.RNN's"
-    return None
+    if not isinstance(output, PackedSequence):
+        return (type(output).__name__,)
+    fields = (output.batch_sizes, output.sorted_indices, output.unsorted_indices)
+    return ("PackedSequence", *(None if f is None else tuple(f.tolist()) for f in fields))
 
 
 def _max_difference(a: Tensor, b: Tensor) -> float:
