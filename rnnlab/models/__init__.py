@@ -4,10 +4,14 @@
 """
 
 from rnnlab.models.base import RNNBase
+from rnnlab.models.concat import ConcatRNN
+from rnnlab.models.myrnn import MyRNN
 from rnnlab.models.torch_rnn import TorchRNN
 
 IMPLEMENTATIONS: dict[str, type[RNNBase]] = {
     "torch": TorchRNN,
+    "myrnn": MyRNN,
+    "concat": ConcatRNN,
 }
 
-__all__ = ["IMPLEMENTATIONS", "RNNBase", "TorchRNN"]
+__all__ = ["IMPLEMENTATIONS", "ConcatRNN", "MyRNN", "RNNBase", "TorchRNN"]
