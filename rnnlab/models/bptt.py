@@ -54,25 +54,26 @@ class RNNLayerBPTT(torch.autograd.Function):
         x, h0, w_ih, w_hh, states, valid = ctx.saved_tensors
         steps, batch, input_size = x.shape
         hidden = w_hh.size(0)
-        # act'(pre_t) from the stored states: tanh' = 1 - h^2, relu' = [h > 0]; zero where a sequence has ended,
-        # because there the state was copied, not computed.
+        # act'(pre_t) comes from the stored state h_t = act(pre_t): tanh' = 1 - h_t^2, relu' = [h_t > 0]. aten's own
+        # fused backward kernels apply it in one pass, written straight into dL/dpre_t's slot.
         if ctx.nonlinearity == "tanh":
-            slope = 1.0 - states * states
+            def activation_backward(grad, t):
+                torch.ops.aten.tanh_backward.grad_input(grad, states[t], grad_input=grad_pre[t])
         else:
-            slope = (states > 0).to(states.dtype)
+            def activation_backward(grad, t):
+                torch.ops.aten.threshold_backward.grad_input(grad, states[t], 0, grad_input=grad_pre[t])
         if valid is not None:
-            slope = slope.masked_fill_(~valid, 0.0)
-            grad_output = grad_output.masked_fill(~valid, 0.0)  # the output is zero there
+            grad_output = grad_output.masked_fill(~valid, 0.0)  # the output is zero past each length
 
         grad_pre = torch.empty_like(states)  # dL/dpre_t for every t: the only thing the time loop must produce
-        grad_h = grad_h_n.clone()
+        grad_h = grad_h_n + grad_output[-1]  # dL/dh_t for t = T-1: from h_n and from the last output
         for t in range(steps - 1, -1, -1):
-            grad_h += grad_output[t]  # dL/dh_t: from the output at t and from the future through h_t
-            torch.mul(grad_h, slope[t], out=grad_pre[t])
-            if valid is None:
-                grad_h = torch.mm(grad_pre[t], w_hh)
-            else:  # an ended sequence passes dL/dh_t straight to h_{t-1}
-                grad_h = torch.addmm(grad_h.masked_fill_(valid[t], 0.0), grad_pre[t], w_hh)
+            activation_backward(grad_h, t)  # dL/dpre_t = dL/dh_t * act'(pre_t)
+            grad_from_output = grad_output[t - 1] if t > 0 else torch.zeros_like(grad_h)
+            if valid is not None:  # past its length the state was copied, not computed: dL/dh_t passes on unchanged
+                grad_pre[t].masked_fill_(~valid[t], 0.0)
+                grad_from_output = grad_from_output + grad_h.masked_fill(valid[t], 0.0)
+            grad_h = torch.addmm(grad_from_output, grad_pre[t], w_hh)  # dL/dh_{t-1} = dL/dpre_t W_hh + output's
 
         flat_grad_pre = grad_pre.view(steps * batch, hidden)
         need = ctx.needs_input_grad
@@ -82,8 +83,9 @@ class RNNLayerBPTT(torch.autograd.Function):
         if need[2]:
             grad_w_ih = torch.mm(flat_grad_pre.t(), x.reshape(steps * batch, input_size))
         if need[3]:
-            previous = torch.cat([h0.unsqueeze(0), states[:-1]]).view(steps * batch, hidden)
-            grad_w_hh = torch.mm(flat_grad_pre.t(), previous)
+            # sum over t of dL/dpre_t^T h_{t-1}: h_{-1} = h0 apart, the rest one product over the stored states
+            previous = states[:-1].reshape((steps - 1) * batch, hidden)
+            grad_w_hh = torch.addmm(grad_pre[0].t() @ h0, flat_grad_pre[batch:].t(), previous)
         if need[4] or need[5]:
             grad_b = flat_grad_pre.sum(0)
         grad_b_ih = grad_b if ctx.has_bias[0] else None

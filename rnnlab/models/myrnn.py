@@ -125,7 +125,7 @@ class MyRNN(RNNBase):
                     output, h = self._sweep(x, h, lengths, layer, suffix)
                 outputs.append(output)
                 h_n.append(h)
-            x = self.dropout_between_layers(torch.cat(outputs, dim=-1), layer)
+            x = self.dropout_between_layers(torch.cat(outputs, dim=-1) if suffix else output, layer)
         return x, torch.stack(h_n)
 
     def _sweep(self, x: Tensor, h: Tensor, lengths: Tensor | None, layer: int, suffix: str) -> tuple[Tensor, Tensor]:
