@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 from rnnlab.models.sequences import valid_steps
 
@@ -50,6 +51,7 @@ class RNNLayerBPTT(torch.autograd.Function):
         return output, h.clone()
 
     @staticmethod
+    @once_differentiable  # the backward is written with plain tensor ops: no second derivative
     def backward(ctx, grad_output, grad_h_n):
         x, h0, w_ih, w_hh, states, valid = ctx.saved_tensors
         steps, batch, input_size = x.shape
