@@ -19,7 +19,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import TensorBoardLogger
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from rnnlab.config_checks import ConfigError, check_config
 from rnnlab.module import RNNModule
@@ -74,9 +74,11 @@ def train(cfg: DictConfig) -> float:
 
 def _describe(cfg: DictConfig) -> dict:
     """What the run is: its overrides, group choices and resolved configuration (without machine paths)."""
+    cfg = cfg.copy()
+    with open_dict(cfg):
+        cfg.pop("hydra", None)
+        cfg.paths.output_dir = "<output_dir>"  # where the run ran is not part of what it was
     config = OmegaConf.to_container(cfg, resolve=True)
-    for key in ("paths", "hydra"):
-        config.pop(key, None)
     hydra_cfg = HydraConfig.get() if HydraConfig.initialized() else None
     return {
         "status": None,
