@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from rnnlab.config_checks import ConfigError, check_config
 from rnnlab.module import RNNModule
+from rnnlab.resume import StepAligned
 from rnnlab.results import FINISHED, RunSummary, read_metrics, write_metrics
 
 # The top-level keys that are bookkeeping, not hyper-parameters of the experiment.
@@ -43,62 +44,64 @@ def train(cfg: DictConfig) -> float:
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     checkpoint = output_dir / "checkpoints" / "last.ckpt"
     resume_from = checkpoint if checkpoint.exists() else None
-    resumed_at = torch.load(resume_from, map_location="cpu", weights_only=False)["global_step"] if resume_from else None
-    record = _describe(cfg)
-    summary, trainer, started = RunSummary(), None, time.time()
+    resumed_at = torch.load(resume_from, map_location="cpu", weights_only=False)["global_step"] if resume_from \
+        else None
+    started, summary, task, module, trainer = time.time(), RunSummary(), None, None, None
     try:
         task = instantiate(cfg.task)
         module = RNNModule(rnn=instantiate(cfg.model), task=task, optimizer=instantiate(cfg.optimizer),
                            scheduler=instantiate(cfg.scheduler) if "scheduler" in cfg else None,
                            init=cfg.init, init_scale=cfg.init_scale, seed=cfg.seed)
-        callbacks = [instantiate(c) for c in cfg.callbacks.values()] + [summary]
+        callbacks = [instantiate(c) for c in cfg.callbacks.values()] + [summary, StepAligned()]
         loggers = [instantiate(c) for c in cfg.logger.values()]
         trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
         trainer.fit(module, datamodule=task, ckpt_path=resume_from)
         if module.diverged_at_step is None and summary.last_val_step != trainer.global_step:
             trainer.validate(module, datamodule=task, verbose=False)  # max_steps ended mid-epoch
     except Exception as error:
-        record.update(status="failed", error=f"{type(error).__name__}: {error}")
-        write_metrics(output_dir, _finish(record, summary, trainer, started, resumed_at))
+        write_metrics(output_dir, _record(cfg, "failed", summary, task, trainer, started, resumed_at,
+                                          error=f"{type(error).__name__}: {error}"))
         raise
 
-    record.update(status="completed" if module.diverged_at_step is None else "diverged",
-                  diverged_at_step=module.diverged_at_step, baseline=module.baseline)
-    _finish(record, summary, trainer, started, resumed_at)
+    status = "completed" if module.diverged_at_step is None else "diverged"
+    record = _record(cfg, status, summary, task, trainer, started, resumed_at,
+                     diverged_at_step=module.diverged_at_step)
     _log_final_hparams(trainer, cfg, record)
     write_metrics(output_dir, record)  # last: its presence means the run has ended
-    print(f"rnnlab: {record['status']} after {record['steps']} steps: val/loss {record['final'].get('val/loss')}"
-          f" (baseline {module.baseline:.4g}) -> {output_dir / 'metrics.json'}")
+    print(f"rnnlab: {status} after {record['steps']} steps: val/loss {record['final'].get('val/loss')} "
+          f"(baseline {record['baseline']:.4g}) -> {output_dir / 'metrics.json'}")
     return _objective(record["best"], cfg.optimized_metric)
 
 
-def _describe(cfg: DictConfig) -> dict:
-    """What the run is: its overrides, group choices and resolved configuration (without machine paths)."""
-    cfg = cfg.copy()
-    with open_dict(cfg):
-        cfg.pop("hydra", None)
-        cfg.paths.output_dir = "<output_dir>"  # where the run ran is not part of what it was
-    config = OmegaConf.to_container(cfg, resolve=True)
+def _record(cfg: DictConfig, status: str, summary: RunSummary, task, trainer, started: float,
+            resumed_at: int | None, **extra) -> dict:
+    """metrics.json's content. Everything but `timing` is a function of the configuration."""
     hydra_cfg = HydraConfig.get() if HydraConfig.initialized() else None
     return {
-        "status": None,
+        "status": status,
         "overrides": list(hydra_cfg.overrides.task) if hydra_cfg else [],
         "choices": {k: v for k, v in hydra_cfg.runtime.choices.items() if not k.startswith("hydra")}
         if hydra_cfg else {},
-        "config": config,
+        "steps": trainer.global_step if trainer is not None else 0,
+        **extra,
+        "baseline": float(task.baseline) if task is not None else None,
+        "final": dict(summary.final),
+        "best": dict(summary.best),
+        "config": _resolved_config(cfg),
+        "timing": {
+            "wall_time_s": round(time.time() - started, 3),
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "resumed_from_step": resumed_at,
+        },
     }
 
 
-def _finish(record: dict, summary: RunSummary, trainer, started: float, resumed_at: int | None) -> dict:
-    record["steps"] = trainer.global_step if trainer is not None else 0
-    record["final"], record["best"] = dict(summary.final), dict(summary.best)
-    # Everything above is a function of the configuration; what follows is not.
-    record["timing"] = {
-        "wall_time_s": round(time.time() - started, 3),
-        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "resumed_from_step": resumed_at,
-    }
-    return record
+def _resolved_config(cfg: DictConfig) -> dict:
+    cfg = cfg.copy()
+    with open_dict(cfg):
+        cfg.pop("hydra", None)  # present when composed with return_hydra_config (tests)
+        cfg.paths.output_dir = "<output_dir>"  # where the run ran is not part of what it was
+    return OmegaConf.to_container(cfg, resolve=True)
 
 
 def _objective(best: dict, metric: str) -> float:
