@@ -1,0 +1,128 @@
+"""The LightningModule: any rnnlab implementation, the task's linear head and loss, the configured optimizer."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import lightning as L
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torchmetrics import Accuracy, MeanMetric, MeanSquaredError
+
+from rnnlab.init import initialise
+from rnnlab.tasks.base import SyntheticTask
+
+
+class RNNModule(L.LightningModule):
+    """An RNN (`rnn`, batch-first) read out by a linear `head`, trained on a `SyntheticTask`.
+
+    `rnn` is a callable that builds the network given `input_size` and `batch_first` (a Hydra partial of any
+    rnnlab implementation); its weights are `rnnlab.init.initialise(rnn, init, init_scale, seed)`, so every
+    implementation starts from the same function. `optimizer` and `scheduler` are partials taking the parameters
+    and the optimizer. A non-finite training loss stops the run and sets `diverged_at_step`.
+
+    Diagnostics may recompute the loss from a substituted output: `loss_from_rnn_output(rnn_output(batch), batch)`
+    is exactly the training loss.
+    """
+
+    def __init__(self, rnn: Callable[..., nn.Module], task: SyntheticTask, optimizer: Callable,
+                 scheduler: Callable | None = None, init: str = "torch", init_scale: float = 1.0,
+                 seed: int = 0) -> None:
+        super().__init__()
+        self.kind, self.readout = task.kind, task.readout
+        self.baseline = float(task.baseline)
+        self.rnn = rnn(input_size=task.input_size, batch_first=True)
+        initialise(self.rnn, init, init_scale, seed)
+        self.head = nn.Linear(self.rnn.num_directions * self.rnn.hidden_size, task.output_size)
+        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
+        if self.kind == "classification":
+            self.val_loss = MeanMetric()  # cross-entropy, weighted by the positions each batch scores
+            self.train_acc = Accuracy(task="multiclass", num_classes=task.output_size)
+            self.val_acc = Accuracy(task="multiclass", num_classes=task.output_size)
+        else:
+            self.val_loss = MeanSquaredError()  # the loss itself, over all validation elements
+        self.diverged_at_step: int | None = None
+
+    # ---- the contract diagnostics rely on ------------------------------------------------------------------
+
+    def rnn_output(self, batch: dict[str, Tensor]) -> Tensor:
+        """The RNN's output (B, T, D * H), zero past each sequence's length; packed through the RNN if `lengths`."""
+        x, lengths = batch["x"], batch.get("lengths")
+        if lengths is None:
+            return self.rnn(x)[0]
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        output, _ = pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=x.size(1))
+        return output
+
+    def loss_from_rnn_output(self, output: Tensor, batch: dict[str, Tensor]) -> Tensor:
+        """The task's loss given the RNN's padded output: MSE over elements, or cross-entropy over positions."""
+        prediction, target = self.predictions(output, batch)
+        return self.loss_fn(prediction, target)
+
+    # ---- readout and loss ----------------------------------------------------------------------------------
+
+    def predictions(self, output: Tensor, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+        """(prediction, target) at the positions the loss covers, flattened to (N, output_size) and (N, ...)."""
+        lengths, target = batch.get("lengths"), batch["y"]
+        if self.readout == "last":
+            if lengths is None:
+                features = output[:, -1]
+            else:  # each sequence's own last step; for two directions, both directions' outputs there
+                features = output[torch.arange(output.size(0), device=output.device), lengths.to(output.device) - 1]
+            return self.head(features), target
+        prediction = self.head(output)  # every_step: (B, T, output_size)
+        mask = batch.get("mask")
+        if mask is None and lengths is not None:
+            steps = torch.arange(output.size(1), device=output.device)
+            mask = steps.unsqueeze(0) < lengths.to(output.device).unsqueeze(1)
+        if mask is None:
+            return prediction.flatten(0, 1), target.flatten(0, 1)
+        return prediction[mask], target[mask]
+
+    def loss_fn(self, prediction: Tensor, target: Tensor) -> Tensor:
+        if self.kind == "classification":
+            return nn.functional.cross_entropy(prediction, target)
+        return nn.functional.mse_loss(prediction, target.to(prediction.dtype))
+
+    # ---- Lightning hooks -----------------------------------------------------------------------------------
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor | None:
+        prediction, target = self.predictions(self.rnn_output(batch), batch)
+        loss = self.loss_fn(prediction, target)
+        self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=target.size(0))
+        if self.kind == "classification":
+            self.train_acc(prediction, target)
+            self.log("train/acc", self.train_acc, on_step=True, on_epoch=False)
+        if not torch.isfinite(loss):
+            # A diverged run is a result, not a crash: stop here, and skip this step's backward and update.
+            self.diverged_at_step = self.global_step
+            self.trainer.should_stop = True
+            return None
+        return loss
+
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        prediction, target = self.predictions(self.rnn_output(batch), batch)
+        if self.kind == "classification":
+            self.val_loss.update(self.loss_fn(prediction, target), weight=target.size(0))
+            self.val_acc(prediction, target)
+            self.log("val/acc", self.val_acc, on_step=False, on_epoch=True, prog_bar=True)
+        else:
+            self.val_loss.update(prediction, target.to(prediction.dtype))
+        self.log("val/loss", self.val_loss, on_step=False, on_epoch=True, prog_bar=True)
+        self.log("baseline/loss", self.baseline, on_step=False, on_epoch=True)
+
+    def configure_optimizers(self):
+        optimizer = self.optimizer_factory(self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    # The global RNG drives dropout; keeping it in the checkpoint lets a resumed run draw what the original would.
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["rng_state"] = torch.get_rng_state()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        if "rng_state" in checkpoint:
+            torch.set_rng_state(checkpoint["rng_state"])

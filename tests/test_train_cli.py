@@ -1,0 +1,108 @@
+"""`python -m rnnlab.train` end to end, in a subprocess as a user runs it: results, TensorBoard, skip and resume,
+divergence, and the one-line refusal of a bad configuration."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams import plugin_data_pb2
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ["hidden_size=8", "seq_len=10", "batch_size=16", "task.train_batches=10", "task.val_batches=2",
+         "trainer.enable_progress_bar=false"]
+
+pytestmark = pytest.mark.slow  # each test starts Python, torch and Lightning (seconds)
+
+
+def run_cli(run_dir: Path, *overrides: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HYDRA_FULL_ERROR": ""}
+    return subprocess.run([sys.executable, "-m", "rnnlab.train", *overrides, f"hydra.run.dir={run_dir}"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def metrics(run_dir: Path) -> dict:
+    return json.loads((run_dir / "metrics.json").read_text())
+
+
+def without_timing(record: dict) -> dict:
+    return {k: v for k, v in record.items() if k != "timing"}
+
+
+def test_the_cli_runs_logs_checkpoints_and_skips_a_finished_run(tmp_path):
+    run_dir = tmp_path / "run"
+    result = run_cli(run_dir, *SMALL, "max_steps=25")
+    assert result.returncode == 0, result.stderr
+    record = metrics(run_dir)
+    assert record["status"] == "completed" and record["steps"] == 25
+    assert record["overrides"] == [*SMALL, "max_steps=25"]
+    assert (run_dir / "checkpoints" / "last.ckpt").exists()
+
+    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0, "tensors": 0})
+    events.Reload()
+    scalars = events.Tags()["scalars"]
+    assert {"train/loss", "val/loss", "baseline/loss"} <= set(scalars)
+    assert [e.step for e in events.Scalars("train/loss")] == list(range(25))
+    assert events.Scalars("val/loss")[-1].value == pytest.approx(record["final"]["val/loss"])
+    assert events.Scalars("baseline/loss")[-1].value == pytest.approx(2 / 12)
+    # The HParams dashboard: the run's hyper-parameters, and its real final metrics (no -1 placeholder).
+    hparams = plugin_data_pb2.HParamsPluginData.FromString(
+        events.PluginTagToContent("hparams")["_hparams_/session_start_info"]).session_start_info.hparams
+    assert hparams["hidden_size"].number_value == 8 and hparams["model"].string_value == "torch"
+    assert events.Scalars("hp/final_loss")[-1].value == pytest.approx(record["final"]["val/loss"])
+    assert events.Scalars("hp/baseline")[-1].value == pytest.approx(2 / 12)
+
+    before = (run_dir / "metrics.json").read_text()
+    started = time.monotonic()
+    again = run_cli(run_dir, *SMALL, "max_steps=25")
+    assert again.returncode == 0 and "already completed" in again.stdout
+    assert time.monotonic() - started < 60 and (run_dir / "metrics.json").read_text() == before
+
+
+def test_a_run_killed_mid_training_resumes_to_the_uninterrupted_result(tmp_path):
+    overrides = [*SMALL, "max_steps=30"]
+    assert run_cli(tmp_path / "whole", *overrides).returncode == 0
+
+    # Killed at step 15: the last checkpoint is the end of epoch 0 (step 10).
+    killed = run_cli(tmp_path / "resumed", *overrides, "+callbacks.kill._target_=tests.train_helpers.ExitAfterSteps",
+                     "+callbacks.kill.steps=15")
+    assert killed.returncode == 3 and not (tmp_path / "resumed" / "metrics.json").exists()
+    assert (tmp_path / "resumed" / "checkpoints" / "last.ckpt").exists()
+
+    resumed = run_cli(tmp_path / "resumed", *overrides)
+    assert resumed.returncode == 0, resumed.stderr
+    whole, again = metrics(tmp_path / "whole"), metrics(tmp_path / "resumed")
+    assert again["timing"]["resumed_from_step"] == 10 and whole["timing"]["resumed_from_step"] is None
+    assert without_timing(again) == without_timing(whole)
+    whole_losses, resumed_losses = (EventAccumulator(str(tmp_path / d), size_guidance={"scalars": 0})
+                                    for d in ("whole", "resumed"))
+    for events in (whole_losses, resumed_losses):
+        events.Reload()
+    # The killed run logged steps 10-14 too; the resumed run's later values for those steps are what count.
+    assert {e.step: e.value for e in resumed_losses.Scalars("train/loss")} == \
+        {e.step: e.value for e in whole_losses.Scalars("train/loss")}
+
+
+def test_an_exploding_run_ends_diverged_with_exit_code_zero(tmp_path):
+    result = run_cli(tmp_path, *SMALL[:1], "seq_len=30", *SMALL[2:], "max_steps=30", "nonlinearity=relu",
+                     "init=normal", "init_scale=10", "optimizer=sgd", "lr=1", "grad_clip=null")
+    assert result.returncode == 0, result.stderr
+    record = metrics(tmp_path)
+    assert record["status"] == "diverged" and record["final"]["train/loss"] is None
+
+
+@pytest.mark.parametrize("override,expected", [
+    ("num_layers=0", "num_layers=0 is invalid; allowed: an integer >= 1"),
+    ("init_scale=-0.5", "init_scale=-0.5 is invalid; allowed: a number >= 0"),
+    ("model=nope", "Could not find 'model/nope'"),
+    ("hiden_size=3", "Key 'hiden_size' is not in struct"),
+])
+def test_bad_configuration_gives_one_clear_error_and_no_results(override, expected, tmp_path):
+    result = run_cli(tmp_path, override)
+    assert result.returncode != 0 and expected in result.stderr
+    assert "Traceback (most recent call last)" not in result.stderr and len(result.stderr.splitlines()) <= 20
+    assert not (tmp_path / "metrics.json").exists() and not list(tmp_path.glob("events.*"))
