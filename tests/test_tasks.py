@@ -314,6 +314,15 @@ class TinyModel(nn.Module):
         return self.head(out)
 
 
+@pytest.fixture
+def one_thread():
+    """Tiny models run several times faster on one thread than on two busy ones."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def train_and_validate(task, steps, hidden_size=64, bidirectional=False, lr=1e-2):
     torch.manual_seed(0)
     model = TinyModel(task, hidden_size, bidirectional)
@@ -329,26 +338,28 @@ def train_and_validate(task, steps, hidden_size=64, bidirectional=False, lr=1e-2
         return sum(task_loss(task, model(task.batch("val", i)), task.batch("val", i)).item() for i in range(4)) / 4
 
 
-# (task, steps, bidirectional, the largest val loss / baseline accepted); measured ratios in the comments.
+# (task, steps, bidirectional, the largest val loss / baseline accepted). Measured with data seeds 0-3 (one thread,
+# 2-5 s each): adding 0.02-0.06, adding-variable 0.02-0.03, copy_memory 0.004-0.15, xor 0.001-0.002, sine 0.007,
+# lookahead-bidirectional 0.0002.
 LEARNING = {
-    "adding": (AddingTask(seq_len=10, seed=0), 300, False, 0.5),  # ~0.2
-    "adding-variable": (AddingTask(seq_len=12, variable_length=True, seed=0), 400, False, 0.6),
-    "copy_memory": (CopyMemoryTask(seq_len=5, copy_len=3, seed=0), 600, False, 0.7),
+    "adding": (AddingTask(seq_len=10, seed=0), 300, False, 0.3),
+    "adding-variable": (AddingTask(seq_len=12, variable_length=True, seed=0), 400, False, 0.3),
+    "copy_memory": (CopyMemoryTask(seq_len=5, copy_len=3, seed=0), 600, False, 0.4),
     "xor": (XorTask(seq_len=4, seed=0), 400, False, 0.1),
-    "sine": (SineTask(seq_len=20, seed=0), 200, False, 0.1),
-    "lookahead-bidirectional": (LookaheadTask(seq_len=10, seed=0), 200, True, 0.1),
+    "sine": (SineTask(seq_len=20, seed=0), 200, False, 0.05),
+    "lookahead-bidirectional": (LookaheadTask(seq_len=10, seed=0), 200, True, 0.05),
 }
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", LEARNING)
-def test_a_small_rnn_beats_the_baseline(case):
+def test_a_small_rnn_beats_the_baseline(case, one_thread):
     task, steps, bidirectional, ratio = LEARNING[case]
     loss = train_and_validate(task, steps, bidirectional=bidirectional)
     assert loss < ratio * task.baseline, f"{case}: val loss {loss:.4f} vs baseline {task.baseline:.4f}"
 
 
 @pytest.mark.slow
-def test_a_unidirectional_rnn_cannot_look_ahead():
+def test_a_unidirectional_rnn_cannot_look_ahead(one_thread):
     task = LookaheadTask(seq_len=10, seed=0)
     assert train_and_validate(task, 200, bidirectional=False) > 0.97 * task.baseline
