@@ -2,9 +2,11 @@
 
 from rnnlab.tasks.adding import AddingTask
 from rnnlab.tasks.base import SyntheticTask
+from rnnlab.tasks.copy_memory import CopyMemoryTask
+from rnnlab.tasks.lookahead import LookaheadTask
+from rnnlab.tasks.sine import SineTask
+from rnnlab.tasks.xor import XorTask
 
-TASKS = {
-    "adding": AddingTask,
-}
+TASKS = {task.name: task for task in (AddingTask, CopyMemoryTask, XorTask, SineTask, LookaheadTask)}
 
-__all__ = ["TASKS", "SyntheticTask", "AddingTask"]
+__all__ = ["TASKS", "SyntheticTask", "AddingTask", "CopyMemoryTask", "XorTask", "SineTask", "LookaheadTask"]

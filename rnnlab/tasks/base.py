@@ -26,7 +26,12 @@ class SyntheticTask(L.LightningDataModule):
     A batch is a dict: `x` (B, T, input_size) float, batch-first; `y` the targets; optionally `lengths` (B,) int64
     for variable-length sequences (positions past a length are zero), and `mask` (B, T) bool for `readout ==
     "every_step"` tasks whose loss covers only some steps.
-    Subclasses set the class attributes below and implement `generate` and `baseline`.
+    Subclasses set the class attributes below and implement `generate` and `baseline`; a subclass may override
+    `input_size` / `output_size` per instance when they depend on its arguments.
+
+    Variable length (tasks with `supports_variable_length`): `variable_length=True` draws each example's length
+    uniformly from [min_len, seq_len] (`min_len` defaults to seq_len // 2); `sample_lengths` gives them to
+    `generate`, and the batch carries them as `lengths`.
     """
 
     name: str = "task"
@@ -35,9 +40,11 @@ class SyntheticTask(L.LightningDataModule):
     input_size: int = 1
     output_size: int = 1  # regression: target dimension; classification: number of classes
     min_seq_len: int = 2
+    supports_variable_length: bool = False
 
     def __init__(self, seq_len: int = 50, batch_size: int = 64, train_batches: int = 50, val_batches: int = 4,
-                 seed: int = 0, num_workers: int = 0) -> None:
+                 seed: int = 0, num_workers: int = 0, variable_length: bool = False,
+                 min_len: int | None = None) -> None:
         super().__init__()
         if not isinstance(seq_len, int) or seq_len < self.min_seq_len:
             raise ValueError(f"seq_len={seq_len!r} is too short for task '{self.name}': it needs seq_len >= "
@@ -46,6 +53,19 @@ class SyntheticTask(L.LightningDataModule):
                            ("val_batches", val_batches)):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"task.{key} must be an integer >= 1, got {value!r}")
+        if not isinstance(variable_length, bool):
+            raise ValueError(f"task.variable_length must be true or false, got {variable_length!r}")
+        if variable_length and not self.supports_variable_length:
+            raise ValueError(f"task.variable_length=True is not supported by task '{self.name}'")
+        if min_len is not None:
+            if not variable_length:
+                raise ValueError(f"task.min_len={min_len!r} needs task.variable_length=True")
+            if not isinstance(min_len, int) or not self.min_seq_len <= min_len <= seq_len:
+                raise ValueError(f"task.min_len={min_len!r} must be an integer in [{self.min_seq_len}, seq_len="
+                                 f"{seq_len}] for task '{self.name}'")
+        self.variable_length = variable_length
+        self.min_len = (max(self.min_seq_len, seq_len // 2) if min_len is None else min_len) if variable_length \
+            else seq_len
         self.seq_len = seq_len
         self.batch_size = batch_size
         self.train_batches = train_batches
@@ -62,6 +82,30 @@ class SyntheticTask(L.LightningDataModule):
     def baseline(self) -> float:
         """The loss of the best constant predictor: the score a model that learned nothing gets."""
         raise NotImplementedError
+
+    # ---- helpers for generate -----------------------------------------------------------------------------
+
+    def sample_lengths(self, generator: torch.Generator, batch_size: int) -> torch.Tensor:
+        """Each example's length, (B,) int64: seq_len for all unless `variable_length`.
+
+        Draws nothing from the generator for fixed-length tasks, so their batches do not depend on this option's
+        existence.
+        """
+        if not self.variable_length:
+            return torch.full((batch_size,), self.seq_len, dtype=torch.int64)
+        return torch.randint(self.min_len, self.seq_len + 1, (batch_size,), generator=generator)
+
+    @staticmethod
+    def steps_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
+        """(B, T) bool, True where step t lies within example b's length."""
+        return torch.arange(max_len).unsqueeze(0) < lengths.unsqueeze(1)
+
+    @staticmethod
+    def uniform_below(generator: torch.Generator, high: torch.Tensor) -> torch.Tensor:
+        """An integer uniform in [0, high) for each element of `high` (int64), whose bound may differ per element."""
+        draw = torch.rand(high.shape, generator=generator, dtype=torch.float64)
+        # float64 keeps draw * high < high for any realistic length; the clamp makes sure of it.
+        return torch.minimum((draw * high).long(), high - 1)
 
     # ---- batches and dataloaders --------------------------------------------------------------------------
 

@@ -1,0 +1,65 @@
+"""A task that needs future context: at every step, name the symbol `offset` steps ahead."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from rnnlab.tasks.base import SyntheticTask
+
+
+class LookaheadTask(SyntheticTask):
+    """Output at step t the input symbol at step t + offset: a bidirectional RNN can, a unidirectional one cannot.
+
+    Input: i.i.d. symbols uniform over `num_symbols`, one-hot. Target at every step t: the class of x_{t+offset};
+    `mask` keeps the steps where t + offset lies inside the sequence (its own length when `variable_length`).
+    A negative offset asks for a past symbol instead (a delayed echo), which a unidirectional RNN can learn:
+    the pair makes the contrast between the directions visible.
+    Baseline: the targets are uniform and independent of everything before them, so the best constant scores
+    log(num_symbols) -- and so does every unidirectional model when offset > 0.
+    """
+
+    name = "lookahead"
+    kind = "classification"
+    readout = "every_step"
+    input_size = 4
+    output_size = 4
+    min_seq_len = 2
+    supports_variable_length = True
+
+    def __init__(self, offset: int = 2, num_symbols: int = 4, **kwargs) -> None:
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset == 0:
+            raise ValueError(f"task.offset must be a non-zero integer for task '{self.name}' (> 0 looks ahead, "
+                             f"< 0 looks back), got {offset!r}")
+        if not isinstance(num_symbols, int) or num_symbols < 2:
+            raise ValueError(f"task.num_symbols must be an integer >= 2 for task '{self.name}', got {num_symbols!r}")
+        self.offset, self.num_symbols = offset, num_symbols
+        self.input_size = self.output_size = num_symbols
+        self.min_seq_len = abs(offset) + 1  # at least one step must have a target
+        super().__init__(**kwargs)
+
+    def generate(self, generator, batch_size):
+        T, d = self.seq_len, self.offset
+        lengths = self.sample_lengths(generator, batch_size)
+        inside = self.steps_mask(lengths, T)
+        symbols = torch.randint(0, self.num_symbols, (batch_size, T), generator=generator)
+        x = F.one_hot(symbols, self.num_symbols).float() * inside.unsqueeze(-1)
+        y = torch.zeros_like(symbols)
+        mask = torch.zeros_like(inside)
+        if d > 0:
+            y[:, :-d] = symbols[:, d:]
+            mask[:, :-d] = inside[:, d:]  # the target's step t + d must lie inside the sequence
+        else:
+            y[:, -d:] = symbols[:, :d]
+            mask[:, -d:] = inside[:, -d:]
+        y = y * mask
+        batch = {"x": x, "y": y, "mask": mask}
+        if self.variable_length:
+            batch["lengths"] = lengths
+        return batch
+
+    @property
+    def baseline(self) -> float:
+        return math.log(self.num_symbols)
