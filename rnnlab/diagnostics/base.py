@@ -1,0 +1,49 @@
+"""What every diagnostic shares: an every-N-steps schedule and where its numbers go."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from lightning.pytorch.loggers import TensorBoardLogger
+from torch import Tensor
+
+
+class EveryNSteps(L.Callback):
+    """A callback that acts at optimizer steps 0, N, 2N, ... (once per step, even with gradient accumulation).
+
+    Diagnostics cost time; running them every N steps keeps a run's overhead small (issue 5).
+    """
+
+    def __init__(self, every_n_steps: int) -> None:
+        if not isinstance(every_n_steps, int) or isinstance(every_n_steps, bool) or every_n_steps < 1:
+            raise ValueError(f"{type(self).__name__}: every_n_steps must be an integer >= 1, got {every_n_steps!r}")
+        self.every_n_steps = every_n_steps
+        self._last_step: int | None = None
+
+    def due(self, trainer: L.Trainer) -> bool:
+        step = trainer.global_step
+        if step % self.every_n_steps or step == self._last_step:
+            return False
+        self._last_step = step
+        return True
+
+
+def log_scalars(trainer: L.Trainer, metrics: dict[str, Tensor | float], step: int) -> None:
+    """Send scalars to every logger of the run at `step` (the optimizer step, as Lightning logs the loss)."""
+    if not metrics or not trainer.loggers:
+        return
+    tensors = [v for v in metrics.values() if isinstance(v, Tensor)]
+    # One device-to-host copy for all of them, not one .item() per scalar.
+    device = tensors[0].device if tensors else None
+    values = iter(torch.stack([t.detach().to(device, torch.float64) for t in tensors]).tolist() if tensors else [])
+    floats = {k: next(values) if isinstance(v, Tensor) else float(v) for k, v in metrics.items()}
+    for logger in trainer.loggers:
+        logger.log_metrics(floats, step=step)
+
+
+def summary_writer(trainer: L.Trainer):
+    """The run's TensorBoard SummaryWriter (for histograms and layouts), or None without a TensorBoardLogger."""
+    for logger in trainer.loggers:
+        if isinstance(logger, TensorBoardLogger):
+            return logger.experiment
+    return None
