@@ -40,7 +40,8 @@ class RunSummary(L.Callback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         # trainer.callback_metrics is only refreshed after this hook; the step's own output is current.
-        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+        # A step that returned no loss (a non-finite one, see RNNModule.training_step) records nan.
+        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
         self._record("train/loss", float(loss) if loss is not None else math.nan)
 
     def on_validation_end(self, trainer, pl_module) -> None:
