@@ -65,7 +65,7 @@ def final_loss_plot(table: pd.DataFrame, path: Path) -> Path:
         ax.set_yscale("log")
     ax.set_xlabel(x_key or "job")
     ax.set_ylabel("final val/loss (x on top: diverged)")
-    ax.legend(fontsize=7)
+    _legend(ax)
     return _save(fig, path)
 
 
@@ -86,7 +86,7 @@ def grad_through_time_plot(table: pd.DataFrame, scalars: dict, path: Path) -> Pa
         ax.set_title(_title(panel_keys, values), fontsize=8)
         ax.set_xlabel("time step t")
         ax.set_ylabel("‖dL/dh_t‖ (at the first logged step)")
-        ax.legend(fontsize=6)
+        _legend(ax)
     return _save(fig, path)
 
 
@@ -108,8 +108,13 @@ def learning_curves_plot(table: pd.DataFrame, scalars: dict, path: Path, tag: st
         ax.set_title(_title(panel_keys, values), fontsize=8)
         ax.set_xlabel("step")
         ax.set_ylabel(tag)
-        ax.legend(fontsize=6)
+        _legend(ax)
     return _save(fig, path)
+
+
+def _legend(ax) -> None:
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=6)
 
 
 def _save(fig, path: Path) -> Path:

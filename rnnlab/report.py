@@ -40,9 +40,9 @@ def markdown_table(table: pd.DataFrame, columns: list[str]) -> str:
 def write_report(sweep_dir: str | Path, out: str | Path | None = None) -> dict[str, Path]:
     """Write the CSV, the Markdown report and the plots; return their paths by kind."""
     sweep_dir = Path(sweep_dir)
+    table, scalars = sweep_table(sweep_dir)  # first: a mistyped SWEEP_DIR must not be created
     out = Path(out) if out is not None else sweep_dir
     out.mkdir(parents=True, exist_ok=True)
-    table, scalars = sweep_table(sweep_dir)
     written = {"csv": out / CSV}
     table.to_csv(written["csv"], index=False)
     plots = {}
