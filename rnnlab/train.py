@@ -7,6 +7,7 @@ that completed or diverged and resumes an interrupted or failed one from its las
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
 import time
@@ -17,6 +18,7 @@ import hydra
 import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -141,6 +143,14 @@ def main(cfg: DictConfig) -> float:
     except ConfigError as error:  # a user's mistake, not a bug: one line, no traceback
         print(f"rnnlab: bad configuration: {error}", file=sys.stderr)
         sys.exit(2)
+    except Exception:
+        # In a sweep one job's failure must not hide the others (Hydra would stop at the first failed job and skip
+        # its on_multirun_end): metrics.json records it, the traceback goes to the job's log, and
+        # rnnlab.sweep_callback lists every failure at the end and fails the sweep. None: no objective (Optuna: FAIL).
+        if HydraConfig.get().mode != RunMode.MULTIRUN:
+            raise
+        logging.getLogger(__name__).exception("rnnlab: job failed; the sweep goes on")
+        return None
 
 
 if __name__ == "__main__":

@@ -1,0 +1,109 @@
+"""A sweep as a table: one row per job with its swept values, status, final and best metrics against the task's
+baseline, the gradient decay ratio through time at its first and last logged step, and its wall time.
+
+Works on any sweep directory at any moment: a job without metrics.json shows as `incomplete`, a job without the
+diagnostics' `grad_h/` tags (diagnostics off, or not logged yet) gets empty gradient columns.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from rnnlab.sweep_jobs import Job, find_jobs
+
+# Written by rnnlab.diagnostics.GradThroughTime: log10(‖dL/dh_first‖ / ‖dL/dh_last‖) of the first layer, and
+# ‖dL/dh_t‖ at a spread of steps t (tags grad_h/layer0/t00, t05, ...). < 0: vanishing; > 0: exploding.
+GRAD_RATIO_TAG = "grad_h/layer0/log10_first_over_last"
+GRAD_T_PREFIX = "grad_h/layer0/t"
+
+
+def read_scalars(job_dir: str | Path) -> dict[str, pd.Series]:
+    """Every scalar tag of the job's TensorBoard event files, as a Series indexed by step.
+
+    A resumed job has two event files covering some steps twice; the later write of a step wins.
+    """
+    events = EventAccumulator(str(job_dir), size_guidance={"scalars": 0})
+    events.Reload()
+    scalars = {}
+    for tag in events.Tags()["scalars"]:
+        points = sorted(events.Scalars(tag), key=lambda e: e.wall_time)
+        series = pd.Series({e.step: e.value for e in points}, dtype=float, name=tag)
+        scalars[tag] = series.sort_index()
+    return scalars
+
+
+def grad_through_time(scalars: dict[str, pd.Series], at: str = "first") -> pd.Series:
+    """‖dL/dh_t‖ of the first layer against t, at the first (or last) step it was logged; empty if never."""
+    tags = [tag for tag in scalars if tag.startswith(GRAD_T_PREFIX) and tag[len(GRAD_T_PREFIX):].isdigit()]
+    if not tags:
+        return pd.Series(dtype=float)
+    pick = (lambda s: s.iloc[0]) if at == "first" else (lambda s: s.iloc[-1])
+    return pd.Series({int(tag[len(GRAD_T_PREFIX):]): pick(scalars[tag]) for tag in tags}).sort_index()
+
+
+def _number(value: str):
+    """A swept value as written ("0.01", "tanh", "true") -> a float where it is one, for sorting and plotting."""
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def varied_keys(jobs: list[Job]) -> list[str]:
+    """The override keys whose value differs between jobs (all of them for a single job), in a stable order."""
+    keys = sorted({key for job in jobs for key in job.overrides})
+    if len(jobs) < 2:
+        return keys
+    return [key for key in keys if len({job.overrides.get(key) for job in jobs}) > 1]
+
+
+def job_row(job: Job, keys: list[str], scalars: dict[str, pd.Series]) -> dict:
+    m = job.metrics or {}
+    final, best, timing = m.get("final") or {}, m.get("best") or {}, m.get("timing") or {}
+    baseline = m.get("baseline")
+    final_loss = final.get("val/loss")
+    ratio = scalars.get(GRAD_RATIO_TAG)
+    row = {"job": job.name}
+    row.update({key: _number(job.overrides[key]) if key in job.overrides else None for key in keys})
+    row.update({
+        "status": job.status,
+        "steps": m.get("steps"),
+        "final_val_loss": final_loss,
+        "best_val_loss": best.get("val/loss"),
+        "baseline": baseline,
+        "final_over_baseline": final_loss / baseline if final_loss is not None and baseline else None,
+        "final_train_loss": final.get("train/loss"),
+    })
+    if "val/acc" in final or "val/acc" in best:
+        row.update(final_val_acc=final.get("val/acc"), best_val_acc=best.get("val/acc"))
+    row.update({
+        "grad_log10_ratio_start": ratio.iloc[0] if ratio is not None and len(ratio) else None,
+        "grad_log10_ratio_end": ratio.iloc[-1] if ratio is not None and len(ratio) else None,
+        "diverged_at_step": m.get("diverged_at_step"),
+        "wall_time_s": timing.get("wall_time_s"),
+        "resumed_from_step": timing.get("resumed_from_step"),
+        "error": job.error,
+    })
+    return row
+
+
+def _sort_key(value) -> tuple:
+    return (0, value, "") if isinstance(value, float) else (1, 0.0, str(value))
+
+
+def sweep_table(sweep_dir: str | Path) -> tuple[pd.DataFrame, dict[str, dict[str, pd.Series]]]:
+    """(the table, one row per job sorted by its swept values; each job's TensorBoard scalars by job name).
+
+    `table.attrs` holds `varied` (the swept keys, the table's first columns) and `fixed` (overrides all jobs share).
+    """
+    jobs = find_jobs(sweep_dir)
+    keys = varied_keys(jobs)
+    jobs.sort(key=lambda job: tuple(_sort_key(_number(job.overrides.get(key, ""))) for key in keys))
+    scalars = {job.name: read_scalars(job.dir) for job in jobs}
+    table = pd.DataFrame([job_row(job, keys, scalars[job.name]) for job in jobs])
+    table.attrs["varied"] = keys
+    table.attrs["fixed"] = {k: v for k, v in (jobs[0].overrides.items() if jobs else []) if k not in keys}
+    return table, scalars

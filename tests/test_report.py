@@ -1,0 +1,107 @@
+"""The report on a sweep directory built by hand: the table's numbers, the gradient columns from TensorBoard events,
+jobs still running, and the plots."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+import yaml
+from torch.utils.tensorboard import SummaryWriter
+
+from rnnlab.report import main, write_report
+from rnnlab.results import write_metrics
+from rnnlab.sweep_callback import summary_lines
+from rnnlab.sweep_jobs import find_jobs
+from rnnlab.sweep_table import GRAD_RATIO_TAG, grad_through_time, read_scalars
+
+
+def make_job(sweep_dir, overrides, metrics=None, grad_decay=None):
+    """A job directory as rnnlab.train leaves it; `grad_decay`: ‖dL/dh_t‖ = grad_decay ** (T - 1 - t) at 2 steps."""
+    job_dir = sweep_dir / ",".join(overrides)
+    (job_dir / ".hydra").mkdir(parents=True)
+    (job_dir / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+    writer = SummaryWriter(str(job_dir))
+    for step in (0, 10):
+        writer.add_scalar("val/loss", 1.0 / (step + 1), step)
+        if grad_decay is not None:
+            decay = grad_decay * (1 + step / 10)  # the ratio changes during training
+            for t in (0, 4, 9):
+                writer.add_scalar(f"grad_h/layer0/t{t}", decay ** (9 - t), step)
+            writer.add_scalar(GRAD_RATIO_TAG, 9 * math.log10(decay), step)
+    writer.close()
+    if metrics is not None:
+        write_metrics(job_dir, metrics)
+    return job_dir
+
+
+def metrics(status, final=None, best=None, **extra):
+    return {"status": status, "steps": 10, "baseline": 0.5, "final": {"val/loss": final} if final else {},
+            "best": {"val/loss": best} if best else {}, "timing": {"wall_time_s": 1.5, "resumed_from_step": None},
+            **extra}
+
+
+@pytest.fixture
+def sweep_dir(tmp_path):
+    sweep = tmp_path / "sweep"
+    make_job(sweep, ["init_scale=0.1", "nonlinearity=tanh"], metrics("completed", 0.4, 0.3), grad_decay=0.5)
+    make_job(sweep, ["init_scale=1.0", "nonlinearity=tanh"], metrics("completed", 0.1, 0.1), grad_decay=1.0)
+    make_job(sweep, ["init_scale=10", "nonlinearity=tanh"], metrics("diverged", None, 0.45, diverged_at_step=3))
+    make_job(sweep, ["init_scale=0.1", "nonlinearity=relu"], metrics("failed", error="ValueError: bad"))
+    make_job(sweep, ["init_scale=1.0", "nonlinearity=relu"])  # still running: no metrics.json
+    return sweep
+
+
+def test_the_table_holds_every_job_with_its_numbers(sweep_dir, tmp_path):
+    written = write_report(sweep_dir, tmp_path / "out")
+    table = pd.read_csv(written["csv"])
+    assert list(table.columns[:3]) == ["job", "init_scale", "nonlinearity"]
+    assert list(zip(table.init_scale, table.nonlinearity, table.status)) == [
+        (0.1, "relu", "failed"), (0.1, "tanh", "completed"), (1.0, "relu", "incomplete"),
+        (1.0, "tanh", "completed"), (10.0, "tanh", "diverged")]
+    tanh_small = table.iloc[1]
+    assert tanh_small.final_val_loss == 0.4 and tanh_small.best_val_loss == 0.3
+    assert tanh_small.final_over_baseline == pytest.approx(0.8)
+    # log10 of the first/last ratio, at the first logged step (0.5 ** 9) and the last (1.0 ** 9)
+    assert tanh_small.grad_log10_ratio_start == pytest.approx(9 * math.log10(0.5), rel=1e-6)
+    assert tanh_small.grad_log10_ratio_end == pytest.approx(0.0, abs=1e-6)
+    assert table.iloc[4].diverged_at_step == 3 and pd.isna(table.iloc[4].grad_log10_ratio_start)
+    assert table.iloc[0].error == "ValueError: bad"
+    markdown = written["markdown"].read_text()
+    assert "5 jobs: 1 diverged, 1 failed, 1 incomplete, 2 completed" not in markdown  # sorted by status name
+    assert "5 jobs: 2 completed, 1 diverged, 1 failed, 1 incomplete." in markdown
+    assert "| 0.1 | tanh | completed | 10 | 0.4 | 0.3 | 0.5 | 0.8 |" in markdown
+    for name in ("final_loss", "grad_through_time", "learning_curves"):
+        assert written[name].read_bytes()[:4] == b"\x89PNG"
+
+
+def test_gradients_through_time_are_read_from_the_events(sweep_dir):
+    job = next(j for j in find_jobs(sweep_dir) if j.name == "init_scale=0.1,nonlinearity=tanh")
+    scalars = read_scalars(job.dir)
+    first, last = grad_through_time(scalars, "first"), grad_through_time(scalars, "last")
+    assert list(first.index) == [0, 4, 9]
+    assert first.tolist() == pytest.approx([0.5 ** 9, 0.5 ** 5, 1.0])
+    assert last.tolist() == pytest.approx([1.0, 1.0, 1.0])
+
+
+def test_without_diagnostics_the_report_has_no_gradient_plot(tmp_path):
+    sweep = tmp_path / "sweep"
+    make_job(sweep, ["init_scale=0.1"], metrics("completed", 0.4, 0.3))
+    make_job(sweep, ["init_scale=1.0"], metrics("completed", 0.2, 0.2))
+    written = write_report(sweep)
+    assert "grad_through_time" not in written and (sweep / "final_loss.png").exists()
+    assert pd.read_csv(written["csv"]).grad_log10_ratio_start.isna().all()
+
+
+def test_the_summary_lists_each_failure_and_each_job_that_never_ended(sweep_dir):
+    lines = summary_lines(sweep_dir, find_jobs(sweep_dir))
+    assert lines[0].endswith("5 jobs: 2 completed, 1 diverged, 1 failed, 1 incomplete")
+    assert lines[1:] == ["  FAILED init_scale=0.1,nonlinearity=relu: ValueError: bad",
+                         "  INCOMPLETE init_scale=1.0,nonlinearity=relu: no metrics.json: the job was killed before "
+                         "it ended"]
+
+
+def test_a_missing_directory_is_one_line_and_exit_2(tmp_path, capsys):
+    assert main([str(tmp_path / "nowhere")]) == 2
+    assert "no sweep directory" in capsys.readouterr().err

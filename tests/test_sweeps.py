@@ -1,0 +1,141 @@
+"""Sweeps through the real CLI: divergence and failure recorded, every job run, resume after a crash, launchers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rnnlab.sweep_jobs import find_jobs, parse_overrides
+from tests.sweep_helpers import EXIT_AT_STEP
+
+ROOT = Path(__file__).resolve().parents[1]
+# Tiny runs: 4 epochs of 5 steps, a checkpoint and a validation at each epoch's end.
+TINY = {"hidden_size": 8, "seq_len": 10, "batch_size": 16, "max_steps": 20, "task.train_batches": 5,
+        "task.val_batches": 2, "+callbacks.faults._target_": "tests.sweep_helpers.Faults"}
+# Job directories named by the grid alone (every override would pass the file system's 255-character limit).
+NAMED_BY_GRID = "hydra.job.config.override_dirname.exclude_keys=[threads,trainer.enable_progress_bar,{}]".format(
+    ",".join(key.lstrip("+") for key in TINY))
+ARGS = [f"{key}={value}" for key, value in TINY.items()] + ["trainer.enable_progress_bar=false", NAMED_BY_GRID]
+# init_scale 1e20 with relu overflows at the first step (diverged); raise_at_step=3 fails the job that does not.
+GRID = ["nonlinearity=relu", "init=normal", "init_scale=0.5,1e20", "+callbacks.faults.raise_at_step=null,3"]
+RESULT_KEYS = ("status", "steps", "final", "best", "baseline", "diverged_at_step")
+
+
+def sweep(sweep_dir: Path, *args: str, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "rnnlab.train", "-m", f"hydra.sweep.dir={sweep_dir}", *ARGS, *args]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+def statuses(sweep_dir: Path) -> dict[tuple[str, str], str]:
+    """(init_scale, raise_at_step) -> status of every job."""
+    return {(job.overrides["init_scale"], job.overrides["callbacks.faults.raise_at_step"]): job.status
+            for job in find_jobs(sweep_dir)}
+
+
+def results(sweep_dir: Path) -> dict[str, dict]:
+    """Each job's metrics.json without what depends on the machine or the moment."""
+    return {job.name: {k: job.metrics.get(k) for k in RESULT_KEYS} for job in find_jobs(sweep_dir) if job.metrics}
+
+
+EXPECTED = {("0.5", "null"): "completed", ("1e+20", "null"): "diverged", ("0.5", "3"): "failed",
+            ("1e+20", "3"): "diverged"}
+
+
+@pytest.fixture(scope="module")
+def basic_sweep(tmp_path_factory) -> dict:
+    """The grid on Hydra's basic launcher: killed at step 12 of its first job, then re-run, then re-run again."""
+    sweep_dir = tmp_path_factory.mktemp("basic") / "sweep"
+    killed = sweep(sweep_dir, *GRID, env={EXIT_AT_STEP: "12"})
+    after_kill = {job.name: (job.status, (job.dir / "checkpoints" / "last.ckpt").exists())
+                  for job in find_jobs(sweep_dir)}
+    resumed = sweep(sweep_dir, *GRID)
+    first_results = results(sweep_dir)
+    again = sweep(sweep_dir, *GRID)
+    return {"dir": sweep_dir, "killed": killed, "after_kill": after_kill, "resumed": resumed,
+            "first_results": first_results, "again": again}
+
+
+@pytest.mark.slow
+def test_a_killed_sweep_leaves_its_running_job_incomplete(basic_sweep):
+    assert basic_sweep["killed"].returncode == 3, basic_sweep["killed"].stderr[-2000:]
+    # the first job, with the checkpoint it resumes from; the others never started
+    assert list(basic_sweep["after_kill"].values()) == [("incomplete", True)]
+
+
+@pytest.mark.slow
+def test_the_rerun_resumes_runs_every_job_and_reports_each_failure(basic_sweep):
+    run = basic_sweep["resumed"]
+    assert run.returncode == 1, run.stderr[-3000:]
+    assert statuses(basic_sweep["dir"]) == EXPECTED
+    summary = [line for line in run.stderr.splitlines() if "rnnlab sweep" in line or line.startswith("  FAILED")]
+    assert summary[0].endswith("4 jobs: 1 completed, 2 diverged, 1 failed"), run.stderr[-3000:]
+    assert len(summary) == 2 and "init_scale=0.5" in summary[1] and "raise_at_step=3" in summary[1]
+    assert "RuntimeError: injected fault at step 3" in summary[1]
+    (resumed,) = [job for job in find_jobs(basic_sweep["dir"]) if job.metrics["timing"]["resumed_from_step"]]
+    assert resumed.metrics["timing"]["resumed_from_step"] == 10 and resumed.status == "completed"
+    failed = next(job for job in find_jobs(basic_sweep["dir"]) if job.status == "failed")
+    assert "injected fault" in (failed.dir / "train.log").read_text()  # the traceback stays with the job
+
+
+@pytest.mark.slow
+def test_a_third_run_skips_finished_jobs_and_changes_nothing(basic_sweep):
+    run = basic_sweep["again"]
+    assert run.returncode == 1  # the failed job is run again, and fails again
+    assert run.stdout.count("skipped") == 3, run.stdout[-3000:]
+    assert results(basic_sweep["dir"]) == basic_sweep["first_results"]
+
+
+@pytest.mark.slow
+def test_joblib_runs_the_grid_in_parallel_and_matches_the_resumed_basic_sweep(basic_sweep, tmp_path):
+    # Two jobs at a time, one torch thread each (threads: 1): 2 cores, no oversubscription.
+    run = sweep(tmp_path / "sweep", *GRID, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
+    assert run.returncode == 1, run.stderr[-3000:]
+    assert "Joblib.Parallel(n_jobs=2" in run.stdout
+    assert statuses(tmp_path / "sweep") == EXPECTED
+    # The resumed job's result equals the uninterrupted run's; so do all the others.
+    assert results(tmp_path / "sweep") == basic_sweep["first_results"]
+    assert all(job.metrics["config"]["threads"] == 1 for job in find_jobs(tmp_path / "sweep"))
+
+
+@pytest.mark.slow
+def test_submitit_local_runs_each_job_in_its_own_process(basic_sweep, tmp_path):
+    run = sweep(tmp_path / "sweep", "nonlinearity=relu", "init=normal", "init_scale=0.5,1e20",
+                "+callbacks.faults.raise_at_step=null", "hydra/launcher=submitit_local",
+                "hydra.launcher.timeout_min=5")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "4 jobs" not in run.stdout and "2 jobs: 1 completed, 1 diverged" in run.stdout
+    assert statuses(tmp_path / "sweep") == {k: v for k, v in EXPECTED.items() if k[1] == "null"}
+    diverged = "+callbacks.faults.raise_at_step=null,init=normal,init_scale=1e+20,nonlinearity=relu"
+    assert results(tmp_path / "sweep")[diverged] == basic_sweep["first_results"][diverged]
+
+
+def test_parse_overrides_keeps_values_as_written():
+    assert parse_overrides(["+a.b=1e+20", "model=torch", "~x", "c=x=y"]) == {"a.b": "1e+20", "model": "torch",
+                                                                           "x": "", "c": "x=y"}
+
+
+@pytest.mark.slow
+def test_the_report_on_the_real_sweep_holds_each_jobs_numbers(basic_sweep, tmp_path):
+    import pandas as pd
+
+    from rnnlab.report import write_report
+
+    written = write_report(basic_sweep["dir"], tmp_path)
+    table = pd.read_csv(written["csv"])
+    jobs = {job.name: job for job in find_jobs(basic_sweep["dir"])}
+    assert sorted(table["job"]) == sorted(jobs)
+    for row in table.itertuples():
+        metrics = jobs[row.job].metrics
+        assert row.status == metrics["status"] and row.steps == metrics["steps"]
+        final = metrics["final"].get("val/loss")
+        assert (pd.isna(row.final_val_loss) and final is None) or row.final_val_loss == pytest.approx(final, rel=1e-12)
+        assert row.wall_time_s == pytest.approx(metrics["timing"]["wall_time_s"])
+    assert {"final_loss", "learning_curves", "markdown"} <= set(written)
+    assert all(path.stat().st_size > 0 for path in written.values())
+    assert "## Failures" in written["markdown"].read_text()
