@@ -141,8 +141,14 @@ def main(cfg: DictConfig) -> float:
     try:
         return train(cfg)
     except ConfigError as error:  # a user's mistake, not a bug: one line, no traceback
-        print(f"rnnlab: bad configuration: {error}", file=sys.stderr)
-        sys.exit(2)
+        message = f"rnnlab: bad configuration: {error}"
+        print(message, file=sys.stderr)
+        if HydraConfig.get().mode != RunMode.MULTIRUN:
+            sys.exit(2)
+        # In a sweep, the job failed before training: recorded as such, the other jobs still run.
+        write_metrics(cfg.paths.output_dir, {"status": "failed", "error": message,
+                                             "overrides": list(HydraConfig.get().overrides.task)})
+        return None
     except Exception:
         # In a sweep one job's failure must not hide the others (Hydra would stop at the first failed job and skip
         # its on_multirun_end): metrics.json records it, the traceback goes to the job's log, and

@@ -139,3 +139,13 @@ def test_the_report_on_the_real_sweep_holds_each_jobs_numbers(basic_sweep, tmp_p
     assert {"final_loss", "learning_curves", "markdown"} <= set(written)
     assert all(path.stat().st_size > 0 for path in written.values())
     assert "## Failures" in written["markdown"].read_text()
+
+
+@pytest.mark.slow
+def test_a_bad_configuration_fails_its_job_only(tmp_path):
+    done = sweep(tmp_path / "sweep", "num_layers=0,1", "max_steps=5")
+    assert done.returncode == 1
+    jobs = {job.overrides["num_layers"]: job for job in find_jobs(tmp_path / "sweep")}
+    assert jobs["1"].status == "completed" and jobs["0"].status == "failed"
+    assert "num_layers=0 is invalid" in jobs["0"].error
+    assert "FAILED" in done.stderr and "num_layers=0 is invalid" in done.stderr
