@@ -19,6 +19,7 @@ import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -26,6 +27,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from rnnlab.config_checks import ConfigError, check_config
 from rnnlab.module import RNNModule
 from rnnlab.resume import StepAligned
+from rnnlab.tasks.base import SyntheticTask
 from rnnlab.results import FINISHED, RunSummary, read_metrics, write_metrics
 
 # The top-level keys that are bookkeeping, not hyper-parameters of the experiment.
@@ -48,12 +50,9 @@ def train(cfg: DictConfig) -> float:
     resume_from = checkpoint if checkpoint.exists() else None
     resumed_at = torch.load(resume_from, map_location="cpu", weights_only=False)["global_step"] if resume_from \
         else None
-    started, summary, task, module, trainer = time.time(), RunSummary(), None, None, None
+    task, module = _build(cfg)
+    started, summary, trainer = time.time(), RunSummary(), None
     try:
-        task = instantiate(cfg.task)
-        module = RNNModule(rnn=instantiate(cfg.model), task=task, optimizer=instantiate(cfg.optimizer),
-                           scheduler=instantiate(cfg.scheduler) if "scheduler" in cfg else None,
-                           init=cfg.init, init_scale=cfg.init_scale, seed=cfg.seed)
         callbacks = [instantiate(c) for c in cfg.callbacks.values()] + [summary, StepAligned()]
         loggers = [instantiate(c) for c in cfg.logger.values()]
         trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
@@ -73,6 +72,19 @@ def train(cfg: DictConfig) -> float:
     print(f"rnnlab: {status} after {record['steps']} steps: val/loss {record['final'].get('val/loss')} "
           f"(baseline {record['baseline']:.4g}) -> {output_dir / 'metrics.json'}")
     return _objective(record["best"], cfg.optimized_metric)
+
+
+def _build(cfg: DictConfig) -> tuple[SyntheticTask, RNNModule]:
+    """The task and the module; their constructors' argument checks become one-line configuration errors."""
+    try:
+        task = instantiate(cfg.task)
+        module = RNNModule(rnn=instantiate(cfg.model), task=task, optimizer=instantiate(cfg.optimizer),
+                           scheduler=instantiate(cfg.scheduler) if "scheduler" in cfg else None,
+                           init=cfg.init, init_scale=cfg.init_scale, seed=cfg.seed)
+    except (InstantiationException, ValueError, TypeError) as error:
+        cause = error.__cause__ if isinstance(error, InstantiationException) and error.__cause__ else error
+        raise ConfigError(str(cause)) from error
+    return task, module
 
 
 def _record(cfg: DictConfig, status: str, summary: RunSummary, task, trainer, started: float,

@@ -249,13 +249,17 @@ BAD = [
     ("lr=-0.1", "lr=-0.1"),
     ("dropout=2", "dropout=2"),
     ("num_layers=two", "num_layers='two'"),
+    # the task's and the model's own argument checks, raised while building them, also before training
+    ("task=lookahead task.offset=0", "task.offset must be a non-zero integer"),
+    ("task=copy_memory task.copy_len=0", "task.copy_len must be an integer >= 1"),
+    ("model=stacked model.cell=foo", "cell: unknown or not a single network: 'foo'; allowed: torch, myrnn, concat"),
 ]
 
 
 @pytest.mark.parametrize("override,message", BAD, ids=[o for o, _ in BAD])
 def test_bad_values_are_refused_before_training(override, message, tmp_path):
     with pytest.raises(ConfigError) as error:
-        train(compose_config(tmp_path, [override]))
+        train(compose_config(tmp_path, override.split()))
     assert message in str(error.value) and "\n" not in str(error.value)
     assert not (tmp_path / "metrics.json").exists() and not list(tmp_path.glob("events.*"))
 
