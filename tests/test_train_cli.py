@@ -2,6 +2,7 @@
 divergence, and the one-line refusal of a bad configuration."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -49,6 +50,17 @@ def test_the_cli_runs_logs_checkpoints_and_skips_a_finished_run(tmp_path):
     assert [e.step for e in events.Scalars("train/loss")] == list(range(25))
     assert events.Scalars("val/loss")[-1].value == pytest.approx(record["final"]["val/loss"])
     assert events.Scalars("baseline/loss")[-1].value == pytest.approx(2 / 12)
+    # The diagnostics of the real run: gradient norms per parameter and in total, and through time.
+    grad_norm = {tag for tag in scalars if tag.startswith("grad_norm/")}
+    assert grad_norm == {f"grad_norm/{name}" for name in ("rnn.rnn.weight_ih_l0", "rnn.rnn.weight_hh_l0",
+                                                          "rnn.rnn.bias_ih_l0", "rnn.rnn.bias_hh_l0",
+                                                          "head.weight", "head.bias", "total")}
+    grad_h = {tag for tag in scalars if tag.startswith("grad_h/layer0/t")}
+    assert len(grad_h) == 8 and {"grad_h/layer0/t0", "grad_h/layer0/t9"} <= grad_h  # first and last of T=10
+    for tag in grad_norm | grad_h | {"grad_h/layer0/first_over_last"}:
+        values = [e.value for e in events.Scalars(tag)]
+        assert values and all(math.isfinite(v) for v in values), tag
+    assert events.Scalars("grad_norm/total")[0].value > 0
     # The HParams dashboard: the run's hyper-parameters, and its real final metrics (no -1 placeholder).
     hparams = plugin_data_pb2.HParamsPluginData.FromString(
         events.PluginTagToContent("hparams")["_hparams_/session_start_info"]).session_start_info.hparams
