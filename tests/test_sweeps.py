@@ -149,3 +149,14 @@ def test_a_bad_configuration_fails_its_job_only(tmp_path):
     assert jobs["1"].status == "completed" and jobs["0"].status == "failed"
     assert "num_layers=0 is invalid" in jobs["0"].error
     assert "FAILED" in done.stderr and "num_layers=0 is invalid" in done.stderr
+
+
+@pytest.mark.slow
+def test_the_optuna_preset_runs_a_study_whose_jobs_record_their_results(tmp_path):
+    done = sweep(tmp_path / "optuna", "hparams_search=optuna", "hydra.sweeper.n_trials=3",
+                 "hydra.sweeper.sampler.n_startup_trials=2", "max_steps=5")
+    assert done.returncode == 0, done.stderr[-2000:]
+    jobs = find_jobs(tmp_path / "optuna")
+    assert len(jobs) == 3 and all(job.status == "completed" for job in jobs)
+    assert {"lr", "init_scale", "hidden_size"} <= set(jobs[0].overrides)  # the sampled values name each trial
+    assert all(0.0003 <= float(job.overrides["lr"]) <= 0.03 for job in jobs)
