@@ -7,15 +7,17 @@ the padding; its output is reversed back, so step t of both directions describes
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch import Tensor
 
 from rnnlab.models.base import RNNBase
 from rnnlab.models.sequences import reverse_padded
-from rnnlab.models.stacked import StackedRNN, cell_class
+from rnnlab.models.stacked import ComposedRNN, StackedRNN, cell_class
 
 
-class DirectionPair(RNNBase):
+class DirectionPair(ComposedRNN):
     """One layer: a one-layer, single-direction network of `cell` forwards, and (bidirectional) one in reverse.
 
     nn.RNN's names map as weight_ih_l0 -> the forward network's weight_ih_l0, weight_ih_l0_reverse -> the
@@ -42,21 +44,9 @@ class DirectionPair(RNNBase):
         output = torch.cat([output, reverse_padded(reversed_output, lengths)], dim=-1)
         return output, torch.cat([h_n, reversed_h_n])
 
-    def load_torch_state_dict(self, state_dict: dict[str, Tensor]) -> None:
-        for suffix, network in self.directions().items():
-            network.load_torch_state_dict(_direction(state_dict, suffix))
-
-    def torch_state_dict(self) -> dict[str, Tensor]:
-        return self._gather(lambda network: network.torch_state_dict())
-
-    def torch_grad_dict(self) -> dict[str, Tensor | None]:
-        return self._gather(lambda network: network.torch_grad_dict())
-
-    def _gather(self, per_network) -> dict:
-        merged = {}
-        for suffix, network in self.directions().items():
-            merged.update({name + suffix: value for name, value in per_network(network).items()})
-        return {name: merged[name] for name in self.torch_parameter_names()}  # nn.RNN's order
+    def parts(self):
+        return [(network, partial(_direction, suffix=suffix), partial(_with_suffix, suffix=suffix))
+                for suffix, network in self.directions().items()]
 
 
 def _direction(state_dict: dict, suffix: str) -> dict:
@@ -64,6 +54,10 @@ def _direction(state_dict: dict, suffix: str) -> dict:
     if suffix:
         return {name[: -len(suffix)]: value for name, value in state_dict.items() if name.endswith(suffix)}
     return {name: value for name, value in state_dict.items() if not name.endswith("_reverse")}
+
+
+def _with_suffix(names_to_values: dict, suffix: str) -> dict:
+    return {name + suffix: value for name, value in names_to_values.items()}
 
 
 class BidirectionalRNN(StackedRNN):

@@ -8,6 +8,8 @@ implementations (`cell=`), so this wrapper proves that stacking, not the recurre
 from __future__ import annotations
 
 import re
+from functools import partial
+from typing import Callable
 
 import torch
 from torch import Tensor, nn
@@ -44,6 +46,42 @@ def rename_layer(names_to_values: dict, old: int, new: int) -> dict:
     return renamed
 
 
+class ComposedRNN(RNNBase):
+    """A network made of part networks, each itself in nn.RNN's layout under its own names.
+
+    Subclasses list their `parts()`: (network, into_part, from_part), where into_part renames the whole's nn.RNN
+    names to the part's and from_part renames back. Loading, exporting and the gradients then go through each
+    part's own torch_* methods, so a part with another parameterisation (concat) keeps its own mapping.
+    """
+
+    def parts(self) -> list[tuple[RNNBase, Callable[[dict], dict], Callable[[dict], dict]]]:
+        raise NotImplementedError
+
+    def load_torch_state_dict(self, state_dict: dict[str, Tensor]) -> None:
+        expected, given = self.torch_parameter_names(), list(state_dict)
+        if set(given) != set(expected):
+            missing = [name for name in expected if name not in state_dict]
+            unexpected = [name for name in given if name not in expected]
+            raise RuntimeError(
+                f"Error(s) in loading an nn.RNN state_dict into {type(self).__name__}: "
+                f"missing keys {missing}, unexpected keys {unexpected}"
+            )
+        for network, into_part, _ in self.parts():
+            network.load_torch_state_dict(into_part(state_dict))
+
+    def torch_state_dict(self) -> dict[str, Tensor]:
+        return self._gather(lambda network: network.torch_state_dict())
+
+    def torch_grad_dict(self) -> dict[str, Tensor | None]:
+        return self._gather(lambda network: network.torch_grad_dict())
+
+    def _gather(self, per_network) -> dict:
+        merged = {}
+        for network, _, from_part in self.parts():
+            merged.update(from_part(per_network(network)))
+        return {name: merged[name] for name in self.torch_parameter_names()}  # nn.RNN's order
+
+
 class _CellVariants:
     """`variants` computed from the registry when read, so a newly registered cell appears automatically."""
 
@@ -51,7 +89,7 @@ class _CellVariants:
         return {f"cell={name}": {"cell": name} for name in cell_names()}
 
 
-class StackedRNN(RNNBase):
+class StackedRNN(ComposedRNN):
     """nn.RNN as layers of single-layer networks of the implementation named `cell` (default `torch`).
 
     With `bidirectional=True` each layer is a forward and a reverse network of `cell` (bidirectional.py's
@@ -85,31 +123,10 @@ class StackedRNN(RNNBase):
             x = self.dropout_between_layers(output, layer)
         return x, torch.cat(h_n)
 
-    # ---- nn.RNN's names: layer k's weight_ih_l{k}... are its network's weight_ih_l0... --------------------
-
-    def load_torch_state_dict(self, state_dict: dict[str, Tensor]) -> None:
-        expected, given = self.torch_parameter_names(), list(state_dict)
-        if set(given) != set(expected):
-            missing = [name for name in expected if name not in state_dict]
-            unexpected = [name for name in given if name not in expected]
-            raise RuntimeError(
-                f"Error(s) in loading an nn.RNN state_dict into {type(self).__name__}: "
-                f"missing keys {missing}, unexpected keys {unexpected}"
-            )
-        for layer, network in enumerate(self.layers):
-            network.load_torch_state_dict(rename_layer(state_dict, layer, 0))
-
-    def torch_state_dict(self) -> dict[str, Tensor]:
-        return self._gather(lambda network: network.torch_state_dict())
-
-    def torch_grad_dict(self) -> dict[str, Tensor | None]:
-        return self._gather(lambda network: network.torch_grad_dict())
-
-    def _gather(self, per_network) -> dict:
-        merged = {}
-        for layer, network in enumerate(self.layers):
-            merged.update(rename_layer(per_network(network), 0, layer))
-        return {name: merged[name] for name in self.torch_parameter_names()}  # nn.RNN's order
+    def parts(self):
+        """Layer k's weight_ih_l{k}... are its network's weight_ih_l0..."""
+        return [(network, partial(rename_layer, old=layer, new=0), partial(rename_layer, old=0, new=layer))
+                for layer, network in enumerate(self.layers)]
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", cell={self.cell!r}"
