@@ -11,6 +11,8 @@ Startup (imports, building the trainer) does not: it is paid once per run, not p
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import tempfile
 import time
@@ -75,7 +77,8 @@ def lab_step_time(overrides: list[str], warmup: int, steps: int, workdir: Path) 
     with open_dict(cfg):  # the clock first, so each batch's time is taken before any diagnostic's work on it
         clock = {"_target_": f"{StepClock.__module__}.StepClock", "path": str(clock_path)}
         cfg.callbacks = OmegaConf.merge({"step_clock": clock}, cfg.callbacks)
-    train(cfg)
+    with contextlib.redirect_stdout(io.StringIO()):  # train's one-line summary would land among the tables
+        train(cfg)
     return per_step(json.loads(clock_path.read_text()), warmup, steps)
 
 
