@@ -1,0 +1,6 @@
+"""The pieces of `python -m rnnlab.bench`: one file per thing measured.
+
+`timing` (interleaved medians), `models` (forward+backward per batch against nn.RNN), `training` (rnnlab.train's
+step against a bare PyTorch loop), `sweep` (the joblib launcher against the basic one), `targets` (issue 5's
+targets as met / not met).
+"""
