@@ -20,8 +20,9 @@ from rnnlab.module import RNNModule
 from rnnlab.tasks import TASKS
 from rnnlab.train import train
 
+# Every step logged: these tests compare losses step by step (the default logs every 10th).
 TINY = ["hidden_size=8", "batch_size=8", "task.train_batches=5", "task.val_batches=2",
-        "trainer.enable_progress_bar=false"]
+        "trainer.enable_progress_bar=false", "trainer.log_every_n_steps=1"]
 
 
 def tiny_seq_len(task: str) -> str:
@@ -179,7 +180,7 @@ def test_optimizer_and_scheduler_come_from_the_config(tmp_path):
 # ---- reproducibility and agreement ---------------------------------------------------------------------
 
 SHORT = ["seq_len=10", "task.train_batches=10", *TINY[:1], "batch_size=16", "task.val_batches=2",
-         "trainer.enable_progress_bar=false"]
+         "trainer.enable_progress_bar=false", "trainer.log_every_n_steps=1"]
 
 
 def test_same_overrides_twice_give_identical_metrics(tmp_path):

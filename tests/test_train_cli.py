@@ -15,7 +15,7 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["hidden_size=8", "seq_len=10", "batch_size=16", "task.train_batches=10", "task.val_batches=2",
-         "trainer.enable_progress_bar=false"]
+         "trainer.enable_progress_bar=false", "trainer.log_every_n_steps=1"]  # every step: compared step by step
 
 pytestmark = pytest.mark.slow  # each test starts Python, torch and Lightning (seconds)
 
