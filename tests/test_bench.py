@@ -30,7 +30,7 @@ def test_interleaved_calls_every_candidate_once_per_round_in_rotating_order():
 
 def test_implementations_list_every_registered_variant():
     labels = models.implementations()
-    assert {"torch", "myrnn", "myrnn/layer-major", "myrnn/fast", "concat", "concat/fast", "stacked/cell=myrnn",
+    assert {"torch", "myrnn", "myrnn/time-major", "myrnn/fast", "concat", "concat/fast", "stacked/cell=myrnn",
             "bidirectional/cell=concat"} <= set(labels)
     cls, kwargs = labels["myrnn/fast"]
     assert cls.__name__ == "MyRNN" and kwargs == {"loop_order": "layer", "backward": "manual"}

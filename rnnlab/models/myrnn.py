@@ -2,13 +2,14 @@
 
     h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)
 
-The default path is that equation, one step at a time, in the seed's order (for t: for layer), differentiated by
-autograd. Two options change how, never what, it computes:
+The default path is that equation, one step at a time, differentiated by autograd, a whole layer at a time (for
+layer: for t), so the input part x_t W_ih^T + b_ih of every step is one matrix product before the loop. Two options
+change how, never what, it computes:
 
-- `loop_order="layer"`: for layer: for t. A whole layer runs before the next, so its input projection
-  x_t W_ih^T + b_ih for every step is one matrix product.
+- `loop_order="time"`: for t: for layer, the seed's order, each step's input projected inside the loop (the
+  variant `time-major`; on 2 CPU threads about 1.3-1.5x nn.RNN's time where layer-major is about 1.1x).
 - `backward="manual"`: each layer and direction is one `rnnlab.models.bptt.RNNLayerBPTT` with BPTT written out
-  (layer-major by construction). With `loop_order="layer"` this is the fast path.
+  (layer-major by construction): the fast path.
 """
 
 from __future__ import annotations
@@ -31,20 +32,20 @@ BACKWARDS = ("autograd", "manual")
 class MyRNN(RNNBase):
     """A drop-in for `torch.nn.RNN` written as loops over its equation; parameters carry nn.RNN's names.
 
-    Extra keyword arguments: `loop_order` ("time": for t: for layer, the default; "layer": for layer: for t) and
-    `backward` ("autograd", the default; "manual": hand-written BPTT, needs loop_order="layer").
+    Extra keyword arguments: `loop_order` ("layer": for layer: for t, the default; "time": for t: for layer, the
+    seed's order) and `backward` ("autograd", the default; "manual": hand-written BPTT, needs loop_order="layer").
     A bidirectional layer reads the whole output of the layer below, so with bidirectional=True the layers run
     one after the other whatever the loop order; "time" then only means one `cell` call per step.
     """
 
     variants: ClassVar[dict[str, dict]] = {
         "default": {},
-        "layer-major": {"loop_order": "layer"},
+        "time-major": {"loop_order": "time"},
         "fast": {"loop_order": "layer", "backward": "manual"},
     }
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, *, loop_order: str = "time", backward: str = "autograd"):
+                 dropout=0.0, bidirectional=False, *, loop_order: str = "layer", backward: str = "autograd"):
         super().__init__(input_size, hidden_size, num_layers, nonlinearity, bias, batch_first, dropout, bidirectional)
         if loop_order not in LOOP_ORDERS:
             raise ValueError(f"loop_order must be one of {LOOP_ORDERS}, got {loop_order!r}")
