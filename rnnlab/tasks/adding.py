@@ -37,10 +37,7 @@ class AddingTask(SyntheticTask):
         markers[rows, second] = 1.0
         x = torch.stack([values, markers], dim=-1)
         y = (values[rows, first] + values[rows, second]).unsqueeze(-1)
-        batch = {"x": x, "y": y}
-        if self.variable_length:
-            batch["lengths"] = lengths
-        return batch
+        return self.as_batch(x, y, lengths)
 
     @property
     def baseline(self) -> float:

@@ -95,6 +95,16 @@ class SyntheticTask(L.LightningDataModule):
             return torch.full((batch_size,), self.seq_len, dtype=torch.int64)
         return torch.randint(self.min_len, self.seq_len + 1, (batch_size,), generator=generator)
 
+    def as_batch(self, x: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor,
+                 mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """The batch dict of the contract: `lengths` only for variable-length batches, `mask` when given."""
+        batch = {"x": x, "y": y}
+        if self.variable_length:
+            batch["lengths"] = lengths
+        if mask is not None:
+            batch["mask"] = mask
+        return batch
+
     @staticmethod
     def steps_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
         """(B, T) bool, True where step t lies within example b's length."""

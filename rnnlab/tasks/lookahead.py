@@ -55,10 +55,7 @@ class LookaheadTask(SyntheticTask):
             y[:, -d:] = symbols[:, :d]
             mask[:, -d:] = inside[:, -d:]
         y = y * mask
-        batch = {"x": x, "y": y, "mask": mask}
-        if self.variable_length:
-            batch["lengths"] = lengths
-        return batch
+        return self.as_batch(x, y, lengths, mask)
 
     @property
     def baseline(self) -> float:

@@ -50,10 +50,7 @@ class XorTask(SyntheticTask):
             marked = torch.zeros(batch_size, T, dtype=torch.bool).scatter(1, positions, True)
         y = (bits * marked).sum(dim=1) % 2
         x = torch.stack([bits.float(), marked.float()], dim=-1)
-        batch = {"x": x, "y": y}
-        if self.variable_length:
-            batch["lengths"] = lengths
-        return batch
+        return self.as_batch(x, y, lengths)
 
     @property
     def baseline(self) -> float:
