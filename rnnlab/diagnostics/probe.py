@@ -121,5 +121,4 @@ def valid_mask(result: ProbeResult) -> Tensor | None:
     if result.lengths is None:
         return None
     out = result.outputs[0]
-    steps = torch.arange(out.size(1), device=out.device)
-    return steps.unsqueeze(0) < result.lengths.to(out.device).unsqueeze(1)
+    return valid_steps(result.lengths, out.size(1), out.device)[..., 0].T
