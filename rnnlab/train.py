@@ -150,26 +150,26 @@ def _log_final_hparams(trainer: L.Trainer, cfg: DictConfig, record: dict) -> Non
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> float:
+    sweeping = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
         return train(cfg)
     except ConfigError as error:  # a user's mistake, not a bug: one line, no traceback
         message = f"rnnlab: bad configuration: {error}"
         print(message, file=sys.stderr)
-        if HydraConfig.get().mode != RunMode.MULTIRUN:
+        if not sweeping:
             sys.exit(2)
         # In a sweep, the job failed before training: recorded as such, the other jobs still run.
-        write_metrics(cfg.paths.output_dir, {"status": "failed", "error": message,
-                                             "overrides": list(HydraConfig.get().overrides.task)})
+        write_metrics(cfg.paths.output_dir, _record(cfg, "failed", RunSummary(), None, None, time.time(), None,
+                                                    error=message))
         return None
     except Exception:
         # In a sweep one job's failure must not hide the others (Hydra would stop at the first failed job and skip
         # its on_multirun_end): metrics.json records it, the traceback goes to the job's log, and
         # rnnlab.sweep_callback lists every failure at the end and fails the sweep. None: no objective (Optuna: FAIL).
-        if HydraConfig.get().mode != RunMode.MULTIRUN:
+        if not sweeping:
             raise
         logging.getLogger(__name__).exception("rnnlab: job failed; the sweep goes on")
         return None
-
 
 if __name__ == "__main__":
     main()
