@@ -1,274 +1,120 @@
-"""The experiment in-process: the real config composed with Hydra's compose API, the LightningModule's readout and
-loss, reproducibility, agreement of the implementations in training, and refusal of bad configuration."""
+"""`python -m rnnlab.train` end to end, in a subprocess as a user runs it: results, TensorBoard, skip and resume,
+divergence, and the one-line refusal of a bad configuration."""
 
 import json
 import math
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
-from hydra.utils import instantiate
-import torch
-from hydra.errors import ConfigCompositionException, MissingConfigException
-from hydra.utils import get_class, instantiate
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from torch import nn
+from tensorboard.plugins.hparams import plugin_data_pb2
 
-from conftest import CONF_DIR, compose_config
-from rnnlab.config_checks import ConfigError
-from rnnlab.models import IMPLEMENTATIONS
-from rnnlab.module import RNNModule
-from rnnlab.tasks import TASKS
-from rnnlab.train import train
+from tests.helpers.config import ROOT
+SMALL = ["hidden_size=8", "seq_len=10", "batch_size=16", "task.train_batches=10", "task.val_batches=2",
+         "trainer.enable_progress_bar=false", "trainer.log_every_n_steps=1"]  # every step: compared step by step
 
-# Every step logged: these tests compare losses step by step (the default logs every 10th).
-TINY = ["hidden_size=8", "batch_size=8", "task.train_batches=5", "task.val_batches=2",
-        "trainer.enable_progress_bar=false", "trainer.log_every_n_steps=1"]
+pytestmark = pytest.mark.slow  # each test starts Python, torch and Lightning (seconds)
 
 
-def tiny_seq_len(task: str) -> str:
-    return f"seq_len={max(10, TASKS[task].min_seq_len)}"
+def run_cli(run_dir: Path, *overrides: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HYDRA_FULL_ERROR": ""}
+    return subprocess.run([sys.executable, "-m", "rnnlab.train", *overrides, f"hydra.run.dir={run_dir}"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def metrics(run_dir: Path) -> dict:
+    return json.loads((run_dir / "metrics.json").read_text())
 
 
 def without_timing(record: dict) -> dict:
     return {k: v for k, v in record.items() if k != "timing"}
 
 
-def logged_train_losses(run_dir: Path) -> list[tuple[int, float]]:
-    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+def test_the_cli_runs_logs_checkpoints_and_skips_a_finished_run(tmp_path):
+    run_dir = tmp_path / "run"
+    result = run_cli(run_dir, *SMALL, "max_steps=25")
+    assert result.returncode == 0, result.stderr
+    record = metrics(run_dir)
+    assert record["status"] == "completed" and record["steps"] == 25
+    assert record["overrides"] == [*SMALL, "max_steps=25"]
+    assert (run_dir / "checkpoints" / "last.ckpt").exists()
+
+    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0, "tensors": 0})
     events.Reload()
-    return [(e.step, e.value) for e in events.Scalars("train/loss")]
+    scalars = events.Tags()["scalars"]
+    assert {"train/loss", "val/loss", "baseline/loss"} <= set(scalars)
+    assert [e.step for e in events.Scalars("train/loss")] == list(range(25))
+    assert events.Scalars("val/loss")[-1].value == pytest.approx(record["final"]["val/loss"])
+    assert events.Scalars("baseline/loss")[-1].value == pytest.approx(2 / 12)
+    # The diagnostics of the real run: gradient norms per parameter and in total, and through time.
+    grad_norm = {tag for tag in scalars if tag.startswith("grad_norm/")}
+    assert grad_norm == {f"grad_norm/{name}" for name in ("rnn.rnn.weight_ih_l0", "rnn.rnn.weight_hh_l0",
+                                                          "rnn.rnn.bias_ih_l0", "rnn.rnn.bias_hh_l0",
+                                                          "head.weight", "head.bias", "total")}
+    grad_h = {tag for tag in scalars if tag.startswith("grad_h/layer0/t")}
+    assert len(grad_h) == 8 and {"grad_h/layer0/t0", "grad_h/layer0/t9"} <= grad_h  # first and last of T=10
+    for tag in grad_norm | grad_h | {"grad_h/layer0/first_over_last"}:
+        values = [e.value for e in events.Scalars(tag)]
+        assert values and all(math.isfinite(v) for v in values), tag
+    assert events.Scalars("grad_norm/total")[0].value > 0
+    # The HParams dashboard: the run's hyper-parameters, and its real final metrics (no -1 placeholder).
+    hparams = plugin_data_pb2.HParamsPluginData.FromString(
+        events.PluginTagToContent("hparams")["_hparams_/session_start_info"]).session_start_info.hparams
+    assert hparams["hidden_size"].number_value == 8 and hparams["model"].string_value == "torch"
+    assert events.Scalars("hp/final_loss")[-1].value == pytest.approx(record["final"]["val/loss"])
+    assert events.Scalars("hp/baseline")[-1].value == pytest.approx(2 / 12)
+
+    before = (run_dir / "metrics.json").read_text()
+    started = time.monotonic()
+    again = run_cli(run_dir, *SMALL, "max_steps=25")
+    assert again.returncode == 0 and "already completed" in again.stdout
+    assert time.monotonic() - started < 60 and (run_dir / "metrics.json").read_text() == before
 
 
-# ---- the config tree ---------------------------------------------------------------------------------------
+def test_a_run_killed_mid_training_resumes_to_the_uninterrupted_result(tmp_path):
+    overrides = [*SMALL, "max_steps=30"]
+    assert run_cli(tmp_path / "whole", *overrides).returncode == 0
+
+    # Killed at step 15: the last checkpoint is the end of epoch 0 (step 10).
+    killed = run_cli(tmp_path / "resumed", *overrides, "+callbacks.kill._target_=tests.helpers.faults.ExitAfterSteps",
+                     "+callbacks.kill.steps=15")
+    assert killed.returncode == 3 and not (tmp_path / "resumed" / "metrics.json").exists()
+    assert (tmp_path / "resumed" / "checkpoints" / "last.ckpt").exists()
+
+    resumed = run_cli(tmp_path / "resumed", *overrides)
+    assert resumed.returncode == 0, resumed.stderr
+    whole, again = metrics(tmp_path / "whole"), metrics(tmp_path / "resumed")
+    assert again["timing"]["resumed_from_step"] == 10 and whole["timing"]["resumed_from_step"] is None
+    assert without_timing(again) == without_timing(whole)
+    whole_losses, resumed_losses = (EventAccumulator(str(tmp_path / d), size_guidance={"scalars": 0})
+                                    for d in ("whole", "resumed"))
+    for events in (whole_losses, resumed_losses):
+        events.Reload()
+    # The killed run logged steps 10-14 too; the resumed run's later values for those steps are what count.
+    assert {e.step: e.value for e in resumed_losses.Scalars("train/loss")} == \
+        {e.step: e.value for e in whole_losses.Scalars("train/loss")}
 
 
-@pytest.mark.parametrize("name", sorted(IMPLEMENTATIONS))
-def test_every_implementation_has_a_model_config_that_builds_it(name, tmp_path):
-    cfg = compose_config(tmp_path, [f"model={name}"])
-    assert get_class(cfg.model._target_) is IMPLEMENTATIONS[name]
+def test_an_exploding_run_ends_diverged_with_exit_code_zero(tmp_path):
+    result = run_cli(tmp_path, *SMALL[:1], "seq_len=30", *SMALL[2:], "max_steps=30", "nonlinearity=relu",
+                     "init=normal", "init_scale=10", "optimizer=sgd", "lr=1", "grad_clip=null")
+    assert result.returncode == 0, result.stderr
+    record = metrics(tmp_path)
+    assert record["status"] == "diverged" and record["final"]["train/loss"] is None
 
 
-@pytest.mark.parametrize("name", sorted(TASKS))
-def test_every_task_has_a_task_config_that_builds_it(name, tmp_path):
-    cfg = compose_config(tmp_path, [f"task={name}"])
-    assert get_class(cfg.task._target_) is TASKS[name]
-
-
-def test_model_configs_exist_for_all_five_models():
-    assert {p.stem for p in (CONF_DIR / "model").glob("*.yaml")} >= {"torch", "myrnn", "concat", "stacked",
-                                                                       "bidirectional"}
-
-
-def test_top_level_keys_reach_the_groups(tmp_path):
-    cfg = compose_config(tmp_path, ["model=stacked", "num_layers=3", "hidden_size=7", "nonlinearity=relu",
-                                    "seq_len=12", "lr=0.5", "seed=4", "grad_clip=2.5", "optimizer=sgd"])
-    assert (cfg.model.num_layers, cfg.model.hidden_size, cfg.model.nonlinearity) == (3, 7, "relu")
-    assert (cfg.task.seq_len, cfg.task.seed, cfg.optimizer.lr) == (12, 4, 0.5)
-    assert cfg.trainer.gradient_clip_val == 2.5 and cfg.model.cell == "torch"
-
-
-def test_model_bidirectional_turns_bidirectional_on_unless_told_otherwise(tmp_path):
-    assert compose_config(tmp_path, []).model.bidirectional is False
-    cfg = compose_config(tmp_path, ["model=bidirectional"])
-    assert cfg.bidirectional is True and cfg.model.bidirectional is True
-    cfg = compose_config(tmp_path, ["model=bidirectional", "bidirectional=false"])
-    assert cfg.bidirectional is False and cfg.model.bidirectional is False
-
-
-# ---- every model on every task ---------------------------------------------------------------------------
-
-VARIANTS = {"plain": [], "bidirectional": ["bidirectional=true"], "three_layers": ["num_layers=3"]}
-
-
-@pytest.mark.parametrize("variant", sorted(VARIANTS))
-@pytest.mark.parametrize("task", sorted(TASKS))
-@pytest.mark.parametrize("model", sorted(IMPLEMENTATIONS))
-def test_fast_dev_run_every_model_on_every_task(model, task, variant, tmp_path):
-    cfg = compose_config(tmp_path, [f"model={model}", f"task={task}", tiny_seq_len(task), *TINY,
-                                    "trainer.fast_dev_run=true", *VARIANTS[variant]])
-    train(cfg)
-    record = json.loads((tmp_path / "metrics.json").read_text())
-    assert record["status"] == "completed" and record["steps"] == 1
-    assert math.isfinite(record["final"]["val/loss"]) and math.isfinite(record["final"]["train/loss"])
-    assert record["baseline"] == pytest.approx(instantiate(cfg.task).baseline)  # the configured task's own
-    assert f"model={model}" in record["overrides"] and record["choices"]["model"] == model
-
-
-# ---- the module's readout and loss ----------------------------------------------------------------------
-
-
-class FakeTask:
-    """Just the class attributes RNNModule reads from a task."""
-
-    def __init__(self, kind, readout, input_size, output_size, baseline=1.0):
-        self.kind, self.readout, self.input_size, self.output_size = kind, readout, input_size, output_size
-        self.baseline = baseline
-
-
-def make_module(task, bidirectional=False, num_layers=1):
-    rnn = instantiate({"_target_": "rnnlab.models.torch_rnn.TorchRNN", "_partial_": True, "hidden_size": 5,
-                       "num_layers": num_layers, "bidirectional": bidirectional})
-    optimizer = instantiate({"_target_": "torch.optim.SGD", "_partial_": True, "lr": 0.1})
-    return RNNModule(rnn, task, optimizer, init="normal", init_scale=0.5, seed=3).double()
-
-
-def reference_outputs(module, x, lengths):
-    """Each sequence run alone through an nn.RNN holding the module's weights, cut at its own length."""
-    reference = nn.RNN(module.rnn.input_size, module.rnn.hidden_size, module.rnn.num_layers, batch_first=True,
-                       bidirectional=module.rnn.bidirectional).double()
-    reference.load_state_dict(module.rnn.torch_state_dict())
-    return [reference(x[b, : lengths[b]])[0] for b in range(x.size(0))]  # each (length_b, D * H)
-
-
-@pytest.mark.parametrize("bidirectional", [False, True])
-def test_last_readout_uses_each_sequence_own_last_step(bidirectional):
-    module = make_module(FakeTask("regression", "last", 3, 2), bidirectional, num_layers=2)
-    x = torch.randn(4, 6, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    lengths = torch.tensor([6, 2, 4, 1])
-    x[torch.arange(6).unsqueeze(0) >= lengths.unsqueeze(1)] = 0.0
-    batch = {"x": x, "y": torch.randn(4, 2, dtype=torch.float64), "lengths": lengths}
-    output = module.rnn_output(batch)
-    assert output.shape == (4, 6, module.rnn.num_directions * 5)
-    references = reference_outputs(module, x, lengths)
-    for b, reference in enumerate(references):
-        torch.testing.assert_close(output[b, : lengths[b]], reference, rtol=0, atol=1e-12)
-        assert torch.all(output[b, lengths[b]:] == 0)
-    last = torch.stack([r[-1] for r in references])
-    expected = ((module.head(last) - batch["y"]) ** 2).mean()
-    torch.testing.assert_close(module.loss_from_rnn_output(output, batch), expected, rtol=0, atol=1e-12)
-    torch.testing.assert_close(module.training_step(batch, 0), expected, rtol=0, atol=1e-12)
-
-
-def test_every_step_classification_scores_only_the_masked_positions():
-    module = make_module(FakeTask("classification", "every_step", 2, 3))
-    g = torch.Generator().manual_seed(1)
-    x = torch.randn(2, 5, 2, dtype=torch.float64, generator=g)
-    y = torch.randint(0, 3, (2, 5), generator=g)
-    mask = torch.tensor([[False, False, True, True, True], [False, True, False, False, True]])
-    batch = {"x": x, "y": y, "mask": mask}
-    logits = module.head(module.rnn_output(batch))
-    terms = [-torch.log_softmax(logits[b, t], -1)[y[b, t]] for b in range(2) for t in range(5) if mask[b, t]]
-    expected = torch.stack(terms).mean()
-    torch.testing.assert_close(module.loss_from_rnn_output(module.rnn_output(batch), batch), expected,
-                               rtol=0, atol=1e-12)
-
-
-def test_every_step_with_lengths_and_no_mask_scores_the_valid_steps():
-    module = make_module(FakeTask("regression", "every_step", 2, 1))
-    x = torch.randn(2, 4, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
-    lengths = torch.tensor([4, 2])
-    x[1, 2:] = 0.0
-    y = torch.randn(2, 4, 1, dtype=torch.float64)
-    batch = {"x": x, "y": y, "lengths": lengths}
-    prediction = module.head(module.rnn_output(batch))
-    expected = torch.cat([(prediction[0] - y[0]) ** 2, (prediction[1, :2] - y[1, :2]) ** 2]).mean()
-    torch.testing.assert_close(module.loss_from_rnn_output(module.rnn_output(batch), batch), expected,
-                               rtol=0, atol=1e-12)
-
-
-def test_optimizer_and_scheduler_come_from_the_config(tmp_path):
-    cfg = compose_config(tmp_path, ["optimizer=rmsprop", "scheduler=cosine", "lr=0.02", "max_steps=40"])
-    task = instantiate(cfg.task)
-    module = RNNModule(instantiate(cfg.model), task, instantiate(cfg.optimizer), instantiate(cfg.scheduler))
-    configured = module.configure_optimizers()
-    assert isinstance(configured["optimizer"], torch.optim.RMSprop)
-    assert configured["optimizer"].param_groups[0]["lr"] == 0.02
-    scheduler = configured["lr_scheduler"]["scheduler"]
-    assert isinstance(scheduler, torch.optim.lr_scheduler.CosineAnnealingLR) and scheduler.T_max == 40
-
-
-# ---- reproducibility and agreement ---------------------------------------------------------------------
-
-SHORT = ["seq_len=10", "task.train_batches=10", *TINY[:1], "batch_size=16", "task.val_batches=2",
-         "trainer.enable_progress_bar=false", "trainer.log_every_n_steps=1"]
-
-
-def test_same_overrides_twice_give_identical_metrics(tmp_path):
-    records = []
-    for run in ("a", "b"):
-        train(compose_config(tmp_path / run, [*SHORT, "max_steps=25"]))
-        records.append(json.loads((tmp_path / run / "metrics.json").read_text()))
-    assert records[0]["status"] == "completed" and records[0]["steps"] == 25
-    assert records[0]["final"]["val/loss"] < 1.0 and records[0]["timing"]["wall_time_s"] > 0
-    assert without_timing(records[0]) == without_timing(records[1])
-
-
-def test_the_default_run_records_learning_against_the_baseline(tmp_path):
-    train(compose_config(tmp_path, [*SHORT, "max_steps=20"]))
-    record = json.loads((tmp_path / "metrics.json").read_text())
-    assert record["baseline"] == pytest.approx(2 / 12)
-    assert record["best"]["val/loss"] <= record["final"]["val/loss"]
-    assert record["best"]["train/loss"] <= record["final"]["train/loss"]
-    assert (tmp_path / "checkpoints" / "last.ckpt").exists()
-
-
-def _train_losses(tmp_path, model, steps):
-    run_dir = tmp_path / model
-    train(compose_config(run_dir, [*SHORT, f"model={model}", f"max_steps={steps}", "lr=0.01"]))
-    losses = logged_train_losses(run_dir)
-    assert [step for step, _ in losses] == list(range(steps))
-    return [value for _, value in losses]
-
-
-@pytest.mark.parametrize("model", [m for m in ("myrnn", "stacked") if m in IMPLEMENTATIONS])
-def test_implementations_agree_in_training(model, tmp_path):
-    reference = _train_losses(tmp_path, "torch", 30)
-    losses = _train_losses(tmp_path, model, 30)
-    assert max(abs(a - b) for a, b in zip(reference, losses)) < 1e-4
-    assert reference[-1] < reference[0]  # it trained: the agreement is not of constants
-
-
-@pytest.mark.parametrize("model", [m for m in ("concat",) if m in IMPLEMENTATIONS])
-def test_concat_agrees_at_the_first_step(model, tmp_path):
-    reference = _train_losses(tmp_path, "torch", 2)
-    losses = _train_losses(tmp_path, model, 2)
-    assert abs(reference[0] - losses[0]) < 1e-6
-
-
-# ---- divergence and bad configuration --------------------------------------------------------------------
-
-# ReLU with W_hh ~ N(0, 10^2): the state grows ~30x a step, past float32's range within seq_len 30.
-EXPLODING = ["nonlinearity=relu", "init=normal", "init_scale=10", "optimizer=sgd", "lr=1", "grad_clip=null"]
-
-
-def test_an_exploding_run_ends_diverged(tmp_path):
-    best = train(compose_config(tmp_path, [*SHORT[1:], "seq_len=30", *EXPLODING, "max_steps=30"]))
-    record = json.loads((tmp_path / "metrics.json").read_text())
-    assert record["status"] == "diverged" and best == math.inf
-    assert record["diverged_at_step"] is not None and record["steps"] <= record["diverged_at_step"] + 1
-    assert record["final"]["train/loss"] is None  # non-finite, written as null
-
-
-BAD = [
-    ("num_layers=0", "num_layers=0"),
-    ("hidden_size=0", "hidden_size=0"),
-    ("nonlinearity=sigmoid", "nonlinearity='sigmoid' is invalid; allowed: one of tanh, relu"),
-    ("init=xavier", "init='xavier' is invalid; allowed: one of normal, uniform, orthogonal, identity, torch"),
-    ("init_scale=-1", "init_scale=-1"),
-    ("seq_len=1", "seq_len=1 is invalid; allowed: task 'adding' needs an integer >= 2"),
-    ("lr=0", "lr=0 is invalid; allowed: a number > 0"),
-    ("lr=-0.1", "lr=-0.1"),
-    ("dropout=2", "dropout=2"),
-    ("num_layers=two", "num_layers='two'"),
-    # the task's and the model's own argument checks, raised while building them, also before training
-    ("task=lookahead task.offset=0", "task.offset must be a non-zero integer"),
-    ("task=copy_memory task.copy_len=0", "task.copy_len must be an integer >= 1"),
-    ("model=stacked model.cell=foo", "cell: unknown or not a single network: 'foo'; allowed: torch, myrnn, concat"),
-]
-
-
-@pytest.mark.parametrize("override,message", BAD, ids=[o for o, _ in BAD])
-def test_bad_values_are_refused_before_training(override, message, tmp_path):
-    with pytest.raises(ConfigError) as error:
-        train(compose_config(tmp_path, override.split()))
-    assert message in str(error.value) and "\n" not in str(error.value)
+@pytest.mark.parametrize("override,expected", [
+    ("num_layers=0", "num_layers=0 is invalid; allowed: an integer >= 1"),
+    ("init_scale=-0.5", "init_scale=-0.5 is invalid; allowed: a number >= 0"),
+    ("model=nope", "Could not find 'model/nope'"),
+    ("hiden_size=3", "Key 'hiden_size' is not in struct"),
+])
+def test_bad_configuration_gives_one_clear_error_and_no_results(override, expected, tmp_path):
+    result = run_cli(tmp_path, override)
+    assert result.returncode != 0 and expected in result.stderr
+    assert "Traceback (most recent call last)" not in result.stderr and len(result.stderr.splitlines()) <= 20
     assert not (tmp_path / "metrics.json").exists() and not list(tmp_path.glob("events.*"))
-
-
-@pytest.mark.parametrize("override,error", [("model=nope", MissingConfigException),
-                                            ("optimizer=adamw", MissingConfigException),
-                                            ("task=nope", MissingConfigException),
-                                            ("hiden_size=3", ConfigCompositionException)])
-def test_unknown_choices_and_typos_are_refused_by_hydra(override, error, tmp_path):
-    with pytest.raises(error):
-        compose_config(tmp_path, [override])

@@ -25,8 +25,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from rnnlab.benchmarks.timing import median
-from rnnlab.module import RNNModule
+from rnnlab.bench.timing import median
+from rnnlab.training.module import RNNModule
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 # The target shape: the adding problem (input 2) at T=100, batch 64, hidden 128; nn.RNN. No progress bar: a
@@ -69,7 +69,7 @@ def per_step(times: list[float], warmup: int, steps: int) -> float:
 
 def lab_step_time(overrides: list[str], warmup: int, steps: int, workdir: Path) -> float:
     """Seconds per training step of `rnnlab.train.train` with the default callbacks (every diagnostic on)."""
-    from rnnlab.train import train  # imports Hydra's and Lightning's machinery: only when this section runs
+    from rnnlab.training.run import train  # imports Hydra's and Lightning's machinery: only when this section runs
 
     run_dir = Path(tempfile.mkdtemp(dir=workdir, prefix="lab-"))
     clock_path = run_dir / "clock.json"

@@ -10,11 +10,11 @@ import pytest
 import yaml
 from torch.utils.tensorboard import SummaryWriter
 
-from rnnlab.report import main, write_report
-from rnnlab.results import write_metrics
-from rnnlab.sweep_callback import summary_lines
-from rnnlab.sweep_jobs import find_jobs
-from rnnlab.sweep_table import GRAD_RATIO_TAG, grad_through_time, read_scalars
+from rnnlab.sweeps.report import main, write_report
+from rnnlab.training.results import write_metrics
+from rnnlab.sweeps.summary import summary_lines
+from rnnlab.sweeps.jobs import find_jobs
+from rnnlab.sweeps.table import GRAD_RATIO_TAG, grad_through_time, read_scalars
 
 
 def make_job(sweep_dir, overrides, metrics=None, grad_decay=None):

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from rnnlab.sweep_jobs import find_jobs, parse_overrides
-from tests.sweep_helpers import EXIT_AT_STEP
+from rnnlab.sweeps.jobs import find_jobs, parse_overrides
+from tests.helpers.faults import EXIT_AT_STEP
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers.config import ROOT
 # Tiny runs: 4 epochs of 5 steps, a checkpoint and a validation at each epoch's end.
 TINY = {"hidden_size": 8, "seq_len": 10, "batch_size": 16, "max_steps": 20, "task.train_batches": 5,
-        "task.val_batches": 2, "+callbacks.faults._target_": "tests.sweep_helpers.Faults"}
+        "task.val_batches": 2, "+callbacks.faults._target_": "tests.helpers.faults.Faults"}
 # Job directories named by the grid alone (every override would pass the file system's 255-character limit).
 NAMED_BY_GRID = "hydra.job.config.override_dirname.exclude_keys=[threads,trainer.enable_progress_bar,{}]".format(
     ",".join(key.lstrip("+") for key in TINY))
@@ -124,7 +124,7 @@ def test_parse_overrides_keeps_values_as_written():
 def test_the_report_on_the_real_sweep_holds_each_jobs_numbers(basic_sweep, tmp_path):
     import pandas as pd
 
-    from rnnlab.report import write_report
+    from rnnlab.sweeps.report import write_report
 
     written = write_report(basic_sweep["dir"], tmp_path)
     table = pd.read_csv(written["csv"])

@@ -14,7 +14,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from rnnlab.benchmarks.timing import interleaved, median
+from rnnlab.bench.timing import interleaved, median
 from rnnlab.models import IMPLEMENTATIONS
 
 REFERENCE = "nn.RNN"

@@ -14,7 +14,7 @@ matplotlib.use("Agg")  # files only, never a window: reports run on servers and 
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from rnnlab.sweep_table import grad_through_time  # noqa: E402
+from rnnlab.sweeps.table import grad_through_time  # noqa: E402
 
 MAX_PANELS = 12
 

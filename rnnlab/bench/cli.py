@@ -29,7 +29,7 @@ from pathlib import Path  # noqa: E402
 
 import torch  # noqa: E402
 
-from rnnlab.benchmarks import models, sweep, targets, training  # noqa: E402
+from rnnlab.bench import models, sweep, targets, training  # noqa: E402
 
 SECTIONS = ("models", "train", "sweep")
 
@@ -180,7 +180,3 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text(json.dumps(report, indent=1))
         print(f"\nrnnlab.bench: report written to {args.out}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

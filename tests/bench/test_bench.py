@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from rnnlab import bench
-from rnnlab.benchmarks import models, targets, timing, training
-from rnnlab.benchmarks.sweep import sweep_command
+from rnnlab.bench import cli as bench
+from rnnlab.bench import models, targets, timing, training
+from rnnlab.bench.sweep import sweep_command
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers.config import ROOT
 TINY = models.Shape(4, 2, 3, 5, 2)
 
 

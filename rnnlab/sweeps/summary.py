@@ -14,7 +14,7 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from rnnlab.sweep_jobs import INCOMPLETE, Job, find_jobs
+from rnnlab.sweeps.jobs import INCOMPLETE, Job, find_jobs
 
 BAD = ("failed", INCOMPLETE)  # at a sweep's end an incomplete job was killed (out of memory, time limit...)
 

@@ -22,7 +22,7 @@ from rnnlab.tasks.adding import AddingTask
 
 
 class ContractModule(L.LightningModule):
-    """The smallest LightningModule with the contract the diagnostics read (rnnlab/module.py provides the real one):
+    """The smallest LightningModule with the contract the diagnostics read (rnnlab/training/module.py provides the real one):
     `rnn`, `head`, `rnn_output(batch)` (B, T, D*H) and `loss_from_rnn_output(output, batch)`."""
 
     def __init__(self, hidden_size=8, num_layers=1, nonlinearity="tanh", bidirectional=False, init="torch",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from rnnlab.benchmarks.models import TARGET_SHAPES
+from rnnlab.bench.models import TARGET_SHAPES
 
 # (label, implementation in the models table, limit on its ratio to nn.RNN)
 MODEL_TARGETS = (("readable myrnn step / nn.RNN", "myrnn", 1.3),

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from rnnlab.results import read_metrics
+from rnnlab.training.results import read_metrics
 
 INCOMPLETE = "incomplete"  # started, no metrics.json yet: running now, or interrupted
 

@@ -20,3 +20,14 @@ class Faults(L.Callback):
             raise RuntimeError(f"injected fault at step {trainer.global_step}")
         if self.exit_at_step is not None and trainer.global_step >= self.exit_at_step:
             os._exit(3)
+
+
+class ExitAfterSteps(L.Callback):
+    """Kill the process after `steps` optimizer steps, as a crash or a cluster's time limit would."""
+
+    def __init__(self, steps: int) -> None:
+        self.steps = steps
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if trainer.global_step >= self.steps:
+            os._exit(3)

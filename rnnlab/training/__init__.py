@@ -1,0 +1,1 @@
+"""One run: the LightningModule, its configuration checks, its record (metrics.json) and exact resume."""

@@ -1,0 +1,145 @@
+"""One run of the experiment: check the config, build task, model and trainer, fit, record metrics.json.
+
+The run's directory (cfg.paths.output_dir) holds the TensorBoard event file, checkpoints/last.ckpt and, once the
+run has ended, metrics.json. Re-running into the same directory skips a run that completed or diverged and resumes
+an interrupted or failed one from its last checkpoint.
+"""
+
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import lightning as L
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from lightning.pytorch.loggers import TensorBoardLogger
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from rnnlab.training.checks import ConfigError, check_config
+from rnnlab.training.module import RNNModule
+from rnnlab.training.resume import StepAligned
+from rnnlab.tasks.base import SyntheticTask
+from rnnlab.training.results import FINISHED, RunSummary, read_metrics, write_metrics
+
+# The top-level keys that are bookkeeping, not hyper-parameters of the experiment.
+NOT_HPARAMS = ("threads", "optimized_metric", "paths")
+
+
+def train(cfg: DictConfig) -> float:
+    """Run the experiment `cfg` in cfg.paths.output_dir; return the best value of cfg.optimized_metric."""
+    check_config(cfg)
+    output_dir = Path(cfg.paths.output_dir)
+    previous = read_metrics(output_dir)
+    if previous is not None and previous["status"] in FINISHED:
+        print(f"rnnlab: {output_dir} already {previous['status']} (metrics.json): skipped")
+        return _objective(previous["best"], cfg.optimized_metric)
+
+    if cfg.threads is not None:
+        torch.set_num_threads(cfg.threads)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    checkpoint = output_dir / "checkpoints" / "last.ckpt"
+    resume_from = checkpoint if checkpoint.exists() else None
+    resumed_at = torch.load(resume_from, map_location="cpu", weights_only=False)["global_step"] if resume_from \
+        else None
+    task, module = _build(cfg)
+    started, summary, trainer = time.time(), RunSummary(), None
+    try:
+        callbacks = [instantiate(c) for c in cfg.callbacks.values()] + [summary, StepAligned()]
+        loggers = [instantiate(c) for c in cfg.logger.values()]
+        trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
+        trainer.fit(module, datamodule=task, ckpt_path=resume_from)
+        if module.diverged_at_step is None and summary.last_val_step != trainer.global_step:
+            trainer.validate(module, datamodule=task, verbose=False)  # max_steps ended mid-epoch
+    except Exception as error:
+        write_metrics(output_dir, run_record(cfg, "failed", summary, task, trainer, started, resumed_at,
+                                          error=f"{type(error).__name__}: {error}"))
+        raise
+
+    status = "completed" if module.diverged_at_step is None else "diverged"
+    record = run_record(cfg, status, summary, task, trainer, started, resumed_at,
+                     diverged_at_step=module.diverged_at_step)
+    _log_final_hparams(trainer, cfg, record)
+    write_metrics(output_dir, record)  # last: its presence means the run has ended
+    print(f"rnnlab: {status} after {record['steps']} steps: val/loss {record['final'].get('val/loss')} "
+          f"(baseline {record['baseline']:.4g}) -> {output_dir / 'metrics.json'}")
+    return _objective(record["best"], cfg.optimized_metric)
+
+
+def _build(cfg: DictConfig) -> tuple[SyntheticTask, RNNModule]:
+    """The task and the module; their constructors' argument checks become one-line configuration errors."""
+    try:
+        task = instantiate(cfg.task)
+        module = RNNModule(rnn=instantiate(cfg.model), task=task, optimizer=instantiate(cfg.optimizer),
+                           scheduler=instantiate(cfg.scheduler) if "scheduler" in cfg else None,
+                           init=cfg.init, init_scale=cfg.init_scale, seed=cfg.seed)
+    except (InstantiationException, ValueError, TypeError) as error:
+        cause = error.__cause__ if isinstance(error, InstantiationException) and error.__cause__ else error
+        raise ConfigError(str(cause)) from error
+    return task, module
+
+
+def run_record(cfg: DictConfig, status: str, summary: RunSummary, task, trainer, started: float,
+            resumed_at: int | None, **extra) -> dict:
+    """metrics.json's content. Everything but `timing` is a function of the configuration."""
+    hydra_cfg = HydraConfig.get() if HydraConfig.initialized() else None
+    return {
+        "status": status,
+        "overrides": list(hydra_cfg.overrides.task) if hydra_cfg else [],
+        "choices": {k: v for k, v in hydra_cfg.runtime.choices.items() if not k.startswith("hydra")}
+        if hydra_cfg else {},
+        "steps": trainer.global_step if trainer is not None else 0,
+        **extra,
+        "baseline": float(task.baseline) if task is not None else None,
+        "final": dict(summary.final),
+        "best": dict(summary.best),
+        "config": _resolved_config(cfg),
+        "timing": {
+            "wall_time_s": round(time.time() - started, 3),
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "resumed_from_step": resumed_at,
+        },
+    }
+
+
+def _resolved_config(cfg: DictConfig) -> dict:
+    cfg = cfg.copy()
+    with open_dict(cfg):
+        cfg.pop("hydra", None)  # present when composed with return_hydra_config (tests)
+        cfg.paths.output_dir = "<output_dir>"  # where the run ran is not part of what it was
+    return OmegaConf.to_container(cfg, resolve=True)
+
+
+def _objective(best: dict, metric: str) -> float:
+    value = best.get(metric)
+    return float(value) if value is not None else math.inf
+
+
+def _log_final_hparams(trainer: L.Trainer, cfg: DictConfig, record: dict) -> None:
+    """Fill TensorBoard's HParams dashboard with the run's hyper-parameters and its real final metrics."""
+    hparams = {k: v for k, v in OmegaConf.to_container(cfg, resolve=False).items()
+               if k not in NOT_HPARAMS and not isinstance(v, (dict, list))}
+    hparams.update(record["choices"])
+    final, best = record["final"], record["best"]
+    nan = math.nan
+    metrics = {
+        "hp/final_loss": final.get("val/loss", nan),
+        "hp/best_val_loss": best.get("val/loss", nan),
+        "hp/final_train_loss": final.get("train/loss", nan),
+        "hp/baseline": record["baseline"],
+        "hp/diverged": float(record["status"] == "diverged"),
+    }
+    if "val/acc" in final:
+        metrics.update({"hp/final_acc": final["val/acc"], "hp/best_val_acc": best.get("val/acc", nan)})
+    metrics = {k: nan if v is None else float(v) for k, v in metrics.items()}
+    for logger in trainer.loggers:
+        if isinstance(logger, TensorBoardLogger):
+            logger.log_hyperparams(hparams, metrics=metrics)
+        else:
+            logger.log_hyperparams(hparams)
+        logger.save()

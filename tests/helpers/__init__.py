@@ -1,0 +1,1 @@
+"""Test helpers: the composed config, and faults the CLI tests inject (the CLI imports them from the repo root)."""
