@@ -14,9 +14,14 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
 from rnnlab.models.sequences import valid_steps
+
+SECOND_DERIVATIVE_ERROR = (
+    "backward=\"manual\" (the hand-written BPTT fast path) has no second derivative: its backward is plain tensor "
+    "arithmetic, so a graph of the gradient (create_graph=True: gradient penalties, meta-learning, Hessians) "
+    "cannot be built through it. Use backward=\"autograd\" (the default), which supports it."
+)
 
 
 class RNNLayerBPTT(torch.autograd.Function):
@@ -51,8 +56,9 @@ class RNNLayerBPTT(torch.autograd.Function):
         return output, h.clone()
 
     @staticmethod
-    @once_differentiable  # the backward is written with plain tensor ops: no second derivative
     def backward(ctx, grad_output, grad_h_n):
+        if torch.is_grad_enabled():  # autograd runs a backward with grad mode on exactly when create_graph=True
+            raise RuntimeError(SECOND_DERIVATIVE_ERROR)
         x, h0, w_ih, w_hh, states, valid = ctx.saved_tensors
         steps, batch, input_size = x.shape
         hidden = w_hh.size(0)

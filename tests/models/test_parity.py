@@ -11,7 +11,7 @@ from rnnlab import parity
 from rnnlab.models import IMPLEMENTATIONS, TorchRNN
 from rnnlab.parity import INPUT_MODES, Config, check, grid
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CASES = [(name, variant) for name, cls in IMPLEMENTATIONS.items() for variant in cls.variants]
 
 
