@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
+from rnnlab.models import naming
 from rnnlab.models.bptt import SECOND_DERIVATIVE_ERROR
 
 INPUT, HIDDEN, STEPS, BATCH = 3, 4, 5, 2
@@ -55,11 +56,15 @@ class Item:
 # ---- what nn.RNN exposes, read from torch ----------------------------------------------------------------------
 
 
-def torch_constructor_keywords() -> list[str]:
-    """nn.RNN's constructor parameters, in order, from its typed overload (its real __init__ is *args, **kwargs)."""
+def torch_constructor_signature() -> inspect.Signature:
+    """nn.RNN's constructor, from its typed overload (its real __init__ is *args, **kwargs)."""
     overloads = [inspect.signature(f) for f in typing.get_overloads(nn.RNN.__init__)]
-    full = max(overloads, key=lambda signature: len(signature.parameters))
-    return [name for name in full.parameters if name != "self"]
+    return max(overloads, key=lambda signature: len(signature.parameters))
+
+
+def torch_constructor_keywords() -> list[str]:
+    """nn.RNN's constructor parameters, in order."""
+    return [name for name in torch_constructor_signature().parameters if name != "self"]
 
 
 def torch_surface() -> dict[str, set[str]]:
@@ -143,7 +148,7 @@ def _constructor(keyword: str):
             torch_names = torch_constructor_keywords()
             if names[: len(torch_names)] != torch_names:
                 raise AssertionError(f"positional parameters {names[:len(torch_names)]}, nn.RNN's {torch_names}")
-            default = inspect.signature(typing.get_overloads(nn.RNN.__init__)[0]).parameters[keyword].default
+            default = torch_constructor_signature().parameters[keyword].default
             if parameters[names.index(keyword)].default != default:
                 raise AssertionError(f"default {parameters[names.index(keyword)].default!r}, nn.RNN's {default!r}")
         if keyword in ("device", "dtype"):
@@ -191,8 +196,9 @@ def _write(attribute: str):
         value = WRITABLE[attribute]
         if attribute == "training":
             model.train(False)
-            return None if not model.training and not any(m.training for m in model.modules()) else \
-                _fail("train(False) left a submodule training")
+            if any(module.training for module in model.modules()):
+                raise AssertionError("train(False) left a submodule training")
+            return None
         setattr(model, attribute, value)
         if getattr(model, attribute) != value:
             raise AssertionError(f"reads {getattr(model, attribute)!r} after writing {value!r}")
@@ -214,10 +220,6 @@ def _write(attribute: str):
         _assert_same_function(fresh, model)  # as an nn.RNN built with the new value
         return None
     return check
-
-
-def _fail(message: str):
-    raise AssertionError(message)
 
 
 def _all_weights(impl_cls, kwargs):
@@ -288,8 +290,8 @@ def _state_dict_keys(impl_cls, kwargs):
         if keys != want:
             raise AssertionError(f"keys {keys}, nn.RNN's {want}")
         return None
-    if [key.replace("weight_l", "weight_ih_l").replace("bias_l", "bias_ih_l") for key in keys] != \
-            [key for key in want if "_hh_" not in key]:
+    own = naming.all_weights_names(reference.num_layers, reference.bidirectional, reference.bias, ("weight", "bias"))
+    if keys != [name for names in own for name in names]:
         raise AssertionError(f"keys {keys}")
     return "concat layout: keys weight_l{k}[_reverse], bias_l{k}[_reverse] (one weight [W_ih | W_hh], one bias)"
 

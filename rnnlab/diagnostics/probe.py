@@ -90,7 +90,7 @@ def probe(pl_module, batch: dict, with_grads: bool = True) -> ProbeResult:
             directions = [torch.stack(forward)]
             states.append(forward)
             if rnn.bidirectional:
-                backward = _recurrence(reverse_padded(x, lengths), state, k, "_reverse", rnn)
+                backward = _recurrence(reverse_padded(x, lengths), state, k, naming.REVERSE, rnn)
                 directions.append(reverse_padded(torch.stack(backward), lengths))
                 states.append(backward)
             x = torch.cat(directions, dim=-1)

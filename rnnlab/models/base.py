@@ -8,7 +8,9 @@ part the lab reads from every implementation, `torch` included (which is nn.RNN 
 from __future__ import annotations
 
 import numbers
+import sys
 import warnings
+from pathlib import Path
 from typing import ClassVar
 
 import torch
@@ -51,7 +53,7 @@ def check_rnn_arguments(input_size, hidden_size, num_layers, nonlinearity, bias,
         warnings.warn(
             "dropout option adds dropout after all but last recurrent layer, so non-zero dropout expects "
             f"num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}",
-            stacklevel=4,
+            stacklevel=_frames_inside_models(),
         )
     check_bool("bias", bias)
     check_bool("batch_first", batch_first)
@@ -60,6 +62,16 @@ def check_rnn_arguments(input_size, hidden_size, num_layers, nonlinearity, bias,
             raise TypeError(f"{name} should be of type int, got: {type(value).__name__}")
         if value <= 0:
             raise ValueError(f"{name} must be greater than zero, got {value}")
+
+
+def _frames_inside_models() -> int:
+    """The stacklevel that points a warning at the first caller outside rnnlab/models (the user's line), however
+    deep the constructor chain (concat -> myrnn -> base, or a wrapper building its cells)."""
+    models_dir = str(Path(__file__).parent)
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(models_dir):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class LabRNN:

@@ -87,8 +87,7 @@ class ComposedRNN(RNNBase):
             return super().__getattr__(name)
         except AttributeError:
             parsed = naming.parse(name)
-            if parsed is None or "layers" not in self.__dict__.get("_modules", {}) and "forward_network" not in \
-                    self.__dict__.get("_modules", {}):
+            if parsed is None or not self.__dict__.get("_modules"):  # not a parameter name, or no cells built yet
                 raise
         for layer, suffix, cell in self.cells():  # weight_hh_l1 is the cell of layer 1's weight_hh_l0
             if (parsed.layer, parsed.suffix) == (layer, suffix):

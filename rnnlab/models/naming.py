@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-SUFFIXES = ("", "_reverse")
+REVERSE = "_reverse"
+SUFFIXES = ("", REVERSE)  # forward, reverse
 WEIGHT_KINDS = ("weight_ih", "weight_hh")
 BIAS_KINDS = ("bias_ih", "bias_hh")
 _NAME = re.compile(r"^(?P<kind>[a-z_]+?)_l(?P<layer>\d+)(?P<suffix>_reverse)?$")
