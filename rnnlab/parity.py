@@ -245,8 +245,8 @@ def print_surface(names: list[str]) -> int:
     """The surface audit as a table (item x implementation, every variant); returns the number of failures."""
     start = time.perf_counter()
     unclassified = surface.unclassified()
-    outcomes = {name: [surface.audit(IMPLEMENTATIONS[name], kwargs) for kwargs in IMPLEMENTATIONS[name].variants.values()]
-                for name in names}
+    outcomes = {name: [surface.audit(IMPLEMENTATIONS[name], kwargs)
+                       for kwargs in IMPLEMENTATIONS[name].variants.values()] for name in names}
     width = max(len(item.name) for item in surface.ITEMS) + 2
     header = f"{'nn.RNN surface item':<{width}}" + "".join(f"{name:>15}" for name in names)
     print(f"\nnn.RNN's public surface: same (=), documented difference (differs), or FAIL; every variant\n\n"

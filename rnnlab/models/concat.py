@@ -140,7 +140,7 @@ class ConcatRNN(MyRNN):
 
 
 def _translate_torch_keys(module: ConcatRNN, state_dict, prefix, *_) -> None:
-    """A state dict in nn.RNN's layout (every one of its keys under `prefix`) is rewritten into concat's, in place."""
+    """A state dict in nn.RNN's layout (all its keys under `prefix`) is rewritten into concat's, in place."""
     torch_keys = [prefix + name for name in module.torch_parameter_names()]
     if not all(key in state_dict for key in torch_keys):
         return  # concat's own layout, or a partial dict: the strict check names what is missing

@@ -1,4 +1,4 @@
-"""What only the composed wrappers (stacked, bidirectional) promise: their cells, the reverse direction, dropout's place."""
+"""What only the composed wrappers promise: their cells, the reverse direction, dropout's place."""
 
 import pytest
 import torch
