@@ -26,7 +26,6 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
 from rnnlab.models import naming
-from rnnlab.models.bptt import SECOND_DERIVATIVE_ERROR
 
 INPUT, HIDDEN, STEPS, BATCH = 3, 4, 5, 2
 BASE = dict(input_size=INPUT, hidden_size=HIDDEN, num_layers=2, bidirectional=True, dtype=torch.float64)
@@ -447,11 +446,6 @@ def _second_derivative(impl_cls, kwargs):
 
     want_h0 = penalty_grads(reference)
     want = dict(reference.named_parameters())
-    if not model.has_second_derivative:
-        type_, message = _outcome_of(lambda: penalty_grads(model))
-        if type_ is not RuntimeError or message != SECOND_DERIVATIVE_ERROR:
-            raise AssertionError(f"{type_ and type_.__name__}: {message!r}; expected the fast path's refusal")
-        return 'backward="manual" (the fast path) refuses create_graph=True by name; backward="autograd" has it'
     got_h0 = penalty_grads(model)
     errors = {"h0": (got_h0 - want_h0).abs().max().item()}
     errors |= {name: (grad - want[name].grad).abs().max().item() for name, grad in model.torch_grad_dict().items()}

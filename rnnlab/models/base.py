@@ -94,11 +94,6 @@ class LabRNN:
     torch_named_parameters: ClassVar[bool] = True
 
     @property
-    def has_second_derivative(self) -> bool:
-        """Whether a graph of the gradient (create_graph=True) can be built through this network."""
-        return True
-
-    @property
     def num_directions(self) -> int:
         return 2 if self.bidirectional else 1
 

@@ -36,10 +36,6 @@ class ComposedRNN(RNNBase):
     def torch_layout(self) -> bool:
         return all(cell.torch_layout for _, _, cell in self.cells())
 
-    @property
-    def has_second_derivative(self) -> bool:
-        return all(cell.has_second_derivative for _, _, cell in self.cells())
-
     def __setattr__(self, name: str, value) -> None:
         if name == "cell" and name in self.__dict__ and value != self.__dict__[name]:
             raise AttributeError(f"{type(self).__name__}.cell is fixed at construction ({self.__dict__[name]!r}): "

@@ -62,10 +62,6 @@ class MyRNN(RNNBase):
             check_options(**({"loop_order": self.loop_order, "backward": self.backward} | {name: value}))
         super().__setattr__(name, value)
 
-    @property
-    def has_second_derivative(self) -> bool:
-        return self.backward == "autograd"  # the hand-written backward is not itself differentiable
-
     # ---- parameters: nn.RNN's names, so the base's state-dict and gradient layouts work unchanged --------------
 
     def _create_parameters(self) -> None:

@@ -8,7 +8,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from rnnlab.models import ConcatRNN, MyRNN
-from rnnlab.models.bptt import SECOND_DERIVATIVE_ERROR, RNNLayerBPTT
+from rnnlab.models.bptt import RNNLayerBPTT
 
 TOL = 1e-10
 INPUT, HIDDEN, STEPS = 3, 4, 5
@@ -94,7 +94,7 @@ def pre_activations(x, h0, w_ih, w_hh, b_ih, b_hh, lengths, nonlinearity):
 @pytest.mark.parametrize("nonlinearity", ("tanh", "relu"))
 @pytest.mark.parametrize("lengths", (None, torch.tensor([2, 4, 1])))
 @pytest.mark.parametrize("biases", ("both", "one", "none"))
-def test_bptt_function_passes_gradcheck(nonlinearity, lengths, biases):
+def test_bptt_function_passes_gradcheck_and_gradgradcheck(nonlinearity, lengths, biases):
     torch.manual_seed(3)
     steps, batch, inputs, hidden = 4, 3, 2, 3
     x = torch.randn(steps, batch, inputs, dtype=torch.float64)
@@ -109,6 +109,8 @@ def test_bptt_function_passes_gradcheck(nonlinearity, lengths, biases):
     assert (pre < 0).any() and (pre > 0).any()  # ... yet both of its branches are exercised
     args = [a if a is None else a.requires_grad_() for a in args]
     assert torch.autograd.gradcheck(lambda *a: RNNLayerBPTT.apply(*a, lengths, nonlinearity), args)
+    # a graph of the gradient (create_graph=True) is exact too: the backward then differentiates a recomputation
+    assert torch.autograd.gradgradcheck(lambda *a: RNNLayerBPTT.apply(*a, lengths, nonlinearity), args)
 
 
 def test_bptt_function_with_unused_h_n_and_frozen_input():
@@ -127,7 +129,7 @@ def test_bptt_function_with_unused_h_n_and_frozen_input():
     assert torch.allclose(w_hh.grad, expected.weight_hh_l0.grad, rtol=0, atol=TOL)
 
 
-# ---- second derivatives (gradient penalties, meta-learning): autograd has them, the fast path refuses ----------
+# ---- second derivatives (gradient penalties, meta-learning) ---------------------------------------------------
 
 
 def gradient_penalty_grads(module, x):
@@ -137,30 +139,28 @@ def gradient_penalty_grads(module, x):
     return torch.autograd.grad((grad**2).sum(), list(module.parameters()))
 
 
-@pytest.mark.parametrize("cls", (MyRNN, ConcatRNN))
-def test_the_autograd_path_has_nn_rnns_second_derivatives(cls):
+@pytest.mark.parametrize("variant", MyRNN.variants)
+def test_second_derivatives_are_nn_rnns(variant):
     torch.manual_seed(5)
     reference = nn.RNN(INPUT, HIDDEN, num_layers=2).double()
-    model = cls(INPUT, HIDDEN, num_layers=2).double()
+    model = MyRNN(INPUT, HIDDEN, num_layers=2, **MyRNN.variants[variant]).double()
     model.load_torch_state_dict(reference.state_dict())
     x = torch.randn(STEPS, 2, INPUT, dtype=torch.float64)
     want = dict(zip(dict(reference.named_parameters()), gradient_penalty_grads(reference, x)))
-    if cls is MyRNN:
-        got = dict(zip(dict(model.named_parameters()), gradient_penalty_grads(model, x)))
-        assert all(torch.allclose(got[name], want[name], rtol=0, atol=TOL) for name in want)
-    else:  # concat's W_hh is a slice of W: its penalty's second derivative is the same number in W's layout
-        (grad,) = torch.autograd.grad(model(x)[0].sum(), model.weight_l0, create_graph=True)
-        (second,) = torch.autograd.grad((grad[:, INPUT:] ** 2).sum(), model.weight_l0)
-        expected = torch.cat([want["weight_ih_l0"], want["weight_hh_l0"]], dim=1)
-        assert torch.allclose(second, expected, rtol=0, atol=TOL)
+    got = dict(zip(dict(model.named_parameters()), gradient_penalty_grads(model, x)))
+    for name in want:
+        assert torch.allclose(got[name], want[name], rtol=0, atol=TOL), name
 
 
-@pytest.mark.parametrize("cls", (MyRNN, ConcatRNN))
-def test_the_fast_path_refuses_a_graph_of_its_gradient_by_name(cls):
-    model = cls(INPUT, HIDDEN, **cls.variants["fast"]).double()
+@pytest.mark.parametrize("variant", ConcatRNN.variants)
+def test_concats_second_derivatives_are_nn_rnns_in_its_layout(variant):
+    """concat's W_hh is a slice of W: the penalty's second derivative is nn.RNN's number in W's layout."""
+    torch.manual_seed(5)
+    reference = nn.RNN(INPUT, HIDDEN, num_layers=2).double()
+    model = ConcatRNN(INPUT, HIDDEN, num_layers=2, **ConcatRNN.variants[variant]).double()
+    model.load_torch_state_dict(reference.state_dict())
     x = torch.randn(STEPS, 2, INPUT, dtype=torch.float64)
-    with pytest.raises(RuntimeError, match='backward="manual"') as refusal:
-        torch.autograd.grad(model(x)[0].sum(), list(model.parameters()), create_graph=True)
-    assert str(refusal.value) == SECOND_DERIVATIVE_ERROR
-    # a first derivative is unaffected
-    assert all(g is not None for g in torch.autograd.grad(model(x)[0].sum(), list(model.parameters())))
+    want = dict(zip(dict(reference.named_parameters()), gradient_penalty_grads(reference, x)))
+    (grad,) = torch.autograd.grad(model(x)[0].sum(), model.weight_l0, create_graph=True)
+    (second,) = torch.autograd.grad((grad[:, INPUT:] ** 2).sum(), model.weight_l0)
+    assert torch.allclose(second, torch.cat([want["weight_ih_l0"], want["weight_hh_l0"]], dim=1), rtol=0, atol=TOL)

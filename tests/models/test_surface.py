@@ -27,8 +27,6 @@ def expected_difference(item: str, name: str, variant: str) -> bool:
         return concat_layout
     if item in ("state_dict: named_parameters", "state_dict: parametrize by nn.RNN's name"):
         return concat_layout or composed
-    if item.startswith("autograd: "):
-        return variant == "fast"
     return False
 
 
