@@ -2,8 +2,10 @@
 
 For each implementation, each of its `variants` and each configuration, nn.RNN's weights are loaded into the
 implementation; both run the same input and backpropagate the same random upstream gradient from output and h_n;
-outputs, h_n and the gradients with respect to the input, h0 and every parameter are compared. Exit status 1 on
-any mismatch (float64: 1e-10, float32: 1e-5) or exception. `check` is the one harness; the tests call it too.
+outputs, h_n and the gradients with respect to the input, h0 and every parameter are compared. `check` is the one
+harness; the tests call it too. A second table audits nn.RNN's whole public surface (`rnnlab.models.surface`): each item
+on each implementation is the same as nn.RNN's, a documented difference (checked), or a failure. Exit status 1 on
+any mismatch (float64: 1e-10, float32: 1e-5), exception or surface failure.
 
     python -m rnnlab.parity                       # everything in rnnlab.models.IMPLEMENTATIONS
     python -m rnnlab.parity --impl myrnn --dtype float32
@@ -23,13 +25,14 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
+from rnnlab.models import surface
 from rnnlab.models import IMPLEMENTATIONS
 
 INPUT_MODES = ("batched", "unbatched", "packed")
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 TOLERANCE = {torch.float64: 1e-10, torch.float32: 1e-5}
 STEPS, BATCH, INPUT_SIZE, HIDDEN_SIZE = 5, 3, 3, 4
-LENGTHS = (3, 5, 2)  # the longest sequence is not first: packing must sort and unsort the batch
+LENGTHS = (3, 5, 1)  # the longest not first (packing must sort and unsort the batch); one of a single step
 
 
 @dataclass(frozen=True)
@@ -234,7 +237,44 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nlargest error: {largest[0]:.2e} ({largest[1]})")
     print(f"{checks} checks in {time.perf_counter() - start:.1f} s: "
           + ("all equal to nn.RNN" if not failures else f"{len(failures)} MISMATCHES"))
-    return 1 if failures else 0
+    surface_failures = print_surface(names)
+    return 1 if failures or surface_failures else 0
+
+
+def print_surface(names: list[str]) -> int:
+    """The surface audit as a table (item x implementation, every variant); returns the number of failures."""
+    start = time.perf_counter()
+    unclassified = surface.unclassified()
+    outcomes = {name: [surface.audit(IMPLEMENTATIONS[name], kwargs)
+                       for kwargs in IMPLEMENTATIONS[name].variants.values()] for name in names}
+    width = max(len(item.name) for item in surface.ITEMS) + 2
+    header = f"{'nn.RNN surface item':<{width}}" + "".join(f"{name:>15}" for name in names)
+    print(f"\nnn.RNN's public surface: same (=), documented difference (differs), or FAIL; every variant\n\n"
+          f"{header}\n{'-' * len(header)}")
+    failures, differences = [], {}
+    for item in surface.ITEMS:
+        cells = []
+        for name in names:
+            verdicts = [audit[item.name] for audit in outcomes[name]]
+            failed = [outcome.detail for outcome in verdicts if outcome.verdict == "FAIL"]
+            failures += [f"{item.name} on {name}: {detail}" for detail in failed]
+            for outcome in verdicts:
+                if outcome.verdict == "differs":
+                    differences.setdefault(outcome.detail, set()).add(name)
+            cells.append("FAIL" if failed else "differs" if any(o.verdict == "differs" for o in verdicts) else "=")
+        print(f"{item.name:<{width}}" + "".join(f"{cell:>15}" for cell in cells))
+    if differences:
+        print("\ndocumented differences (each checked to be the documented behaviour):")
+        for detail, where in differences.items():
+            print(f"  [{', '.join(name for name in names if name in where)}] {detail}")
+    if unclassified:
+        failures.append(f"nn.RNN exposes items the audit does not classify: {unclassified}")
+    for failure in failures[:40]:
+        print(f"  FAIL {failure}")
+    checks = len(surface.ITEMS) * sum(len(audits) for audits in outcomes.values())
+    print(f"\n{checks} surface checks in {time.perf_counter() - start:.1f} s: "
+          + ("no failure" if not failures else f"{len(failures)} FAILURES"))
+    return len(failures)
 
 
 if __name__ == "__main__":

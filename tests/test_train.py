@@ -52,8 +52,8 @@ def test_the_cli_runs_logs_checkpoints_and_skips_a_finished_run(tmp_path):
     assert events.Scalars("baseline/loss")[-1].value == pytest.approx(2 / 12)
     # The diagnostics of the real run: gradient norms per parameter and in total, and through time.
     grad_norm = {tag for tag in scalars if tag.startswith("grad_norm/")}
-    assert grad_norm == {f"grad_norm/{name}" for name in ("rnn.rnn.weight_ih_l0", "rnn.rnn.weight_hh_l0",
-                                                          "rnn.rnn.bias_ih_l0", "rnn.rnn.bias_hh_l0",
+    assert grad_norm == {f"grad_norm/{name}" for name in ("rnn.weight_ih_l0", "rnn.weight_hh_l0",
+                                                          "rnn.bias_ih_l0", "rnn.bias_hh_l0",
                                                           "head.weight", "head.bias", "total")}
     grad_h = {tag for tag in scalars if tag.startswith("grad_h/layer0/t")}
     assert len(grad_h) == 8 and {"grad_h/layer0/t0", "grad_h/layer0/t9"} <= grad_h  # first and last of T=10

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from rnnlab.models import naming
 from rnnlab.models.sequences import reverse_padded, valid_steps
 
 
@@ -47,16 +48,17 @@ def eval_mode(module: nn.Module):
             m.training = training
 
 
-def _recurrence(x: Tensor, state: dict[str, Tensor], name: str, rnn) -> list[Tensor]:
+def _recurrence(x: Tensor, state: dict[str, Tensor], layer: int, suffix: str, rnn) -> list[Tensor]:
     """h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) on time-major x (T, B, I): the states, one per step.
 
     Past a sequence's length the states are never read (its outputs are zeroed, h_n is not used), so they get no
     gradient and need no masking.
     """
-    pre = x @ state[f"weight_ih_{name}"].T
-    if rnn.bias:
-        pre = pre + state[f"bias_ih_{name}"] + state[f"bias_hh_{name}"]
-    w_hh_t = state[f"weight_hh_{name}"].T
+    w_ih, w_hh, *biases = (state[naming.name(kind, layer, suffix)] for kind in naming.kinds(rnn.bias))
+    pre = x @ w_ih.T
+    for bias in biases:
+        pre = pre + bias
+    w_hh_t = w_hh.T
     act = torch.tanh if rnn.nonlinearity == "tanh" else torch.relu
     h = pre.new_zeros(pre.shape[1:])
     states = []
@@ -75,7 +77,7 @@ def probe(pl_module, batch: dict, with_grads: bool = True) -> ProbeResult:
     """
     rnn = pl_module.rnn
     state = {k: v.detach() for k, v in rnn.torch_state_dict().items()}
-    x = batch["x"].to(state["weight_hh_l0"].dtype).transpose(0, 1)  # time-major (T, B, I)
+    x = batch["x"].to(state[naming.name("weight_hh", 0)].dtype).transpose(0, 1)  # time-major (T, B, I)
     # A leaf that requires grad puts every state in the graph; its own gradient is never asked for.
     x = x.detach().requires_grad_(with_grads)
     lengths = batch.get("lengths")
@@ -84,11 +86,11 @@ def probe(pl_module, batch: dict, with_grads: bool = True) -> ProbeResult:
     outputs, states = [], []  # per layer: (T, B, D*H); per layer and direction: T states (B, H)
     with eval_mode(pl_module), torch.enable_grad() if with_grads else torch.no_grad():
         for k in range(rnn.num_layers):
-            forward = _recurrence(x, state, f"l{k}", rnn)
+            forward = _recurrence(x, state, k, "", rnn)
             directions = [torch.stack(forward)]
             states.append(forward)
             if rnn.bidirectional:
-                backward = _recurrence(reverse_padded(x, lengths), state, f"l{k}_reverse", rnn)
+                backward = _recurrence(reverse_padded(x, lengths), state, k, naming.REVERSE, rnn)
                 directions.append(reverse_padded(torch.stack(backward), lengths))
                 states.append(backward)
             x = torch.cat(directions, dim=-1)

@@ -7,6 +7,7 @@ import torch
 from torch import Tensor
 
 from rnnlab.diagnostics.base import EveryNSteps, log_scalars
+from rnnlab.models import naming
 
 
 def spectral_stats(weight_hh: Tensor) -> dict[str, float]:
@@ -35,7 +36,7 @@ class Spectrum(EveryNSteps):
         state = rnn.torch_state_dict()
         metrics = {}
         for k in range(rnn.num_layers):
-            for suffix in ("", "_reverse")[: rnn.num_directions]:
-                for name, value in spectral_stats(state[f"weight_hh_l{k}{suffix}"]).items():
+            for suffix in naming.direction_suffixes(rnn.bidirectional):
+                for name, value in spectral_stats(state[naming.name("weight_hh", k, suffix)]).items():
                     metrics[f"spectrum/layer{k}{suffix}/{name}"] = value
         log_scalars(trainer, metrics, trainer.global_step)

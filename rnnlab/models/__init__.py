@@ -1,21 +1,17 @@
 """Interchangeable RNN implementations, each a drop-in for `torch.nn.RNN` and proven equal to it.
 
-`IMPLEMENTATIONS` maps a name to its class; `python -m rnnlab.parity` checks every entry against nn.RNN.
+`IMPLEMENTATIONS` maps a name to its class: the single networks of `cells.CELLS` and the wrappers composed of
+them; `python -m rnnlab.parity` checks every entry against nn.RNN, its numbers and its whole public surface.
 """
 
-from rnnlab.models.base import RNNBase
-from rnnlab.models.bidirectional import BidirectionalRNN
+from rnnlab.models.base import LabRNN, RNNBase
+from rnnlab.models.cells import CELLS
+from rnnlab.models.composed import BidirectionalRNN, StackedRNN
 from rnnlab.models.concat import ConcatRNN
 from rnnlab.models.myrnn import MyRNN
-from rnnlab.models.stacked import StackedRNN
 from rnnlab.models.torch_rnn import TorchRNN
 
-IMPLEMENTATIONS: dict[str, type[RNNBase]] = {
-    "torch": TorchRNN,
-    "myrnn": MyRNN,
-    "concat": ConcatRNN,
-    "stacked": StackedRNN,
-    "bidirectional": BidirectionalRNN,
-}
+IMPLEMENTATIONS: dict[str, type[LabRNN]] = {**CELLS, "stacked": StackedRNN, "bidirectional": BidirectionalRNN}
 
-__all__ = ["IMPLEMENTATIONS", "BidirectionalRNN", "ConcatRNN", "MyRNN", "RNNBase", "StackedRNN", "TorchRNN"]
+__all__ = ["CELLS", "IMPLEMENTATIONS", "BidirectionalRNN", "ConcatRNN", "LabRNN", "MyRNN", "RNNBase", "StackedRNN",
+           "TorchRNN"]

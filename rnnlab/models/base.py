@@ -1,33 +1,38 @@
-"""The base every implementation shares: nn.RNN's arguments, its checks, and its input layouts.
+"""What every implementation shares: nn.RNN's arguments, checks, attributes and input layouts.
 
 Like `torch/nn/modules/rnn.py`, one base class owns argument checking and layout handling, so that an
-implementation only writes `forward_padded`: the recurrence on a time-major, zero-padded batch.
+implementation only writes `forward_padded`: the recurrence on a time-major, zero-padded batch. `LabRNN` is the
+part the lab reads from every implementation, `torch` included (which is nn.RNN itself plus `LabRNN`).
 """
 
 from __future__ import annotations
 
 import numbers
+import sys
+import warnings
+from pathlib import Path
 from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from rnnlab.models import naming
+
 NONLINEARITIES = ("tanh", "relu")
+MODES = {"tanh": "RNN_TANH", "relu": "RNN_RELU"}  # nn.RNN's `mode` for each nonlinearity
+#: Attributes that shape the parameters: written after construction they are refused (nn.RNN takes the new value
+#: and then fails or computes with the old layout), so no implementation ever runs with a value it does not show.
+STRUCTURAL = ("input_size", "hidden_size", "num_layers", "bias", "bidirectional", "proj_size")
+PROJ_SIZE_ERROR = "proj_size argument is only supported for LSTM, not RNN or GRU"
 
 
-def check_rnn_arguments(input_size, hidden_size, num_layers, nonlinearity, bias, batch_first, dropout) -> None:
-    """Refuse what nn.RNN refuses, with a message that names the argument and what was expected."""
+def check_nonlinearity(nonlinearity) -> None:
     if nonlinearity not in NONLINEARITIES:
         raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
-    for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise TypeError(f"{name} should be of type int, got: {type(value).__name__}")
-        if value <= 0:
-            raise ValueError(f"{name} must be greater than zero, got {value}")
-    for name, value in (("bias", bias), ("batch_first", batch_first)):
-        if not isinstance(value, bool):
-            raise TypeError(f"{name} should be of type bool, got: {type(value).__name__}")
+
+
+def check_dropout(dropout) -> None:
     if not isinstance(dropout, numbers.Number) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
         raise ValueError(
             f"dropout should be a number in range [0, 1] representing the probability of an element being "
@@ -35,43 +40,58 @@ def check_rnn_arguments(input_size, hidden_size, num_layers, nonlinearity, bias,
         )
 
 
-class RNNBase(nn.Module):
-    """A drop-in for `torch.nn.RNN`: same constructor, same `forward(input, h0=None)`, same errors.
+def check_bool(name: str, value) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} should be of type bool, got: {type(value).__name__}")
 
-    Subclasses implement `forward_padded(x, h0, lengths)` on a time-major zero-padded batch; this class turns
-    unbatched, batch-first and packed input into that form and the result back. Subclasses whose parameters are
-    not named as nn.RNN's override `load_torch_state_dict`, `torch_state_dict` and `torch_grad_dict`.
+
+def check_rnn_arguments(input_size, hidden_size, num_layers, nonlinearity, bias, batch_first, dropout) -> None:
+    """Refuse what nn.RNN refuses, in nn.RNN's order, with its exception types; warn where it warns."""
+    check_nonlinearity(nonlinearity)
+    check_dropout(dropout)
+    if dropout > 0 and num_layers == 1:
+        warnings.warn(
+            "dropout option adds dropout after all but last recurrent layer, so non-zero dropout expects "
+            f"num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}",
+            stacklevel=_frames_inside_models(),
+        )
+    check_bool("bias", bias)
+    check_bool("batch_first", batch_first)
+    for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+        if not isinstance(value, int):  # nn.RNN's own test: a bool is an int
+            raise TypeError(f"{name} should be of type int, got: {type(value).__name__}")
+        if value <= 0:
+            raise ValueError(f"{name} must be greater than zero, got {value}")
+
+
+def _frames_inside_models() -> int:
+    """The stacklevel that points a warning at the first caller outside rnnlab/models (the user's line), however
+    deep the constructor chain (concat -> myrnn -> base, or a wrapper building its cells)."""
+    models_dir = str(Path(__file__).parent)
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(models_dir):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+class LabRNN:
+    """What the lab reads from any implementation, in nn.RNN's layout (mixed into nn.Module subclasses).
+
+    Subclasses whose parameters are not named as nn.RNN's override `load_torch_state_dict`, `torch_state_dict`
+    and `torch_grad_dict`.
     """
 
     #: Named presets of this implementation's own keyword arguments (loop order, backward pass, cell...).
     #: `python -m rnnlab.parity` proves every one of them equal to nn.RNN.
     variants: ClassVar[dict[str, dict]] = {"default": {}}
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        nonlinearity: str = "tanh",
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-    ) -> None:
-        super().__init__()
-        check_rnn_arguments(input_size, hidden_size, num_layers, nonlinearity, bias, batch_first, dropout)
-        if not isinstance(bidirectional, bool):
-            raise TypeError(f"bidirectional should be of type bool, got: {type(bidirectional).__name__}")
-        self.input_size = input_size
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.nonlinearity = nonlinearity
-        self.bias = bias
-        self.batch_first = batch_first
-        self.dropout = float(dropout)
-        self.bidirectional = bidirectional
+    # What the surface audit (`rnnlab.models.surface`) expects of an implementation: a False here is a documented
+    # difference from nn.RNN, which the audit then checks is refused clearly rather than silently wrong.
 
-    # ---- layout facts every implementation needs -------------------------------------------------------------
+    #: The state dict (and the parameters read as attributes, `rnn.weight_hh_l0`) carries nn.RNN's names and shapes.
+    torch_layout: ClassVar[bool] = True
+    #: `named_parameters()` are registered on the module itself under nn.RNN's names (weight_norm, parametrize).
+    torch_named_parameters: ClassVar[bool] = True
 
     @property
     def num_directions(self) -> int:
@@ -82,31 +102,14 @@ class RNNBase(nn.Module):
         return self.input_size if layer == 0 else self.hidden_size * self.num_directions
 
     def direction_suffixes(self) -> tuple[str, ...]:
-        return ("", "_reverse")[: self.num_directions]
+        return naming.direction_suffixes(self.bidirectional)
 
     def torch_parameter_names(self) -> list[str]:
         """nn.RNN's parameter names, in its order (layer, direction, then W_ih, W_hh, b_ih, b_hh)."""
-        names = []
-        for layer in range(self.num_layers):
-            for suffix in self.direction_suffixes():
-                names += [f"weight_ih_l{layer}{suffix}", f"weight_hh_l{layer}{suffix}"]
-                if self.bias:
-                    names += [f"bias_ih_l{layer}{suffix}", f"bias_hh_l{layer}{suffix}"]
-        return names
-
-    def activation(self, pre_activation: Tensor) -> Tensor:
-        return torch.tanh(pre_activation) if self.nonlinearity == "tanh" else torch.relu(pre_activation)
-
-    def dropout_between_layers(self, layer_output: Tensor, layer: int) -> Tensor:
-        """nn.RNN drops out each layer's output except the last layer's, and only in training."""
-        if self.dropout > 0 and self.training and layer < self.num_layers - 1:
-            return nn.functional.dropout(layer_output, self.dropout, training=True)
-        return layer_output
-
-    # ---- nn.RNN's state-dict layout --------------------------------------------------------------------------
+        return naming.parameter_names(self.num_layers, self.bidirectional, self.bias)
 
     def load_torch_state_dict(self, state_dict: dict[str, Tensor]) -> None:
-        """Take the `state_dict()` of an nn.RNN of the same configuration."""
+        """Take the `state_dict()` of an nn.RNN of the same configuration (strictly: every key, no other)."""
         self.load_state_dict(state_dict, strict=True)
 
     def torch_state_dict(self) -> dict[str, Tensor]:
@@ -119,9 +122,7 @@ class RNNBase(nn.Module):
         Where an implementation reparameterises nn.RNN (concat's one bias b = b_ih + b_hh), this is the chain
         rule through that map (dL/db_ih = dL/db_hh = dL/db), so it compares directly with nn.RNN's gradients.
         """
-        return {name: param.grad for name, param in self.named_parameters()}
-
-    # ---- forward ---------------------------------------------------------------------------------------------
+        return {name: getattr(self, name).grad for name in self.torch_parameter_names()}
 
     def forward_padded(self, x: Tensor, h0: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
         """The recurrence on a time-major batch.
@@ -133,15 +134,146 @@ class RNNBase(nn.Module):
         """
         raise NotImplementedError
 
+
+class RNNBase(LabRNN, nn.Module):
+    """A drop-in for `torch.nn.RNN`: same constructor, attributes, `forward(input, h0=None)`, errors and warnings.
+
+    Subclasses create their parameters (with `self.factory_kwargs`) and implement `forward_padded`; this class
+    turns unbatched, batch-first and packed input into a time-major padded batch and the result back.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        if "proj_size" in kwargs:  # nn.RNN's refusal, before any other argument is looked at
+            raise ValueError(PROJ_SIZE_ERROR)
+        return super().__new__(cls)
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__()
+        check_rnn_arguments(input_size, hidden_size, num_layers, nonlinearity, bias, batch_first, dropout)
+        self.factory_kwargs = {"device": device, "dtype": dtype}
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.nonlinearity = nonlinearity
+        self.bias = bias
+        self.batch_first = batch_first
+        self.dropout = float(dropout)
+        self.bidirectional = bidirectional  # any truthy value, as nn.RNN (which keeps it as given)
+        self.proj_size = 0
+
+    # ---- attributes written after construction: honoured, or refused by name ---------------------------------
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in STRUCTURAL and name in self.__dict__ and value != self.__dict__[name]:
+            raise AttributeError(
+                f"{type(self).__name__}.{name} is fixed at construction ({self.__dict__[name]!r}): it shapes the "
+                f"parameters; build a new network for {name}={value!r}"
+            )
+        if name == "nonlinearity":
+            check_nonlinearity(value)
+        elif name == "dropout" and "dropout" in self.__dict__:
+            check_dropout(value)
+            value = float(value)
+        elif name == "batch_first":
+            check_bool(name, value)
+        super().__setattr__(name, value)
+
+    @property
+    def mode(self) -> str:
+        """nn.RNN's name for the recurrence: RNN_TANH or RNN_RELU; writing it sets `nonlinearity`, as nn.RNN's."""
+        return MODES[self.nonlinearity]
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        inverse = {mode: nonlinearity for nonlinearity, mode in MODES.items()}
+        if value not in inverse:
+            raise ValueError(f"mode must be one of {sorted(inverse)}, got {value!r}")
+        self.nonlinearity = inverse[value]
+
+    # ---- nn.RNN's methods that have a meaning without a flat weight buffer ------------------------------------
+
+    @property
+    def all_weights(self) -> list[list[nn.Parameter]]:
+        """The parameters per layer and direction, as nn.RNN's: [[W_ih, W_hh, b_ih, b_hh], ...]."""
+        names = naming.all_weights_names(self.num_layers, self.bidirectional, self.bias)
+        return [[getattr(self, name) for name in layer] for layer in names]
+
+    def flatten_parameters(self) -> None:
+        """nn.RNN packs its weights into one cuDNN buffer here; these parameters are separate tensors: a no-op."""
+
+    def activation(self, pre_activation: Tensor) -> Tensor:
+        return torch.tanh(pre_activation) if self.nonlinearity == "tanh" else torch.relu(pre_activation)
+
+    def dropout_between_layers(self, layer_output: Tensor, layer: int) -> Tensor:
+        """nn.RNN drops out each layer's output except the last layer's, and only in training."""
+        if self.dropout > 0 and self.training and layer < self.num_layers - 1:
+            return nn.functional.dropout(layer_output, self.dropout, training=True)
+        return layer_output
+
+    def check_input(self, input: Tensor, batch_sizes: Tensor | None) -> None:
+        """nn.RNN's checks of a (time- or batch-major) 3-D input, or a packed input's 2-D data."""
+        weight = next(self.parameters(), None)
+        if weight is not None and input.dtype != weight.dtype and not torch._C._is_any_autocast_enabled():
+            raise ValueError(
+                f"RNN input dtype ({input.dtype}) does not match weight dtype ({weight.dtype}). "
+                f"Convert input: input.to({weight.dtype}), or convert model: model.to({input.dtype})"
+            )
+        expected_dim = 2 if batch_sizes is not None else 3
+        if input.dim() != expected_dim:
+            raise RuntimeError(f"input must have {expected_dim} dimensions, got {input.dim()}")
+        if input.size(-1) != self.input_size:
+            raise RuntimeError(
+                f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got {input.size(-1)}"
+            )
+
+    def get_expected_hidden_size(self, input: Tensor, batch_sizes: Tensor | None) -> tuple[int, int, int]:
+        if batch_sizes is not None:
+            batch = int(batch_sizes[0])
+        else:
+            batch = input.size(0) if self.batch_first else input.size(1)
+        return (self.num_layers * self.num_directions, batch, self.hidden_size)
+
+    def check_hidden_size(self, hx: Tensor, expected_hidden_size: tuple[int, int, int],
+                          msg: str = "Expected hidden size {}, got {}") -> None:
+        if hx.size() != expected_hidden_size:
+            raise RuntimeError(msg.format(expected_hidden_size, list(hx.size())))
+
+    def check_forward_args(self, input: Tensor, hidden: Tensor, batch_sizes: Tensor | None) -> None:
+        self.check_input(input, batch_sizes)
+        self.check_hidden_size(hidden, self.get_expected_hidden_size(input, batch_sizes))
+
+    def permute_hidden(self, hx: Tensor, permutation: Tensor | None) -> Tensor:
+        return hx if permutation is None else hx.index_select(1, permutation)
+
+    # ---- forward ---------------------------------------------------------------------------------------------
+
     def forward(self, input: Tensor | PackedSequence, hx: Tensor | None = None):
         """nn.RNN's forward: (output, h_n) for 2-D, 3-D (`batch_first` honoured) or packed input."""
+        device_type = (input.data if isinstance(input, PackedSequence) else input).device.type
+        if torch.is_autocast_enabled(device_type):
+            return self._forward_autocast(input, hx, device_type)
         packed = isinstance(input, PackedSequence)
+        unbatched = False
         if packed:
-            x, lengths = pad_packed_sequence(input)
-            unbatched = False
+            batch_sizes = input.batch_sizes
             if hx is not None and hx.dim() != 3:
                 raise RuntimeError(f"For packed input, hx should be 3-D but got {hx.dim()}-D tensor")
+            self.check_input(input.data, batch_sizes)
+            x, lengths = pad_packed_sequence(input)
         else:
+            batch_sizes, lengths = None, None
             if input.dim() not in (2, 3):
                 raise ValueError(f"RNN: Expected input to be 2D or 3D, got {input.dim()}D tensor instead")
             unbatched = input.dim() == 2
@@ -150,20 +282,20 @@ class RNNBase(nn.Module):
                     raise RuntimeError(
                         f"For unbatched 2-D input, hx should also be 2-D but got {hx.dim()}-D tensor"
                     )
-                x = input.unsqueeze(1)
+                input = input.unsqueeze(0 if self.batch_first else 1)
                 hx = None if hx is None else hx.unsqueeze(1)
-            else:
-                if hx is not None and hx.dim() != 3:
-                    raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got {hx.dim()}-D tensor")
-                x = input.transpose(0, 1) if self.batch_first else input
-            lengths = None
+            elif hx is not None and hx.dim() != 3:
+                raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got {hx.dim()}-D tensor")
+            self.check_input(input, None)
+            x = input.transpose(0, 1) if self.batch_first else input
+            if x.size(0) == 0:
+                raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
 
-        self._check_input(x)
-        expected_h0 = (self.num_layers * self.num_directions, x.size(1), self.hidden_size)
+        expected = self.get_expected_hidden_size(input.data if packed else input, batch_sizes)
         if hx is None:
-            hx = x.new_zeros(expected_h0)
-        elif tuple(hx.shape) != expected_h0:
-            raise RuntimeError(f"Expected hidden size {expected_h0}, got {list(hx.shape)}")
+            hx = x.new_zeros(expected)
+        else:  # given in the caller's batch order, which is the padded batch's order too
+            self.check_hidden_size(hx, expected)
 
         output, h_n = self.forward_padded(x, hx, lengths)
 
@@ -173,17 +305,21 @@ class RNNBase(nn.Module):
             return output.squeeze(1), h_n.squeeze(1)
         return (output.transpose(0, 1) if self.batch_first else output), h_n
 
-    def _check_input(self, x: Tensor) -> None:
-        weight = next(self.parameters(), None)
-        if weight is not None and x.dtype != weight.dtype:
-            raise ValueError(
-                f"RNN input dtype ({x.dtype}) does not match weight dtype ({weight.dtype}). "
-                f"Convert input: input.to({weight.dtype}), or convert model: model.to({x.dtype})"
-            )
-        if x.size(-1) != self.input_size:
-            raise RuntimeError(
-                f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got {x.size(-1)}"
-            )
+    def _forward_autocast(self, input, hx, device_type: str):
+        """nn.RNN under autocast runs wholly in the lower precision: cast float32 input, h0 and weights (the
+        weights differentiably, so their gradients stay float32), then run with autocast off."""
+        dtype = torch.get_autocast_dtype(device_type)
+
+        def cast(tensor):
+            return tensor.to(dtype) if tensor is not None and tensor.dtype == torch.float32 else tensor
+
+        if not isinstance(input, PackedSequence):
+            input = cast(input)
+        elif input.data.dtype == torch.float32:
+            input = input.to(dtype)
+        weights = {name: cast(value) for name, value in self.named_parameters()}
+        with torch.autocast(device_type, enabled=False):
+            return torch.func.functional_call(self, weights, (input, cast(hx)))
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"

@@ -8,13 +8,17 @@ It is also the lab's fast CPU path: the input projection of every step is one ma
 the states in one preallocated tensor, in place, without autograd; the backward keeps only the recurrence in the
 time loop (dL/dpre_t = (dL/dh_t + dL/dpre_{t+1} W_hh) * act'(pre_t)) and forms the weight gradients after it, each
 as one matrix product over all steps (dL/dW_ih = dA^T X, dL/dW_hh = dA^T H_prev).
+
+Asked for a graph of the gradient (`create_graph=True`: gradient penalties, meta-learning, Hessian-vector
+products), the backward instead recomputes the layer with autograd from the saved inputs and differentiates that
+with a graph, so second derivatives are exact (checked by `gradgradcheck`), at autograd's speed.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
+from torch.nn import functional as F
 
 from rnnlab.models.sequences import valid_steps
 
@@ -47,13 +51,14 @@ class RNNLayerBPTT(torch.autograd.Function):
         output = states if valid is None else states.masked_fill(~valid, 0.0)
         ctx.nonlinearity = nonlinearity
         ctx.has_bias = (b_ih is not None, b_hh is not None)
-        ctx.save_for_backward(x, h0, w_ih, w_hh, states, valid)
+        ctx.save_for_backward(x, h0, w_ih, w_hh, b_ih, b_hh, states, valid)
         return output, h.clone()
 
     @staticmethod
-    @once_differentiable  # the backward is written with plain tensor ops: no second derivative
     def backward(ctx, grad_output, grad_h_n):
-        x, h0, w_ih, w_hh, states, valid = ctx.saved_tensors
+        x, h0, w_ih, w_hh, b_ih, b_hh, states, valid = ctx.saved_tensors
+        if torch.is_grad_enabled():  # autograd runs a backward with grad mode on exactly when create_graph=True
+            return _backward_with_graph(ctx, (x, h0, w_ih, w_hh, b_ih, b_hh), valid, grad_output, grad_h_n)
         steps, batch, input_size = x.shape
         hidden = w_hh.size(0)
         # act'(pre_t) comes from the stored state h_t = act(pre_t): tanh' = 1 - h_t^2, relu' = [h_t > 0]. aten's own
@@ -95,6 +100,32 @@ class RNNLayerBPTT(torch.autograd.Function):
         if ctx.has_bias[1]:  # dL/db_hh = dL/db_ih; its own tensor, so the two .grad never share storage
             grad_b_hh = grad_b.clone() if ctx.has_bias[0] else grad_b
         return grad_x, grad_h if need[1] else None, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh, None, None
+
+
+def _backward_with_graph(ctx, inputs: tuple, valid: Tensor | None, grad_output: Tensor, grad_h_n: Tensor) -> tuple:
+    """The first derivative as a differentiable graph: the layer recomputed by autograd from the saved inputs (the
+    originals, so the graph reaches them) and differentiated with create_graph=True."""
+    needed = [i for i, tensor in enumerate(inputs) if tensor is not None and ctx.needs_input_grad[i]]
+    output, h_n = _autograd_layer(*inputs, valid, ctx.nonlinearity)
+    grads = torch.autograd.grad((output, h_n), [inputs[i] for i in needed], (grad_output, grad_h_n),
+                                create_graph=True, allow_unused=True)
+    result = [None] * 8  # one per argument of forward; lengths and nonlinearity have none
+    for i, grad in zip(needed, grads):
+        result[i] = grad
+    return tuple(result)
+
+
+def _autograd_layer(x, h0, w_ih, w_hh, b_ih, b_hh, valid, nonlinearity) -> tuple[Tensor, Tensor]:
+    """The forward of `RNNLayerBPTT` with out-of-place autograd ops: the same function, differentiable twice."""
+    activation = torch.tanh if nonlinearity == "tanh" else torch.relu
+    projected = F.linear(x, w_ih, _sum_biases(b_ih, b_hh))
+    h, outputs = h0, []
+    for t, p_t in enumerate(projected.unbind(0)):
+        h_t = activation(p_t + h @ w_hh.t())
+        h = h_t if valid is None else torch.where(valid[t], h_t, h)
+        outputs.append(h)
+    output = torch.stack(outputs)
+    return (output if valid is None else output.masked_fill(~valid, 0.0)), h
 
 
 def _sum_biases(b_ih: Tensor | None, b_hh: Tensor | None) -> Tensor | None:

@@ -1,4 +1,4 @@
-"""`concat`: seed 002's variant — one weight on the concatenation [x_t; h_{t-1}] and one bias per layer and direction.
+"""`concat`: nn.RNN's equation — one weight on the concatenation [x_t; h_{t-1}] and one bias per layer and direction.
 
     h_t = act([x_t, h_{t-1}] W^T + b),   W = [W_ih | W_hh] of shape (hidden, input + hidden),  b = b_ih + b_hh
 
@@ -11,7 +11,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from rnnlab.models import naming
 from rnnlab.models.myrnn import MyRNN
+
+OWN_KINDS = ("weight", "bias")
 
 
 class ConcatRNN(MyRNN):
@@ -21,13 +24,23 @@ class ConcatRNN(MyRNN):
     biases; exporting gives the sum as bias_ih and zeros as bias_hh.
     """
 
+    torch_layout = False  # one weight [W_ih | W_hh] and one bias per layer and direction
+    torch_named_parameters = False
+
     def _create_parameters(self) -> None:
-        for layer in range(self.num_layers):
-            for suffix in self.direction_suffixes():
-                size = (self.hidden_size, self.layer_input_size(layer) + self.hidden_size)
-                self.register_parameter(f"weight_l{layer}{suffix}", nn.Parameter(torch.empty(size)))
-                if self.bias:
-                    self.register_parameter(f"bias_l{layer}{suffix}", nn.Parameter(torch.empty(self.hidden_size)))
+        # load_state_dict(nn_rnn.state_dict()) works as on nn.RNN: its keys are translated into this layout
+        self.register_load_state_dict_pre_hook(_translate_torch_keys)
+        for names in self._own_names():
+            for name in names:
+                kind, layer, _ = naming.parse(name)
+                shape = (self.hidden_size, self.layer_input_size(layer) + self.hidden_size) if kind == "weight" \
+                    else (self.hidden_size,)
+                self.register_parameter(name, nn.Parameter(torch.empty(shape, **self.factory_kwargs)))
+
+    def _own_names(self) -> list[list[str]]:
+        """weight_l{k}[_reverse] and bias_l{k}[_reverse], per layer and direction, in nn.RNN's order."""
+        return naming.all_weights_names(self.num_layers, self.bidirectional, self.bias,
+                                        OWN_KINDS if self.bias else OWN_KINDS[:1])
 
     def reset_parameters(self) -> None:
         """nn.RNN's default init for W, and for b the sum of two such biases, so the function matches nn.RNN's."""
@@ -39,7 +52,7 @@ class ConcatRNN(MyRNN):
                     param.add_(torch.empty_like(param).uniform_(-bound, bound))
 
     def _concat_names(self, layer: int, suffix: str) -> tuple[str, str]:
-        return f"weight_l{layer}{suffix}", f"bias_l{layer}{suffix}"
+        return naming.name("weight", layer, suffix), naming.name("bias", layer, suffix)
 
     def layer_weights(self, layer: int, suffix: str) -> tuple[Tensor, Tensor, Tensor | None, None]:
         """(W_ih, W_hh, b, None) as views of W, for the layer-major and hand-written paths."""
@@ -60,6 +73,24 @@ class ConcatRNN(MyRNN):
 
     # ---- nn.RNN's layout -------------------------------------------------------------------------------------
 
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            parsed = naming.parse(name)
+            if parsed is None or parsed.kind not in naming.WEIGHT_KINDS + naming.BIAS_KINDS:
+                raise
+        raise AttributeError(
+            f"ConcatRNN has no {name}: it keeps one weight [W_ih | W_hh] ({naming.name('weight', *parsed[1:])}) and "
+            f"one bias b_ih + b_hh ({naming.name('bias', *parsed[1:])}) per layer and direction; "
+            f"torch_state_dict() gives nn.RNN's tensors"
+        )
+
+    @property
+    def all_weights(self) -> list[list[nn.Parameter]]:
+        """The parameters per layer and direction: [weight_l{k}, bias_l{k}] (nn.RNN's has four; this layout two)."""
+        return [[getattr(self, name) for name in names] for names in self._own_names()]
+
     def load_torch_state_dict(self, state_dict: dict[str, Tensor]) -> None:
         expected, given = set(self.torch_parameter_names()), set(state_dict)
         if expected != given:
@@ -67,16 +98,20 @@ class ConcatRNN(MyRNN):
                 f"load_torch_state_dict: expected nn.RNN keys {sorted(expected)}; missing {sorted(expected - given)}, "
                 f"unexpected {sorted(given - expected)}"
             )
+        self.load_state_dict(self._from_torch_layout(state_dict), strict=True)
+
+    def _from_torch_layout(self, state_dict: dict[str, Tensor], prefix: str = "") -> dict[str, Tensor]:
+        """[W_ih | W_hh] and b_ih + b_hh from nn.RNN's tensors (those under `prefix`)."""
         own = {}
         for layer in range(self.num_layers):
             for suffix in self.direction_suffixes():
                 weight_name, bias_name = self._concat_names(layer, suffix)
-                own[weight_name] = torch.cat(
-                    [state_dict[f"weight_ih_l{layer}{suffix}"], state_dict[f"weight_hh_l{layer}{suffix}"]], dim=1
-                )
+                ih, hh = (state_dict[prefix + naming.name(kind, layer, suffix)] for kind in naming.WEIGHT_KINDS)
+                own[prefix + weight_name] = torch.cat([ih, hh], dim=1)
                 if self.bias:
-                    own[bias_name] = state_dict[f"bias_ih_l{layer}{suffix}"] + state_dict[f"bias_hh_l{layer}{suffix}"]
-        self.load_state_dict(own, strict=True)
+                    own[prefix + bias_name] = sum(state_dict[prefix + naming.name(kind, layer, suffix)]
+                                                  for kind in naming.BIAS_KINDS)
+        return own
 
     def torch_state_dict(self) -> dict[str, Tensor]:
         return self._in_torch_layout({name: param.detach() for name, param in self.named_parameters()}, zero_hh=True)
@@ -93,12 +128,23 @@ class ConcatRNN(MyRNN):
             for suffix in self.direction_suffixes():
                 weight_name, bias_name = self._concat_names(layer, suffix)
                 weight = tensors[weight_name]
-                out[f"weight_ih_l{layer}{suffix}"] = None if weight is None else weight[:, :input_size].clone()
-                out[f"weight_hh_l{layer}{suffix}"] = None if weight is None else weight[:, input_size:].clone()
+                ih, hh = (naming.name(kind, layer, suffix) for kind in naming.WEIGHT_KINDS)
+                out[ih] = None if weight is None else weight[:, :input_size].clone()
+                out[hh] = None if weight is None else weight[:, input_size:].clone()
                 if self.bias:
                     bias = tensors[bias_name]
-                    out[f"bias_ih_l{layer}{suffix}"] = None if bias is None else bias.clone()
-                    out[f"bias_hh_l{layer}{suffix}"] = (
-                        None if bias is None else torch.zeros_like(bias) if zero_hh else bias.clone()
-                    )
+                    b_ih, b_hh = (naming.name(kind, layer, suffix) for kind in naming.BIAS_KINDS)
+                    out[b_ih] = None if bias is None else bias.clone()
+                    out[b_hh] = None if bias is None else torch.zeros_like(bias) if zero_hh else bias.clone()
         return out
+
+
+def _translate_torch_keys(module: ConcatRNN, state_dict, prefix, *_) -> None:
+    """A state dict in nn.RNN's layout (all its keys under `prefix`) is rewritten into concat's, in place."""
+    torch_keys = [prefix + name for name in module.torch_parameter_names()]
+    if not all(key in state_dict for key in torch_keys):
+        return  # concat's own layout, or a partial dict: the strict check names what is missing
+    own = module._from_torch_layout(state_dict, prefix)
+    for key in torch_keys:
+        del state_dict[key]
+    state_dict.update(own)

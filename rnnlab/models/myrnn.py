@@ -1,4 +1,4 @@
-"""`myrnn`: seed 001's loop-based MyRNN done right — nn.RNN's equations in plain loops.
+"""`myrnn`: the loop-based RNN done right — nn.RNN's equations in plain loops.
 
     h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)
 
@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rnnlab.models import naming
 from rnnlab.models.base import RNNBase
 from rnnlab.models.bptt import rnn_layer
 from rnnlab.models.sequences import reverse_padded, valid_steps
@@ -45,31 +46,32 @@ class MyRNN(RNNBase):
     }
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, *, loop_order: str = "layer", backward: str = "autograd"):
-        super().__init__(input_size, hidden_size, num_layers, nonlinearity, bias, batch_first, dropout, bidirectional)
-        if loop_order not in LOOP_ORDERS:
-            raise ValueError(f"loop_order must be one of {LOOP_ORDERS}, got {loop_order!r}")
-        if backward not in BACKWARDS:
-            raise ValueError(f"backward must be one of {BACKWARDS}, got {backward!r}")
-        if backward == "manual" and loop_order != "layer":
-            raise ValueError("backward='manual' runs a whole layer at a time: it needs loop_order='layer'")
+                 dropout=0.0, bidirectional=False, device=None, dtype=None, *, loop_order: str = "layer",
+                 backward: str = "autograd"):
+        super().__init__(input_size, hidden_size, num_layers, nonlinearity, bias, batch_first, dropout, bidirectional,
+                         device, dtype)
+        check_options(loop_order, backward)
         self.loop_order = loop_order
         self.backward = backward
         self._create_parameters()
         self.reset_parameters()
 
+    def __setattr__(self, name: str, value) -> None:
+        """`loop_order` and `backward` are read at each forward: written later, they take effect if valid."""
+        if name in ("loop_order", "backward") and "backward" in self.__dict__:
+            check_options(**({"loop_order": self.loop_order, "backward": self.backward} | {name: value}))
+        super().__setattr__(name, value)
+
     # ---- parameters: nn.RNN's names, so the base's state-dict and gradient layouts work unchanged --------------
 
     def _create_parameters(self) -> None:
-        for layer in range(self.num_layers):
-            for suffix in self.direction_suffixes():
-                size = (self.hidden_size, self.layer_input_size(layer))
-                self.register_parameter(f"weight_ih_l{layer}{suffix}", nn.Parameter(torch.empty(size)))
-                self.register_parameter(f"weight_hh_l{layer}{suffix}",
-                                        nn.Parameter(torch.empty(self.hidden_size, self.hidden_size)))
-                if self.bias:
-                    self.register_parameter(f"bias_ih_l{layer}{suffix}", nn.Parameter(torch.empty(self.hidden_size)))
-                    self.register_parameter(f"bias_hh_l{layer}{suffix}", nn.Parameter(torch.empty(self.hidden_size)))
+        shapes = {"weight_hh": (self.hidden_size, self.hidden_size), "bias_ih": (self.hidden_size,),
+                  "bias_hh": (self.hidden_size,)}
+        for names in naming.all_weights_names(self.num_layers, self.bidirectional, self.bias):
+            for name in names:
+                kind, layer, _ = naming.parse(name)
+                shape = (self.hidden_size, self.layer_input_size(layer)) if kind == "weight_ih" else shapes[kind]
+                self.register_parameter(name, nn.Parameter(torch.empty(shape, **self.factory_kwargs)))
 
     def reset_parameters(self) -> None:
         """nn.RNN's own default: every parameter uniform in (-1/sqrt(hidden), 1/sqrt(hidden))."""
@@ -79,11 +81,8 @@ class MyRNN(RNNBase):
 
     def layer_weights(self, layer: int, suffix: str) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
         """(W_ih, W_hh, b_ih, b_hh) of one layer and direction; biases None when bias=False."""
-        name = f"l{layer}{suffix}"
-        if not self.bias:
-            return getattr(self, f"weight_ih_{name}"), getattr(self, f"weight_hh_{name}"), None, None
-        return (getattr(self, f"weight_ih_{name}"), getattr(self, f"weight_hh_{name}"),
-                getattr(self, f"bias_ih_{name}"), getattr(self, f"bias_hh_{name}"))
+        found = [getattr(self, naming.name(kind, layer, suffix)) for kind in naming.kinds(self.bias)]
+        return tuple(found) if self.bias else (*found, None, None)
 
     # ---- the equation ----------------------------------------------------------------------------------------
 
@@ -149,6 +148,15 @@ class MyRNN(RNNBase):
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", loop_order={self.loop_order!r}, backward={self.backward!r}"
+
+
+def check_options(loop_order: str, backward: str) -> None:
+    if loop_order not in LOOP_ORDERS:
+        raise ValueError(f"loop_order must be one of {LOOP_ORDERS}, got {loop_order!r}")
+    if backward not in BACKWARDS:
+        raise ValueError(f"backward must be one of {BACKWARDS}, got {backward!r}")
+    if backward == "manual" and loop_order != "layer":
+        raise ValueError("backward='manual' runs a whole layer at a time: it needs loop_order='layer'")
 
 
 def _keep_ended(h_t: Tensor, h: Tensor, valid: Tensor | None, t: int) -> Tensor:

@@ -5,37 +5,39 @@ from __future__ import annotations
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnnlab.models.base import RNNBase
+from rnnlab.models.base import MODES, STRUCTURAL, LabRNN, check_nonlinearity
 
 
-class TorchRNN(RNNBase):
-    """A thin wrapper of `nn.RNN`: its forward is nn.RNN's own, untouched."""
+class TorchRNN(nn.RNN, LabRNN):
+    """`nn.RNN` plus the lab's methods: its constructor, names, state dict, attributes and forward are nn.RNN's.
 
-    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False):
-        super().__init__(input_size, hidden_size, num_layers, nonlinearity, bias, batch_first, dropout, bidirectional)
-        self.rnn = nn.RNN(input_size, hidden_size, num_layers, nonlinearity, bias, batch_first, dropout, bidirectional)
+    Two deliberate differences, both louder than nn.RNN: a structural attribute (`num_layers`, `hidden_size`...)
+    written after construction is refused (nn.RNN takes it and fails or computes with the old layout later), and
+    writing `nonlinearity` also sets `mode` (nn.RNN's forward reads only `mode`, so it would keep the old one).
+    """
 
-    def forward(self, input, hx=None):
-        return self.rnn(input, hx)
+    def __setattr__(self, name: str, value) -> None:
+        if name in STRUCTURAL and name in self.__dict__ and value != self.__dict__[name]:
+            raise AttributeError(
+                f"{type(self).__name__}.{name} is fixed at construction ({self.__dict__[name]!r}): it shapes the "
+                f"parameters; build a new network for {name}={value!r}"
+            )
+        if name == "nonlinearity" and "mode" in self.__dict__:
+            check_nonlinearity(value)
+            super().__setattr__("mode", MODES[value])
+        elif name == "mode" and "nonlinearity" in self.__dict__:
+            inverse = {mode: nonlinearity for nonlinearity, mode in MODES.items()}
+            if value not in inverse:
+                raise ValueError(f"mode must be one of {sorted(inverse)}, got {value!r}")
+            super().__setattr__("nonlinearity", inverse[value])
+        super().__setattr__(name, value)
 
     def forward_padded(self, x: Tensor, h0: Tensor, lengths: Tensor | None):
-        # Used when a wrapper (stacked, bidirectional) composes this network as a cell.
-        x = x.transpose(0, 1) if self.batch_first else x
+        """The recurrence on a time-major padded batch (what a wrapper calls when it composes this as a cell)."""
         if lengths is None:
-            output, h_n = self.rnn(x, h0)
-        else:
-            packed = pack_padded_sequence(x, lengths, batch_first=self.batch_first, enforce_sorted=False)
-            output, h_n = self.rnn(packed, h0)
-            total_length = x.size(1 if self.batch_first else 0)
-            output, _ = pad_packed_sequence(output, batch_first=self.batch_first, total_length=total_length)
-        return (output.transpose(0, 1) if self.batch_first else output), h_n
-
-    def load_torch_state_dict(self, state_dict):
-        self.rnn.load_state_dict(state_dict, strict=True)
-
-    def torch_state_dict(self):
-        return dict(self.rnn.state_dict())
-
-    def torch_grad_dict(self):
-        return {name: param.grad for name, param in self.rnn.named_parameters()}
+            output, h_n = nn.RNN.forward(self, x.transpose(0, 1) if self.batch_first else x, h0)
+            return (output.transpose(0, 1) if self.batch_first else output), h_n
+        packed = pack_padded_sequence(x, lengths, enforce_sorted=False)
+        output, h_n = nn.RNN.forward(self, packed, h0)
+        output, _ = pad_packed_sequence(output, total_length=x.size(0))
+        return output, h_n

@@ -12,7 +12,7 @@ import numbers
 from hydra.utils import get_class
 from omegaconf import DictConfig
 
-from rnnlab.init import SCHEMES
+from rnnlab.models.init import SCHEMES
 from rnnlab.models.base import NONLINEARITIES
 
 

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torchmetrics import Accuracy, MeanMetric, MeanSquaredError
 
-from rnnlab.init import initialise
+from rnnlab.models.init import initialise
 from rnnlab.models.sequences import valid_steps
 from rnnlab.tasks.base import SyntheticTask
 
@@ -19,7 +19,7 @@ class RNNModule(L.LightningModule):
     """An RNN (`rnn`, batch-first) read out by a linear `head`, trained on a `SyntheticTask`.
 
     `rnn` is a callable that builds the network given `input_size` and `batch_first` (a Hydra partial of any
-    rnnlab implementation); its weights are `rnnlab.init.initialise(rnn, init, init_scale, seed)`, so every
+    rnnlab implementation); its weights are `rnnlab.models.init.initialise(rnn, init, init_scale, seed)`, so every
     implementation starts from the same function. `optimizer` and `scheduler` are partials taking the parameters
     and the optimizer. A non-finite training loss stops the run and sets `diverged_at_step`.
 

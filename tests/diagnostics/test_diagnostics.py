@@ -16,7 +16,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnnlab.diagnostics import (Activations, CustomScalarsLayout, GradNorms, GradThroughTime, Histograms, Spectrum,
                                 activation_stats, probe, spectral_stats, through_time_norms)
-from rnnlab.init import initialise
+from rnnlab.models.init import initialise
 from rnnlab.models import TorchRNN
 from rnnlab.tasks.adding import AddingTask
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from rnnlab.init import SCHEMES, initial_state_dict, initialise
+from rnnlab.models.init import SCHEMES, initial_state_dict, initialise
 from rnnlab.models import IMPLEMENTATIONS, TorchRNN
 
 CASES = [(name, variant) for name, cls in IMPLEMENTATIONS.items() for variant in cls.variants]
@@ -76,7 +76,7 @@ def test_every_implementation_starts_from_the_same_weights(name, variant, scheme
     initialise(model, scheme, 0.7, seed=3)
     drawn = initial_state_dict(model, scheme, 0.7, seed=3)
     assert_same_tensors_or_summed_bias(model.torch_state_dict(), drawn)
-    assert_same_function(model.torch_state_dict(), reference.rnn, arguments)
+    assert_same_function(model.torch_state_dict(), reference, arguments)
     x = torch.randn(5, 2, 3, dtype=torch.float64)
     for got, want in zip(model(x), reference(x)):
         assert torch.allclose(got, want, rtol=0, atol=1e-12)

@@ -8,10 +8,11 @@ import pytest
 import torch
 
 from rnnlab import parity
+from rnnlab.models import surface
 from rnnlab.models import IMPLEMENTATIONS, TorchRNN
 from rnnlab.parity import INPUT_MODES, Config, check, grid
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CASES = [(name, variant) for name, cls in IMPLEMENTATIONS.items() for variant in cls.variants]
 
 
@@ -45,6 +46,12 @@ def test_the_command_line_reports_a_table_and_exits_zero():
     assert [row[2] for row in rows] == list(INPUT_MODES)
     assert all(row[3] == str(len(grid((row[2],)))) and row[-1] == "ok" for row in rows)
     assert "largest error" in completed.stdout and "all equal to nn.RNN" in completed.stdout
+    # the second table: every surface item, one column for the implementation asked for
+    items = [line for line in completed.stdout.splitlines() if line.split(":")[0] in
+             {item.name.split(":")[0] for item in surface.ITEMS} and ": " in line]
+    assert len(items) == len(surface.ITEMS)
+    assert all(line.split()[-1] in ("=", "differs") for line in items)
+    assert "surface checks" in completed.stdout and "no failure" in completed.stdout
 
 
 class SignFlipped(TorchRNN):
@@ -73,6 +80,7 @@ def test_a_broken_implementation_makes_the_command_fail(monkeypatch, capsys):
     assert parity.main(["--impl", "broken"]) == 1
     out = capsys.readouterr().out
     assert "FAIL 96/96" in out and "MISMATCHES" in out
+    assert "FAILURES" in out  # its surface too: h_n's sign breaks every check that compares outputs
     assert "broken default batched L1 uni tanh bias time_first no_h0: forward 0.0e+00, h_n" in out
 
 

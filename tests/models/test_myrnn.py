@@ -1,95 +1,30 @@
-"""myrnn (and concat, which shares its loops) against nn.RNN in float64, for every named variant."""
-
-import itertools
+"""myrnn (and concat, which shares its loops): what the shared parity check (tests/models/test_parity.py, over
+every variant and the whole configuration grid) does not cover — loop orders against each other, dropout's place,
+the options, the hand-written backward itself and its second derivative."""
 
 import pytest
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import pack_padded_sequence
 
 from rnnlab.models import ConcatRNN, MyRNN
 from rnnlab.models.bptt import RNNLayerBPTT
 
 TOL = 1e-10
 INPUT, HIDDEN, STEPS = 3, 4, 5
-LENGTHS = torch.tensor([3, 5, 1, 4])  # the longest sequence is not first
+LENGTHS = torch.tensor([3, 5, 1, 4])  # the longest sequence is not first; one sequence of a single step
 CLASSES_AND_VARIANTS = [(cls, name) for cls in (MyRNN, ConcatRNN) for name in cls.variants]
 
 
-def make_pair(cls, variant, **config):
-    """An nn.RNN and an implementation loaded with its weights, both float64."""
-    torch.manual_seed(0)
-    reference = nn.RNN(INPUT, HIDDEN, **config).double()
-    model = cls(INPUT, HIDDEN, **config, **cls.variants[variant]).double()
-    model.load_torch_state_dict(reference.state_dict())
-    return reference, model
-
-
-def run(module, x, h0, lengths=None, batch_first=False):
-    """(output, h_n, dL/dx, dL/dh0) of one forward and backward, the output padded again if packed."""
+def forward_backward(module, x, h0, lengths=None):
+    """(output, h_n, dL/dx, dL/dh0) of one forward and a backward that gives every output step its own weight."""
     module.zero_grad(set_to_none=True)
-    x = x.detach().requires_grad_()
-    h0 = None if h0 is None else h0.detach().requires_grad_()
-    inputs = x if lengths is None else pack_padded_sequence(x, lengths, batch_first, enforce_sorted=False)
-    output, h_n = module(inputs, h0)
-    if lengths is not None:
-        output, _ = pad_packed_sequence(output, batch_first, total_length=x.size(1 if batch_first else 0))
-    # weights the loss unevenly, so every output step and h_n get a distinct gradient
+    x, h0 = x.detach().requires_grad_(), h0.detach().requires_grad_()
+    output, h_n = module(x if lengths is None else pack_padded_sequence(x, lengths, enforce_sorted=False), h0)
+    output = output if lengths is None else output.data
     loss = (output * torch.linspace(-1, 2, output.numel(), dtype=output.dtype).view_as(output)).sum()
     (loss + (h_n**2).sum()).backward()
-    return output.detach(), h_n.detach(), x.grad, None if h0 is None else h0.grad
-
-
-def assert_parity(reference, model, x, h0, lengths=None, batch_first=False):
-    expected = run(reference, x, h0, lengths, batch_first)
-    got = run(model, x, h0, lengths, batch_first)
-    for what, e, g in zip(("output", "h_n", "grad input", "grad h0"), expected, got):
-        if e is None:
-            assert g is None, what
-        else:
-            assert e.shape == g.shape, what
-            assert torch.allclose(e, g, rtol=0, atol=TOL), f"{what}: max error {(e - g).abs().max():.2e}"
-    grads = model.torch_grad_dict()
-    for name, param in reference.named_parameters():
-        assert torch.allclose(param.grad, grads[name], rtol=0, atol=TOL), f"grad {name}"
-
-
-@pytest.mark.parametrize("cls,variant", CLASSES_AND_VARIANTS)
-@pytest.mark.parametrize("num_layers,bidirectional", itertools.product((1, 2, 3), (False, True)))
-@pytest.mark.parametrize("nonlinearity,bias", [("tanh", True), ("relu", True), ("tanh", False), ("relu", False)])
-def test_packed_variable_lengths_match_nn_rnn(cls, variant, num_layers, bidirectional, nonlinearity, bias):
-    reference, model = make_pair(cls, variant, num_layers=num_layers, nonlinearity=nonlinearity, bias=bias,
-                                 bidirectional=bidirectional)
-    x = torch.randn(STEPS, len(LENGTHS), INPUT, dtype=torch.float64)
-    h0 = torch.randn(num_layers * (1 + bidirectional), len(LENGTHS), HIDDEN, dtype=torch.float64)
-    assert_parity(reference, model, x, h0, LENGTHS)
-
-
-@pytest.mark.parametrize("cls,variant", CLASSES_AND_VARIANTS)
-@pytest.mark.parametrize("bidirectional", (False, True))
-@pytest.mark.parametrize("layout", ("time_major", "batch_first", "no_h0", "unbatched", "packed_batch_first"))
-def test_input_layouts_match_nn_rnn(cls, variant, bidirectional, layout):
-    batch_first = layout in ("batch_first", "packed_batch_first")
-    reference, model = make_pair(cls, variant, num_layers=2, bidirectional=bidirectional, batch_first=batch_first,
-                                 nonlinearity="relu")
-    directions = 1 + bidirectional
-    if layout == "unbatched":
-        x, h0 = torch.randn(STEPS, INPUT), torch.randn(2 * directions, HIDDEN)
-    else:
-        x = torch.randn(STEPS, len(LENGTHS), INPUT)
-        x = x.transpose(0, 1) if batch_first else x
-        h0 = None if layout == "no_h0" else torch.randn(2 * directions, len(LENGTHS), HIDDEN)
-    lengths = LENGTHS if layout == "packed_batch_first" else None
-    assert_parity(reference, model, x.double(), None if h0 is None else h0.double(), lengths, batch_first)
-
-
-@pytest.mark.parametrize("cls", (MyRNN, ConcatRNN))
-def test_float32_matches_nn_rnn_to_single_precision(cls):
-    reference, model = make_pair(cls, "fast", num_layers=2, bidirectional=True)
-    reference, model = reference.float(), model.float()
-    x = torch.randn(STEPS, 2, INPUT)
-    (out, h), (ref_out, ref_h) = model(x), reference(x)
-    assert torch.allclose(out, ref_out, atol=1e-5) and torch.allclose(h, ref_h, atol=1e-5)
+    return output.detach(), h_n.detach(), x.grad, h0.grad
 
 
 @pytest.mark.parametrize("cls", (MyRNN, ConcatRNN))
@@ -101,7 +36,7 @@ def test_time_major_equals_layer_major(cls, backward):
     layer_major.load_state_dict(time_major.state_dict())
     x = torch.randn(STEPS, len(LENGTHS), INPUT, dtype=torch.float64)
     h0 = torch.randn(3, len(LENGTHS), HIDDEN, dtype=torch.float64)
-    a, b = run(time_major, x, h0, LENGTHS), run(layer_major, x, h0, LENGTHS)
+    a, b = forward_backward(time_major, x, h0, LENGTHS), forward_backward(layer_major, x, h0, LENGTHS)
     assert all(torch.allclose(u, v, rtol=0, atol=1e-12) for u, v in zip(a, b))
     for (name, p), q in zip(time_major.named_parameters(), layer_major.parameters()):
         assert torch.allclose(p.grad, q.grad, rtol=0, atol=1e-12), name
@@ -110,17 +45,21 @@ def test_time_major_equals_layer_major(cls, backward):
 @pytest.mark.parametrize("cls,variant", CLASSES_AND_VARIANTS)
 def test_dropout_acts_only_between_layers_and_only_in_training(cls, variant):
     x = torch.randn(STEPS, 3, INPUT, dtype=torch.float64)
-    single = cls(INPUT, HIDDEN, num_layers=1, dropout=0.5, **cls.variants[variant]).double()
+    with pytest.warns(UserWarning, match="non-zero dropout expects num_layers greater than 1"):
+        single = cls(INPUT, HIDDEN, num_layers=1, dropout=0.5, **cls.variants[variant]).double()
     assert torch.equal(single.train()(x)[0], single.eval()(x)[0])  # nothing after the last layer
 
-    reference, model = make_pair(cls, variant, num_layers=2, dropout=0.5)
+    torch.manual_seed(0)
+    reference = nn.RNN(INPUT, HIDDEN, num_layers=2, dropout=0.5).double()
+    model = cls(INPUT, HIDDEN, num_layers=2, dropout=0.5, **cls.variants[variant]).double()
+    model.load_torch_state_dict(reference.state_dict())
     torch.manual_seed(2)
     trained_out, trained_h = model.train()(x)
     eval_out, eval_h = model.eval()(x)
     assert not torch.allclose(trained_out, eval_out)
     assert torch.equal(trained_h[0], eval_h[0])  # the first layer sees no dropout
-    reference.eval()
-    assert_parity(reference, model, x, None)
+    for got, want in zip((eval_out, eval_h), reference.eval()(x)):  # eval: no dropout at all
+        assert torch.allclose(got, want, rtol=0, atol=TOL)
 
 
 @pytest.mark.parametrize("cls", (MyRNN, ConcatRNN))
@@ -155,7 +94,7 @@ def pre_activations(x, h0, w_ih, w_hh, b_ih, b_hh, lengths, nonlinearity):
 @pytest.mark.parametrize("nonlinearity", ("tanh", "relu"))
 @pytest.mark.parametrize("lengths", (None, torch.tensor([2, 4, 1])))
 @pytest.mark.parametrize("biases", ("both", "one", "none"))
-def test_bptt_function_passes_gradcheck(nonlinearity, lengths, biases):
+def test_bptt_function_passes_gradcheck_and_gradgradcheck(nonlinearity, lengths, biases):
     torch.manual_seed(3)
     steps, batch, inputs, hidden = 4, 3, 2, 3
     x = torch.randn(steps, batch, inputs, dtype=torch.float64)
@@ -170,6 +109,8 @@ def test_bptt_function_passes_gradcheck(nonlinearity, lengths, biases):
     assert (pre < 0).any() and (pre > 0).any()  # ... yet both of its branches are exercised
     args = [a if a is None else a.requires_grad_() for a in args]
     assert torch.autograd.gradcheck(lambda *a: RNNLayerBPTT.apply(*a, lengths, nonlinearity), args)
+    # a graph of the gradient (create_graph=True) is exact too: the backward then differentiates a recomputation
+    assert torch.autograd.gradgradcheck(lambda *a: RNNLayerBPTT.apply(*a, lengths, nonlinearity), args)
 
 
 def test_bptt_function_with_unused_h_n_and_frozen_input():
@@ -186,3 +127,40 @@ def test_bptt_function_with_unused_h_n_and_frozen_input():
     expected(x)[0].sum().backward()
     assert torch.allclose(w_ih.grad, expected.weight_ih_l0.grad, rtol=0, atol=TOL)
     assert torch.allclose(w_hh.grad, expected.weight_hh_l0.grad, rtol=0, atol=TOL)
+
+
+# ---- second derivatives (gradient penalties, meta-learning) ---------------------------------------------------
+
+
+def gradient_penalty_grads(module, x):
+    """d/dθ of ||dL/dW_hh||^2 (L = sum of the outputs), through a graph of the gradient: a second derivative."""
+    weight_hh = module.all_weights[0][1]
+    (grad,) = torch.autograd.grad(module(x)[0].sum(), weight_hh, create_graph=True)
+    return torch.autograd.grad((grad**2).sum(), list(module.parameters()))
+
+
+@pytest.mark.parametrize("variant", MyRNN.variants)
+def test_second_derivatives_are_nn_rnns(variant):
+    torch.manual_seed(5)
+    reference = nn.RNN(INPUT, HIDDEN, num_layers=2).double()
+    model = MyRNN(INPUT, HIDDEN, num_layers=2, **MyRNN.variants[variant]).double()
+    model.load_torch_state_dict(reference.state_dict())
+    x = torch.randn(STEPS, 2, INPUT, dtype=torch.float64)
+    want = dict(zip(dict(reference.named_parameters()), gradient_penalty_grads(reference, x)))
+    got = dict(zip(dict(model.named_parameters()), gradient_penalty_grads(model, x)))
+    for name in want:
+        assert torch.allclose(got[name], want[name], rtol=0, atol=TOL), name
+
+
+@pytest.mark.parametrize("variant", ConcatRNN.variants)
+def test_concats_second_derivatives_are_nn_rnns_in_its_layout(variant):
+    """concat's W_hh is a slice of W: the penalty's second derivative is nn.RNN's number in W's layout."""
+    torch.manual_seed(5)
+    reference = nn.RNN(INPUT, HIDDEN, num_layers=2).double()
+    model = ConcatRNN(INPUT, HIDDEN, num_layers=2, **ConcatRNN.variants[variant]).double()
+    model.load_torch_state_dict(reference.state_dict())
+    x = torch.randn(STEPS, 2, INPUT, dtype=torch.float64)
+    want = dict(zip(dict(reference.named_parameters()), gradient_penalty_grads(reference, x)))
+    (grad,) = torch.autograd.grad(model(x)[0].sum(), model.weight_l0, create_graph=True)
+    (second,) = torch.autograd.grad((grad[:, INPUT:] ** 2).sum(), model.weight_l0)
+    assert torch.allclose(second, torch.cat([want["weight_ih_l0"], want["weight_hh_l0"]], dim=1), rtol=0, atol=TOL)

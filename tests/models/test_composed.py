@@ -1,4 +1,4 @@
-"""What only the wrappers (stacked, bidirectional) promise: their cells, the reverse direction, dropout's place."""
+"""What only the composed wrappers promise: their cells, the reverse direction, dropout's place."""
 
 import pytest
 import torch
@@ -6,11 +6,11 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnnlab.models import IMPLEMENTATIONS, BidirectionalRNN, StackedRNN, TorchRNN
-from rnnlab.models.bidirectional import DirectionPair
-from rnnlab.models.stacked import cell_names
+from rnnlab.models.composed import DirectionPair
+from rnnlab.models.cells import CELLS as REGISTERED_CELLS
 
 WRAPPERS = [StackedRNN, BidirectionalRNN]
-CELLS = cell_names()
+CELLS = list(REGISTERED_CELLS)
 
 
 def networks(model):
@@ -42,7 +42,7 @@ def test_a_newly_registered_cell_appears_in_the_variants(monkeypatch):
     class Mine(TorchRNN):
         pass
 
-    monkeypatch.setitem(IMPLEMENTATIONS, "mine", Mine)
+    monkeypatch.setitem(REGISTERED_CELLS, "mine", Mine)
     assert StackedRNN.variants["cell=mine"] == {"cell": "mine"}
     assert all(isinstance(network, Mine) for network in networks(BidirectionalRNN(3, 4, 2, cell="mine")))
 
@@ -135,7 +135,8 @@ def test_train_mode_dropout_applies_between_layers_only(wrapper, cell, bidirecti
 @pytest.mark.parametrize("wrapper", WRAPPERS)
 def test_dropout_on_one_layer_does_nothing(wrapper):
     torch.manual_seed(0)
-    model = wrapper(3, 4, num_layers=1, dropout=0.9, bidirectional=True).double()
+    with pytest.warns(UserWarning, match="non-zero dropout expects num_layers greater than 1"):  # as nn.RNN
+        model = wrapper(3, 4, num_layers=1, dropout=0.9, bidirectional=True).double()
     x = torch.randn(5, 2, 3, dtype=torch.float64)
     assert torch.equal(model.train()(x)[0], model.eval()(x)[0])
 

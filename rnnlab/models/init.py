@@ -19,6 +19,8 @@ import math
 import torch
 from torch import Tensor
 
+from rnnlab.models import naming
+
 SCHEMES = ("normal", "uniform", "orthogonal", "identity", "torch")
 
 
@@ -27,12 +29,11 @@ def _random_orthogonal(n: int, generator: torch.Generator) -> Tensor:
     return q * torch.sign(torch.diagonal(r)).unsqueeze(0)  # sign fix: uniform (Haar) over orthogonal matrices
 
 
-def _draw(name: str, shape: tuple[int, ...], scheme: str, scale: float, hidden_size: int, g: torch.Generator):
-    kind = "weight_ih" if name.startswith("weight_ih") else "weight_hh" if name.startswith("weight_hh") else "bias"
+def _draw(kind: str, shape: tuple[int, ...], scheme: str, scale: float, hidden_size: int, g: torch.Generator):
     if scheme == "torch":
         k = 1.0 / math.sqrt(hidden_size)
         return scale * (torch.rand(shape, generator=g, dtype=torch.float64) * 2 - 1) * k
-    if kind == "bias":
+    if kind in naming.BIAS_KINDS:
         return torch.zeros(shape, dtype=torch.float64)
     if scheme == "normal":
         return scale * torch.randn(shape, generator=g, dtype=torch.float64)
@@ -58,10 +59,10 @@ def initial_state_dict(model, scheme: str = "torch", scale: float = 1.0, seed: i
     g = torch.Generator().manual_seed(int(seed))
     state = {}
     for name in model.torch_parameter_names():
-        layer = int(name.split("_l")[1].split("_")[0])
-        fan_in = model.layer_input_size(layer) if name.startswith("weight_ih") else model.hidden_size
-        shape = (model.hidden_size, fan_in) if name.startswith("weight") else (model.hidden_size,)
-        state[name] = _draw(name, shape, scheme, float(scale), model.hidden_size, g)
+        kind, layer, _ = naming.parse(name)
+        fan_in = model.layer_input_size(layer) if kind == "weight_ih" else model.hidden_size
+        shape = (model.hidden_size, fan_in) if kind in naming.WEIGHT_KINDS else (model.hidden_size,)
+        state[name] = _draw(kind, shape, scheme, float(scale), model.hidden_size, g)
     return state
 
 

@@ -20,7 +20,8 @@ def packed(*shape):
 REFUSALS = [
     ("nonlinearity", dict(BATCHED, nonlinearity="sigmoid"), None, r"Unknown nonlinearity 'sigmoid'.*'tanh' or 'relu'"),
     ("num_layers=0", dict(BATCHED, num_layers=0), None, r"num_layers must be greater than zero"),
-    ("num_layers=1.5", dict(BATCHED, num_layers=1.5), None, r"num_layers should be of type int"),
+    ("num_layers=1.5", dict(BATCHED, num_layers=1.5), None,
+     r"num_layers should be of type int|cannot be interpreted as an integer"),  # ours | nn.RNN's own
     ("hidden_size=0", dict(BATCHED, hidden_size=0), None, r"hidden_size must be greater than zero"),
     ("input_size=0", dict(BATCHED, input_size=0), None, r"input_size must be greater than zero"),
     ("dropout=1.5", dict(BATCHED, dropout=1.5), None, r"dropout should be a number in range \[0, 1\]"),
