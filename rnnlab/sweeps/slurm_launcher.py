@@ -117,9 +117,10 @@ class SlurmLauncher(SubmititSlurmLauncher):
             if job.paths.result_pickle.exists():
                 result = job.results()[0]
                 print(f"rnnlab: #{idx} Slurm job {job.job_id} {self._status(job_dir)}: {job_dir}", flush=True)
-            else:  # killed, cancelled, out of requeues: the sweep's summary lists it as incomplete
-                result = JobReturn(overrides=overrides, status=JobStatus.FAILED,
-                                   _return_value=RuntimeError(f"Slurm job {job.job_id} ended without a result"))
+            else:  # killed, cancelled, out of requeues: no metrics.json, the sweep's summary lists it incomplete
+                # COMPLETED with no value, as rnnlab.train returns for a failed job: Hydra's basic sweeper would stop
+                # at a FAILED one before the summary; Optuna records a trial without a value as FAIL.
+                result = JobReturn(overrides=overrides, status=JobStatus.COMPLETED, _return_value=None)
                 print(f"rnnlab: #{idx} Slurm job {job.job_id} ended without a result: {job_dir} "
                       f"(log {job.paths.stderr})", flush=True)
             results[job.job_id] = result
@@ -172,29 +173,40 @@ class SlurmLauncher(SubmititSlurmLauncher):
 
 
 def _as_ended(jobs: list) -> Iterator:
-    """Yield each job once it has ended: its result file is written, or Slurm no longer knows it (killed).
+    """Yield each job once it has ended: its result file is written, or Slurm says it ended without one.
 
     Asks squeue, never sacct: a cluster without accounting answers sacct with an error per call.
     """
     waiting = {job.job_id: job for job in jobs}
+    missing: set[str] = set()  # not listed by the previous poll either: forgotten by Slurm (MinJobAge) long ago
     while waiting:
-        queued = _queued_job_ids({job_id.split("_")[0] for job_id in waiting})
+        states = _job_states({job_id.split("_")[0] for job_id in waiting})
         for job_id, job in list(waiting.items()):
-            if job.paths.result_pickle.exists() or (queued is not None and job_id not in queued):
+            state = states.get(job_id) if states is not None else "UNKNOWN"
+            ended = state in ENDED_STATES or (state is None and job_id in missing)
+            if job.paths.result_pickle.exists() or ended:
                 del waiting[job_id]
                 yield job
+            elif state is None:
+                missing.add(job_id)
         if waiting:
             time.sleep(POLL_SECONDS)
 
 
-def _queued_job_ids(array_ids: set[str]) -> set[str] | None:
-    """The ids (ARRAY_TASK form) Slurm still holds, pending, running or requeued; None if squeue failed."""
-    done = subprocess.run(["squeue", "-h", "-r", "-o", "%i", "-j", ",".join(sorted(array_ids))],
+# Slurm's final job states; a requeued job (PREEMPTED, REQUEUED...) goes back to PENDING.
+ENDED_STATES = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL",
+                "DEADLINE", "SPECIAL_EXIT"}
+
+
+def _job_states(array_ids: set[str]) -> dict[str, str] | None:
+    """Each job's Slurm state by id (ARRAY_TASK form), ended jobs included while Slurm remembers them; None if
+    squeue could not be asked."""
+    done = subprocess.run(["squeue", "-h", "-r", "-t", "all", "-o", "%i|%T", "-j", ",".join(sorted(array_ids))],
                           capture_output=True, text=True)
     if done.returncode != 0:
         # squeue refuses ids it has forgotten ("Invalid job id specified"): none of them is queued
-        return set() if "Invalid job id" in done.stderr else None
-    return set(done.stdout.split())
+        return {} if "Invalid job id" in done.stderr else None
+    return dict(line.split("|", 1) for line in done.stdout.split())
 
 
 def _remove_if_empty(sweep_dir: Path) -> None:
