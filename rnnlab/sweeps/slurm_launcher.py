@@ -114,8 +114,8 @@ class SlurmLauncher(SubmititSlurmLauncher):
         for job in _as_ended(jobs):
             overrides, _, idx, _, _ = submitted[job.job_id]
             job_dir = self._job_dir(overrides)
-            if job.paths.result_pickle.exists():
-                result = job.results()[0]
+            result = _result(job)
+            if result is not None:
                 print(f"rnnlab: #{idx} Slurm job {job.job_id} {self._status(job_dir)}: {job_dir}", flush=True)
             else:  # killed, cancelled, out of requeues: no metrics.json, the sweep's summary lists it incomplete
                 # COMPLETED with no value, as rnnlab.train returns for a failed job: Hydra's basic sweeper would stop
@@ -191,6 +191,16 @@ def _as_ended(jobs: list) -> Iterator:
                 missing.add(job_id)
         if waiting:
             time.sleep(POLL_SECONDS)
+
+
+def _result(job) -> JobReturn | None:
+    """The job's JobReturn, or None if it wrote none (killed) or an error (its process died outside the run)."""
+    if not job.paths.result_pickle.exists():
+        return None
+    try:
+        return job.results()[0]
+    except Exception:  # submitit's FailedJobError/UncompletedJobError: the traceback is in the job's log
+        return None
 
 
 # Slurm's final job states; a requeued job (PREEMPTED, REQUEUED...) goes back to PENDING.
