@@ -222,13 +222,20 @@ def test_an_optuna_search_runs_its_trials_as_slurm_jobs_and_resumes_from_its_sto
     assert [(t.params, t.value) for t in basic_trials.trials] == [(t.params, t.value) for t in trials]
     assert results(tmp_path / "basic").values() and sorted(map(str, results(tmp_path / "basic").values())) == \
         sorted(map(str, results(tmp_path / "slurm").values()))
-    # run again, or from a second process: the stored trials are loaded and two more added, informed by them
-    more = sweep(tmp_path / "slurm", *search[:1], "hydra.sweeper.n_trials=2", *search[2:], *SLURM)
-    assert more.returncode == 0, more.stderr[-3000:]
+    # Run again while a second search process joins the same study: the stored trials are loaded, each process
+    # adds two, informed by them.
+    two_more = [*search[:1], "hydra.sweeper.n_trials=2", *search[2:], *SLURM]
+    resumed = sweep(tmp_path / "slurm", *two_more, wait=False)
+    joined = sweep(tmp_path / "joined", *two_more, f"hydra.sweeper.storage={storage}", wait=False)
+    for process in (resumed, joined):
+        out, err = process.communicate(timeout=400)
+        assert process.returncode == 0, err[-3000:]
     trials_after = optuna.load_study(study_name="rnnlab", storage=storage).trials
-    assert len(trials_after) == 6 and [(t.params, t.value) for t in trials_after[:4]] == \
+    assert len(trials_after) == 8 and [(t.params, t.value) for t in trials_after[:4]] == \
         [(t.params, t.value) for t in trials]
     assert all(t.state.name == "COMPLETE" for t in trials_after)
+    assert len(find_jobs(tmp_path / "slurm")) == 6 and len(find_jobs(tmp_path / "joined")) == 2
+    assert not (tmp_path / "joined" / "optuna.db").exists()
 
 
 def test_the_preset_requests_cpus_memory_and_gpus_as_configured(make_config, tmp_path):
