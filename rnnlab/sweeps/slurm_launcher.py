@@ -28,6 +28,7 @@ from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLaunche
 from omegaconf import OmegaConf
 
 from rnnlab.results import FINISHED, read_metrics
+from rnnlab.sweep_jobs import find_jobs
 
 POLL_SECONDS = 2.0
 
@@ -178,17 +179,17 @@ def _as_ended(jobs: list) -> Iterator:
     Asks squeue, never sacct: a cluster without accounting answers sacct with an error per call.
     """
     waiting = {job.job_id: job for job in jobs}
-    missing: set[str] = set()  # not listed by the previous poll either: forgotten by Slurm (MinJobAge) long ago
+    seen_ended: set[str] = set()  # ended by Slurm's account, no result file yet: the next poll decides
     while waiting:
         states = _job_states({job_id.split("_")[0] for job_id in waiting})
         for job_id, job in list(waiting.items()):
-            state = states.get(job_id) if states is not None else "UNKNOWN"
-            ended = state in ENDED_STATES or (state is None and job_id in missing)
-            if job.paths.result_pickle.exists() or ended:
+            # a job Slurm no longer lists has ended too (forgotten after MinJobAge)
+            ended = states is not None and states.get(job_id, "GONE") in ENDED_STATES | {"GONE"}
+            if job.paths.result_pickle.exists() or (ended and job_id in seen_ended):
                 del waiting[job_id]
                 yield job
-            elif state is None:
-                missing.add(job_id)
+            elif ended:  # its result file may take a moment to show on a shared file system
+                seen_ended.add(job_id)
         if waiting:
             time.sleep(POLL_SECONDS)
 
@@ -221,8 +222,6 @@ def _job_states(array_ids: set[str]) -> dict[str, str] | None:
 
 def _remove_if_empty(sweep_dir: Path) -> None:
     """Remove a sweep directory that holds no job, only Hydra's multirun.yaml and an empty .submitit."""
-    from rnnlab.sweep_jobs import find_jobs
-
     leftovers = {path.name for path in sweep_dir.iterdir()} if sweep_dir.is_dir() else set()
     submitit_dir = sweep_dir / ".submitit"
     if leftovers <= {"multirun.yaml", ".submitit"} and not find_jobs(sweep_dir) \
