@@ -187,11 +187,11 @@ def test_a_requeued_job_resumes_from_its_checkpoint_and_ends_as_the_uninterrupte
 
 @pytest.mark.slurm
 def test_a_job_past_its_time_limit_is_requeued_by_submitit_and_ends_as_the_uninterrupted_run(cluster, tmp_path):
-    # A 1-minute limit, the requeue signal 10 s before it: Slurm checks limits every 30 s, so the signal comes 20 to
-    # 50 s into the run (after submitit has set its handler, ~10 s) while the job has ~55 s of work; each requeue
-    # resumes from the last checkpoint, so it ends within max_num_timeout requeues.
-    run, info, uninterrupted = _interrupted(tmp_path, lambda job_id: None, 60, 0.7, "hydra.launcher.timeout_min=1",
-                                            "hydra.launcher.signal_delay_s=10", "hydra.launcher.max_num_timeout=5")
+    # A 1-minute limit, the requeue signal 5 s before it: Slurm checks limits every 30 s, so the signal comes 25 to
+    # 55 s into a run (after submitit has set its handler, ~10 s) and the job has ~65 s of work: it is signalled at
+    # least once, and each requeue resumes from the last checkpoint, so it ends within max_num_timeout requeues.
+    run, info, uninterrupted = _interrupted(tmp_path, lambda job_id: None, 80, 0.7, "hydra.launcher.timeout_min=1",
+                                            "hydra.launcher.signal_delay_s=5", "hydra.launcher.max_num_timeout=5")
     assert run.returncode == 0, run.stderr[-3000:]
     (job,) = find_jobs(tmp_path / "slurm")
     log = next((tmp_path / "slurm" / ".submitit").rglob("*_log.out")).read_text()
