@@ -34,6 +34,10 @@ def summary_lines(sweep_dir: str | Path, jobs: list[Job]) -> list[str]:
 class SweepSummary(Callback):
     """Print the sweep's summary at its end; exit with status 1 if a job failed or never ended."""
 
+    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        # before the sweeper starts: Optuna's SQLite storage (optuna.db in the sweep directory) needs the directory
+        Path(config.hydra.sweep.dir).mkdir(parents=True, exist_ok=True)
+
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         sweep_dir = config.hydra.sweep.dir
         jobs = find_jobs(sweep_dir) if Path(sweep_dir).is_dir() else []

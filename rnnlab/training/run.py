@@ -38,7 +38,7 @@ def train(cfg: DictConfig) -> float:
     previous = read_metrics(output_dir)
     if previous is not None and previous["status"] in FINISHED:
         print(f"rnnlab: {output_dir} already {previous['status']} (metrics.json): skipped")
-        return _objective(previous["best"], cfg.optimized_metric)
+        return objective(previous["best"], cfg.optimized_metric)
 
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
@@ -68,7 +68,7 @@ def train(cfg: DictConfig) -> float:
     write_metrics(output_dir, record)  # last: its presence means the run has ended
     print(f"rnnlab: {status} after {record['steps']} steps: val/loss {record['final'].get('val/loss')} "
           f"(baseline {record['baseline']:.4g}) -> {output_dir / 'metrics.json'}")
-    return _objective(record["best"], cfg.optimized_metric)
+    return objective(record["best"], cfg.optimized_metric)
 
 
 def _build(cfg: DictConfig) -> tuple[SyntheticTask, RNNModule]:
@@ -115,7 +115,8 @@ def _resolved_config(cfg: DictConfig) -> dict:
     return OmegaConf.to_container(cfg, resolve=True)
 
 
-def _objective(best: dict, metric: str) -> float:
+def objective(best: dict, metric: str) -> float:
+    """What `train` returns to a sweeper: the best value of `metric` in metrics.json's `best`; inf if none."""
     value = best.get(metric)
     return float(value) if value is not None else math.inf
 
