@@ -6,6 +6,7 @@ import lightning as L
 import torch
 from torch import Tensor
 
+from rnnlab.errors import invalid
 from rnnlab.diagnostics.base import EveryNSteps, log_scalars
 from rnnlab.diagnostics.probe import probe, valid_mask
 
@@ -36,7 +37,7 @@ class Activations(EveryNSteps):
     def __init__(self, every_n_steps: int = 50, saturation: float = 0.99) -> None:
         super().__init__(every_n_steps)
         if not 0 < saturation < 1:
-            raise ValueError(f"Activations: saturation must lie in (0, 1), got {saturation!r}")
+            raise invalid("Activations.saturation", saturation, "a number in (0, 1)")
         self.saturation = saturation
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int) -> None:

@@ -8,6 +8,7 @@ import lightning as L
 import torch
 from torch import Tensor
 
+from rnnlab.errors import invalid
 from rnnlab.diagnostics.base import EveryNSteps, log_scalars
 from rnnlab.diagnostics.probe import probe
 
@@ -53,7 +54,7 @@ class GradThroughTime(EveryNSteps):
     def __init__(self, every_n_steps: int = 50, num_steps: int = 8) -> None:
         super().__init__(every_n_steps)
         if not isinstance(num_steps, int) or num_steps < 2:
-            raise ValueError(f"GradThroughTime: num_steps must be an integer >= 2 (first and last), got {num_steps!r}")
+            raise invalid("GradThroughTime.num_steps", num_steps, "an integer >= 2 (the first and last step)")
         self.num_steps = num_steps
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int) -> None:

@@ -6,6 +6,7 @@ import math
 
 import torch
 
+from rnnlab.errors import require
 from rnnlab.tasks.base import SyntheticTask
 
 
@@ -30,13 +31,11 @@ class SineTask(SyntheticTask):
 
     def __init__(self, min_freq: float = 0.1, max_freq: float = 0.5, amplitude: float = 1.0,
                  noise_std: float = 0.0, **kwargs) -> None:
-        if not 0 < min_freq <= max_freq <= math.pi:
-            raise ValueError(f"task.min_freq={min_freq!r} and task.max_freq={max_freq!r} must satisfy "
-                             f"0 < min_freq <= max_freq <= pi (radians per step) for task '{self.name}'")
-        if not amplitude > 0:
-            raise ValueError(f"task.amplitude must be > 0 for task '{self.name}', got {amplitude!r}")
-        if not noise_std >= 0:
-            raise ValueError(f"task.noise_std must be >= 0 for task '{self.name}', got {noise_std!r}")
+        require(0 < min_freq <= math.pi, "task.min_freq", min_freq, "a number in (0, pi] (radians per step)")
+        require(min_freq <= max_freq <= math.pi, "task.max_freq", max_freq,
+                f"a number in [task.min_freq={min_freq!r}, pi] (radians per step)")
+        require(amplitude > 0, "task.amplitude", amplitude, "a number > 0")
+        require(noise_std >= 0, "task.noise_std", noise_std, "a number >= 0")
         super().__init__(**kwargs)
         self.min_freq, self.max_freq = float(min_freq), float(max_freq)
         self.amplitude, self.noise_std = float(amplitude), float(noise_std)

@@ -6,6 +6,7 @@ import math
 
 import torch
 
+from rnnlab.errors import require
 from rnnlab.tasks.base import SyntheticTask
 
 
@@ -28,9 +29,8 @@ class XorTask(SyntheticTask):
     supports_variable_length = True
 
     def __init__(self, num_marked: int | None = None, **kwargs) -> None:
-        if num_marked is not None and (not isinstance(num_marked, int) or num_marked < 1):
-            raise ValueError(f"task.num_marked must be null (every bit counts) or an integer >= 1 for task "
-                             f"'{self.name}', got {num_marked!r}")
+        require(num_marked is None or (isinstance(num_marked, int) and num_marked >= 1), "task.num_marked",
+                num_marked, "null (every bit counts) or an integer >= 1")
         self.num_marked = num_marked
         if num_marked is not None:
             self.min_seq_len = num_marked  # every example must hold its marked bits

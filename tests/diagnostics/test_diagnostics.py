@@ -241,11 +241,11 @@ def test_activation_fractions_respect_padding():
 
 
 def test_bad_arguments_are_refused():
-    with pytest.raises(ValueError, match="every_n_steps"):
+    with pytest.raises(ValueError, match=r"^GradThroughTime\.every_n_steps=0 is invalid; allowed: an integer >= 1$"):
         GradThroughTime(every_n_steps=0)
-    with pytest.raises(ValueError, match="num_steps"):
+    with pytest.raises(ValueError, match=r"^GradThroughTime\.num_steps=1 is invalid; allowed: an integer >= 2"):
         GradThroughTime(num_steps=1)
-    with pytest.raises(ValueError, match="saturation"):
+    with pytest.raises(ValueError, match=r"^Activations\.saturation=1\.5 is invalid; allowed: a number in \(0, 1\)$"):
         Activations(saturation=1.5)
 
 

@@ -251,8 +251,10 @@ BAD = [
     ("dropout=2", "dropout=2"),
     ("num_layers=two", "num_layers='two'"),
     # the task's and the model's own argument checks, raised while building them, also before training
-    ("task=lookahead task.offset=0", "task.offset must be a non-zero integer"),
-    ("task=copy_memory task.copy_len=0", "task.copy_len must be an integer >= 1"),
+    ("task=lookahead task.offset=0", "task.offset=0 is invalid; allowed: a non-zero integer"),
+    ("task=copy_memory task.copy_len=0", "task.copy_len=0 is invalid; allowed: an integer >= 1"),
+    ("model=base", "model='base' is invalid; allowed: one of bidirectional, concat, myrnn, stacked, torch"),
+    ("task=base", "task='base' is invalid; allowed: one of adding, copy_memory, lookahead, sine, xor"),
     ("model=stacked model.cell=foo", "cell: unknown or not a single network: 'foo'; allowed: torch, myrnn, concat"),
 ]
 
