@@ -13,7 +13,7 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from tests.helpers.config import ROOT
+from tests.helpers import ROOT
 SMALL = ["hidden_size=8", "seq_len=10", "batch_size=16", "task.train_batches=10", "task.val_batches=2",
          "trainer.enable_progress_bar=false", "trainer.log_every_n_steps=1"]  # every step: compared step by step
 

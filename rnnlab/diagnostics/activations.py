@@ -9,6 +9,7 @@ from torch import Tensor
 from rnnlab.errors import invalid
 from rnnlab.diagnostics.base import EveryNSteps, log_scalars
 from rnnlab.diagnostics.probe import probe, valid_mask
+from rnnlab.diagnostics.observed import ObservedModule
 
 
 def activation_stats(h: Tensor, mask: Tensor | None, nonlinearity: str, saturation: float = 0.99) -> dict[str, float]:
@@ -40,7 +41,7 @@ class Activations(EveryNSteps):
             raise invalid("Activations.saturation", saturation, "a number in (0, 1)")
         self.saturation = saturation
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int) -> None:
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: ObservedModule, batch, batch_idx: int) -> None:
         if not self.due(trainer):
             return
         result = probe(pl_module, batch, with_grads=False)

@@ -11,6 +11,7 @@ from torch import Tensor
 from rnnlab.errors import invalid
 from rnnlab.diagnostics.base import EveryNSteps, log_scalars
 from rnnlab.diagnostics.probe import probe
+from rnnlab.diagnostics.observed import ObservedModule
 
 
 def spread_steps(num_steps: int, count: int) -> list[int]:
@@ -57,7 +58,7 @@ class GradThroughTime(EveryNSteps):
             raise invalid("GradThroughTime.num_steps", num_steps, "an integer >= 2 (the first and last step)")
         self.num_steps = num_steps
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int) -> None:
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: ObservedModule, batch, batch_idx: int) -> None:
         if not self.due(trainer):
             return
         result = probe(pl_module, batch, with_grads=True)

@@ -103,11 +103,6 @@ class SyntheticTask(L.LightningDataModule):
         return batch
 
     @staticmethod
-    def steps_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
-        """(B, T) bool, True where step t lies within example b's length."""
-        return torch.arange(max_len).unsqueeze(0) < lengths.unsqueeze(1)
-
-    @staticmethod
     def uniform_below(generator: torch.Generator, high: torch.Tensor) -> torch.Tensor:
         """An integer uniform in [0, high) for each element of `high` (int64), whose bound may differ per element."""
         draw = torch.rand(high.shape, generator=generator, dtype=torch.float64)

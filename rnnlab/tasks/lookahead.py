@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from rnnlab.errors import require
+from rnnlab.models.sequences import length_mask
 from rnnlab.tasks.base import SyntheticTask
 
 
@@ -42,7 +43,7 @@ class LookaheadTask(SyntheticTask):
     def generate(self, generator, batch_size):
         T, d = self.seq_len, self.offset
         lengths = self.sample_lengths(generator, batch_size)
-        inside = self.steps_mask(lengths, T)
+        inside = length_mask(lengths, T)
         symbols = torch.randint(0, self.num_symbols, (batch_size, T), generator=generator)
         x = F.one_hot(symbols, self.num_symbols).float() * inside.unsqueeze(-1)
         y = torch.zeros_like(symbols)

@@ -7,6 +7,7 @@ import math
 import torch
 
 from rnnlab.errors import require
+from rnnlab.models.sequences import length_mask
 from rnnlab.tasks.base import SyntheticTask
 
 
@@ -52,7 +53,7 @@ class SineTask(SyntheticTask):
         x, y = wave[:, :-1], wave[:, 1:]
         if not self.variable_length:
             return {"x": x.unsqueeze(-1), "y": y.unsqueeze(-1)}
-        mask = self.steps_mask(lengths, T)
+        mask = length_mask(lengths, T)
         # y at the last valid step looks one step past the length: a real value of the same wave, so it stays.
         return {"x": (x * mask).unsqueeze(-1), "y": (y * mask).unsqueeze(-1), "lengths": lengths, "mask": mask}
 

@@ -7,6 +7,7 @@ import math
 import torch
 
 from rnnlab.errors import require
+from rnnlab.models.sequences import length_mask
 from rnnlab.tasks.base import SyntheticTask
 
 
@@ -39,7 +40,7 @@ class XorTask(SyntheticTask):
     def generate(self, generator, batch_size):
         T = self.seq_len
         lengths = self.sample_lengths(generator, batch_size)
-        inside = self.steps_mask(lengths, T)
+        inside = length_mask(lengths, T)
         bits = torch.randint(0, 2, (batch_size, T), generator=generator) * inside
         if self.num_marked is None:
             marked = inside

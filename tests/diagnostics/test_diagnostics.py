@@ -16,9 +16,12 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnnlab.diagnostics import (Activations, CustomScalarsLayout, GradNorms, GradThroughTime, Histograms, Spectrum,
                                 activation_stats, probe, spectral_stats, through_time_norms)
+from rnnlab.config import compose_run
+from rnnlab.diagnostics.observed import ObservedModule, ObservedRNN
 from rnnlab.init import initialise
 from rnnlab.models import TorchRNN
 from rnnlab.tasks.adding import AddingTask
+from rnnlab.training.build import build_module
 
 
 class ContractModule(L.LightningModule):
@@ -238,6 +241,13 @@ def test_activation_fractions_respect_padding():
     assert activation_stats(h, mask, "relu") == pytest.approx({"dead_fraction": 6 / 10, "dead_units": 1 / 2})
     saturated = torch.tensor([[[0.995, -0.999], [0.5, 0.0]]])
     assert activation_stats(saturated, None, "tanh") == {"saturated_fraction": 0.5}
+
+
+def test_the_real_and_the_test_module_offer_what_the_diagnostics_read(tmp_path):
+    _, real = build_module(compose_run(tmp_path, ["model=concat", "bidirectional=true"]))
+    for module in (real, ContractModule()):
+        assert isinstance(module, ObservedModule) and isinstance(module.rnn, ObservedRNN)
+    assert not isinstance(nn.Linear(2, 2), ObservedModule) and not isinstance(nn.RNN(2, 2), ObservedRNN)
 
 
 def test_bad_arguments_are_refused():

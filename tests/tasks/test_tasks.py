@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from rnnlab.models.sequences import length_mask, valid_steps
 from rnnlab.tasks import TASKS, AddingTask, CopyMemoryTask, LookaheadTask, SineTask, XorTask
 from rnnlab.tasks.base import EpochSampler
 
@@ -73,6 +74,14 @@ def test_batch_follows_the_contract(case):
     if "mask" in batch:
         assert task.readout == "every_step" and batch["mask"].dtype == torch.bool and batch["mask"].shape == (B, T)
     assert math.isfinite(task.baseline) and task.baseline > 0
+
+
+def test_the_sequence_mask_batch_first_and_time_major():
+    lengths = torch.tensor([3, 1, 4])
+    expected = torch.tensor([[1, 1, 1, 0], [1, 0, 0, 0], [1, 1, 1, 1]], dtype=torch.bool)  # (B, T)
+    assert torch.equal(length_mask(lengths, 4), expected)
+    assert torch.equal(valid_steps(lengths, 4), expected.T.unsqueeze(-1))  # (T, B, 1): the models' layout
+    assert valid_steps(None, 4) is None
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if make(c).variable_length])
