@@ -83,7 +83,7 @@ def check(impl_cls: type, kwargs: dict, config: Config, dtype: torch.dtype = tor
         return Result(error=f"{type(error).__name__}: {error}")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def reference(config: Config, dtype: torch.dtype, seed: int) -> dict:
     """nn.RNN's side of a check: weights, inputs, upstream gradients, and its answers (the same for every
     implementation, so computed once per configuration)."""

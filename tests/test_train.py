@@ -14,6 +14,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 from tests.helpers import ROOT
+
 SMALL = ["hidden_size=8", "seq_len=10", "batch_size=16", "task.train_batches=10", "task.val_batches=2",
          "trainer.enable_progress_bar=false", "trainer.log_every_n_steps=1"]  # every step: compared step by step
 

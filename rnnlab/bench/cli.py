@@ -25,7 +25,7 @@ import platform  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import torch  # noqa: E402
@@ -73,7 +73,7 @@ def benchmark(sections: tuple[str, ...] = SECTIONS, threads: int = 2, repeats: i
               workdir: Path | None = None) -> dict:
     """Run the chosen sections; the report (what --out writes) with the targets evaluated."""
     torch.set_num_threads(threads)
-    report: dict = {"meta": {"started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    report: dict = {"meta": {"started": datetime.now(UTC).isoformat(timespec="seconds"),
                              "command": " ".join(["python -m rnnlab.bench", *sys.argv[1:]]),
                              "sections": list(sections), "threads": threads, "repeats": repeats, "quick": quick,
                              "machine": machine(), "load_average_start": list(os.getloadavg())}}

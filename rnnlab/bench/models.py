@@ -8,8 +8,8 @@ table shows how far two runs of the same kernel drift apart on this machine: the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Callable
 
 import torch
 from torch import nn

@@ -6,10 +6,10 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from rnnlab.errors import invalid
 from rnnlab.diagnostics.base import EveryNSteps, log_scalars
-from rnnlab.diagnostics.probe import probe, valid_mask
 from rnnlab.diagnostics.observed import ObservedModule
+from rnnlab.diagnostics.probe import probe, valid_mask
+from rnnlab.errors import invalid
 
 
 def activation_stats(h: Tensor, mask: Tensor | None, nonlinearity: str, saturation: float = 0.99) -> dict[str, float]:

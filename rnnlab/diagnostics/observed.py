@@ -6,7 +6,8 @@ members can be observed (the tests check that RNNModule does).
 
 from __future__ import annotations
 
-from typing import Iterator, Protocol, runtime_checkable
+from collections.abc import Iterator
+from typing import Protocol, runtime_checkable
 
 from torch import Tensor, nn
 

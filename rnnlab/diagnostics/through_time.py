@@ -8,10 +8,10 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from rnnlab.errors import invalid
 from rnnlab.diagnostics.base import EveryNSteps, log_scalars
-from rnnlab.diagnostics.probe import probe
 from rnnlab.diagnostics.observed import ObservedModule
+from rnnlab.diagnostics.probe import probe
+from rnnlab.errors import invalid
 
 
 def spread_steps(num_steps: int, count: int) -> list[int]:

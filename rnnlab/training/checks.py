@@ -14,7 +14,6 @@ from omegaconf import DictConfig, OmegaConf
 
 from rnnlab.config import CONF_DIR
 from rnnlab.errors import require
-
 from rnnlab.init import SCHEMES
 from rnnlab.models.base import NONLINEARITIES
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import lightning as L
@@ -86,7 +86,7 @@ def run_record(cfg: DictConfig, status: str, summary: RunSummary, task, trainer,
         "config": _resolved_config(cfg),
         "timing": {
             "wall_time_s": round(time.time() - started, 3),
-            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "resumed_from_step": resumed_at,
         },
     }

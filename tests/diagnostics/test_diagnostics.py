@@ -14,9 +14,19 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnnlab.diagnostics import (Activations, CustomScalarsLayout, GradNorms, GradThroughTime, Histograms, Spectrum,
-                                activation_stats, probe, spectral_stats, through_time_norms)
 from rnnlab.config import compose_run
+from rnnlab.diagnostics import (
+    Activations,
+    CustomScalarsLayout,
+    GradNorms,
+    GradThroughTime,
+    Histograms,
+    Spectrum,
+    activation_stats,
+    probe,
+    spectral_stats,
+    through_time_norms,
+)
 from rnnlab.diagnostics.observed import ObservedModule, ObservedRNN
 from rnnlab.init import initialise
 from rnnlab.models import TorchRNN

@@ -6,7 +6,6 @@ import math
 from pathlib import Path
 
 import pytest
-from hydra.utils import instantiate
 import torch
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from hydra.utils import get_class, instantiate
@@ -14,10 +13,10 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from torch import nn
 
 from rnnlab.config import CONF_DIR, compose_run
-from rnnlab.training.checks import ConfigError
 from rnnlab.models import IMPLEMENTATIONS
-from rnnlab.training.module import RNNModule
 from rnnlab.tasks import TASKS
+from rnnlab.training.checks import ConfigError
+from rnnlab.training.module import RNNModule
 from rnnlab.training.run import train
 
 # Every step logged: these tests compare losses step by step (the default logs every 10th).
