@@ -6,6 +6,7 @@ maps one onto the other), so the same lookup serves a checkout, an editable and 
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
@@ -26,8 +27,18 @@ def compose_run(output_dir: str | Path, overrides=()) -> DictConfig:
 
     Also makes it the current HydraConfig, as a run under `hydra.main` sees it (the run record reads it).
     """
+    return in_output_dir(compose_config(overrides), output_dir)
+
+
+def compose_config(overrides=()) -> DictConfig:
+    """The composed config of `overrides`, not yet placed in a run directory (see `in_output_dir`)."""
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-        cfg = compose("config", overrides=list(overrides), return_hydra_config=True)
+        return compose("config", overrides=list(overrides), return_hydra_config=True)
+
+
+def in_output_dir(cfg: DictConfig, output_dir: str | Path) -> DictConfig:
+    """A copy of `cfg` that runs in `output_dir`, made the current HydraConfig."""
+    cfg = copy.deepcopy(cfg)
     with open_dict(cfg):
         cfg.hydra.runtime.output_dir = str(output_dir)
         cfg.paths.output_dir = str(output_dir)

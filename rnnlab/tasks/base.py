@@ -10,8 +10,6 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from rnnlab.errors import require
 
-SPLITS = ("train", "val", "test")
-
 
 def batch_seed(seed: int, split: str, index: int) -> int:
     """A generator seed for batch `index` of `split`: independent streams, the same on every machine."""
@@ -124,9 +122,6 @@ class SyntheticTask(L.LightningDataModule):
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("val", EpochSampler(self.val_batches, advance=False))
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", EpochSampler(self.val_batches, advance=False))
 
 
 class _TaskBatches(Dataset):

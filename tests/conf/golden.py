@@ -11,7 +11,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from rnnlab.config import compose_run
+from tests.helpers import compose_run
 
 GOLDEN = Path(__file__).with_name("composed.json")
 MODELS = ("torch", "myrnn", "concat", "stacked", "bidirectional")

@@ -6,7 +6,8 @@ import pytest
 from hydra.utils import get_object
 from omegaconf import OmegaConf
 
-from rnnlab.config import CONF_DIR, compose_run
+from rnnlab.config import CONF_DIR
+from tests.helpers import compose_run
 
 # The root config and Hydra's defaults are in every composition; every other file is one choice.
 ALWAYS = {Path("config.yaml"), Path("hydra/default.yaml")}

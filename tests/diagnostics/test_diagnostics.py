@@ -14,7 +14,6 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnnlab.config import compose_run
 from rnnlab.diagnostics import (
     Activations,
     CustomScalarsLayout,
@@ -32,6 +31,7 @@ from rnnlab.init import initialise
 from rnnlab.models import TorchRNN
 from rnnlab.tasks.adding import AddingTask
 from rnnlab.training.build import build_module
+from tests.helpers import compose_run
 
 
 class ContractModule(L.LightningModule):

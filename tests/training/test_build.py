@@ -5,10 +5,10 @@ import torch
 from hydra.utils import get_class
 
 from rnnlab.bench.training import optimizer_and_scheduler
-from rnnlab.config import compose_run
 from rnnlab.tasks.sine import SineTask
 from rnnlab.training.build import build_module
 from rnnlab.training.checks import ConfigError
+from tests.helpers import compose_run
 
 
 def test_builds_the_configured_task_model_and_initial_weights(tmp_path):
