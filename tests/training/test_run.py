@@ -267,6 +267,7 @@ BAD = [
     ("nonlinearity=sigmoid", "nonlinearity='sigmoid' is invalid; allowed: one of tanh, relu"),
     ("init=xavier", "init='xavier' is invalid; allowed: one of normal, uniform, orthogonal, identity, torch"),
     ("init_scale=-1", "init_scale=-1"),
+    ("init_scale=-0.5", "init_scale=-0.5 is invalid; allowed: a number >= 0"),
     ("seq_len=1", "seq_len=1 is invalid; allowed: task 'adding' needs an integer >= 2"),
     ("lr=0", "lr=0 is invalid; allowed: a number > 0"),
     ("lr=-0.1", "lr=-0.1"),
