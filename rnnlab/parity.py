@@ -25,8 +25,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
-from rnnlab.models import surface
-from rnnlab.models import IMPLEMENTATIONS
+from rnnlab.models import IMPLEMENTATIONS, surface
 
 INPUT_MODES = ("batched", "unbatched", "packed")
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
@@ -86,7 +85,7 @@ def check(impl_cls: type, kwargs: dict, config: Config, dtype: torch.dtype = tor
         return Result(error=f"{type(error).__name__}: {error}")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def reference(config: Config, dtype: torch.dtype, seed: int) -> dict:
     """nn.RNN's side of a check: weights, inputs, upstream gradients, and its answers (the same for every
     implementation, so computed once per configuration)."""

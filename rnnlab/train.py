@@ -15,12 +15,13 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from rnnlab.config import CONF_DIR
 from rnnlab.training.checks import ConfigError
 from rnnlab.training.results import RunSummary, write_metrics
 from rnnlab.training.run import run_record, train
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> float:
     sweeping = HydraConfig.get().mode == RunMode.MULTIRUN
     try:

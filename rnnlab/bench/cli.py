@@ -6,7 +6,7 @@
 Sections: `models` (forward+backward per batch of every implementation and variant, interleaved, medians, as
 ratios to nn.RNN, on the CPU and on CUDA when present), `train` (a step of `rnnlab.train` with every diagnostic on
 against a bare PyTorch loop), `sweep` (8 jobs with the joblib launcher against the basic one). Prints markdown
-tables and issue 5's targets (met / not met); `--out` writes everything, raw times included, as JSON.
+tables and the speed targets (met / not met); `--out` writes everything, raw times included, as JSON.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from __future__ import annotations
 import os
 
 # GNU OpenMP's threads spin while they wait for work. On a machine shared with other busy processes a spinning
-# thread steals the core its partner needs, and a 25 ms step can take seconds; passive waiting measures the code,
-# not the neighbours. Set before torch loads OpenMP; an explicit OMP_WAIT_POLICY in the environment wins.
+# thread steals the core its partner needs, and a step can take many times longer (README, Speed); passive waiting
+# measures the code, not the neighbours. Set before torch loads OpenMP; an explicit OMP_WAIT_POLICY in the
+# environment wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
@@ -24,7 +25,7 @@ import platform  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import torch  # noqa: E402
@@ -72,7 +73,7 @@ def benchmark(sections: tuple[str, ...] = SECTIONS, threads: int = 2, repeats: i
               workdir: Path | None = None) -> dict:
     """Run the chosen sections; the report (what --out writes) with the targets evaluated."""
     torch.set_num_threads(threads)
-    report: dict = {"meta": {"started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    report: dict = {"meta": {"started": datetime.now(UTC).isoformat(timespec="seconds"),
                              "command": " ".join(["python -m rnnlab.bench", *sys.argv[1:]]),
                              "sections": list(sections), "threads": threads, "repeats": repeats, "quick": quick,
                              "machine": machine(), "load_average_start": list(os.getloadavg())}}
@@ -141,7 +142,7 @@ def targets_table(rows: list[dict]) -> str:
 
     body = [[r["target"], str(r["threads"]), "" if r["layers"] is None else str(r["layers"]),
              f"{r['measured']:.2f}", f"<= {r['limit']:g}", verdict(r), r["note"]] for r in rows]
-    return "Targets (issue 5; CPU)\n\n" + markdown(
+    return "Targets (CPU)\n\n" + markdown(
         ["target", "threads", "layers", "measured", "limit", "verdict", "measured on"], body)
 
 

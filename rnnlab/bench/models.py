@@ -8,8 +8,8 @@ table shows how far two runs of the same kernel drift apart on this machine: the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Callable
 
 import torch
 from torch import nn
@@ -36,7 +36,7 @@ class Shape:
         return (f"T{self.steps} B{self.batch} I{self.input_size} H{self.hidden_size} L{self.num_layers}{bi}")
 
 
-# issue 5's target shape: T=100, batch 64, input 2, hidden 128, one and three layers
+# the speed targets' shape: T=100, batch 64, input 2, hidden 128, one and three layers
 TARGET_SHAPES = (Shape(100, 64, 2, 128, 1), Shape(100, 64, 2, 128, 3))
 # small to large, not the Cartesian product: each point moves one thing that matters for the loops
 FULL_SHAPES = (

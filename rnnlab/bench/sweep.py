@@ -16,11 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+# The directory holding the `rnnlab` package this process imported: the sweeps run that same code, installed or not.
+PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 # One job: the default experiment (nn.RNN, 64 units, adding problem T=30, every diagnostic on, one thread, no
-# progress bar) at 2000 steps, about 15 s of training. Startup costs a joblib sweep about 9 s more than a basic one
-# (the workers import torch and Lightning again), so parallel jobs win 0.6x only past ~15 s each; at the default
-# 500 steps (about 4 s) joblib was 1.3x slower than the basic launcher.
+# progress bar) at 2000 steps: long enough that training, not startup, dominates. Startup costs a joblib sweep more
+# than a basic one (the workers import torch and Lightning again), so short jobs favour the basic launcher (README,
+# Speed, has the measurements).
 FULL_JOB = ("max_steps=2000", "threads=1", "trainer.enable_progress_bar=false")
 QUICK_JOB = ("max_steps=20", "hidden_size=16", "seq_len=10", "task.train_batches=10", "task.val_batches=2",
              "threads=1", "trainer.enable_progress_bar=false")
@@ -42,9 +43,9 @@ def sweep_command(launcher: str, jobs: int, job: tuple[str, ...], sweep_dir: Pat
 def time_sweep(launcher: str, jobs: int, job: tuple[str, ...], workdir: Path) -> float:
     """Wall seconds of one sweep, start of the process to its exit; raises if any job did not complete."""
     sweep_dir = Path(tempfile.mkdtemp(dir=workdir, prefix=f"{launcher}-"))
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {**os.environ, "PYTHONPATH": str(PACKAGE_PARENT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     start = time.perf_counter()
-    result = subprocess.run(sweep_command(launcher, jobs, job, sweep_dir), cwd=ROOT, env=env,
+    result = subprocess.run(sweep_command(launcher, jobs, job, sweep_dir), cwd=workdir, env=env,
                             capture_output=True, text=True)
     seconds = time.perf_counter() - start
     completed = sorted(sweep_dir.glob("*/metrics.json"))

@@ -1,4 +1,4 @@
-"""Issue 5's targets, read off a benchmark report: each as measured, its limit, met or not.
+"""The speed targets, read off a benchmark report: each as measured, its limit, met or not.
 
 The targets are set at 2 threads on the CPU; the same rows at 1 thread are reported beside them (on a shared
 2-core machine a second thread competes with every other process, so both figures matter).

@@ -20,15 +20,12 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.hydra_config import HydraConfig
-from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import OmegaConf, open_dict
 
 from rnnlab.bench.timing import median
-from rnnlab.training.module import RNNModule
+from rnnlab.config import compose_run
+from rnnlab.training.build import build_module
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 # The target shape: the adding problem (input 2) at T=100, batch 64, hidden 128; nn.RNN. No progress bar: a
 # benchmark's output is its table, and sweeps (which run many such jobs) turn it off too.
 TARGET_OVERRIDES = ("model=torch", "hidden_size=128", "seq_len=100", "batch_size=64",
@@ -49,15 +46,12 @@ class StepClock(L.Callback):
         self.path.write_text(json.dumps(self.times))
 
 
-def compose_run(output_dir: Path, overrides: list[str]) -> DictConfig:
-    """The configuration `python -m rnnlab.train *overrides hydra.run.dir=output_dir` runs."""
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-        cfg = compose("config", overrides=overrides, return_hydra_config=True)
-    with open_dict(cfg):
-        cfg.hydra.runtime.output_dir = str(output_dir)
-        cfg.paths.output_dir = str(output_dir)
-    HydraConfig.instance().set_config(cfg)
-    return cfg
+def optimizer_and_scheduler(module: L.LightningModule):
+    """The optimizer and the (per-step) scheduler or None, from the module's own `configure_optimizers`."""
+    configured = module.configure_optimizers()
+    if isinstance(configured, dict):
+        return configured["optimizer"], configured["lr_scheduler"]["scheduler"]
+    return configured, None
 
 
 def per_step(times: list[float], warmup: int, steps: int) -> float:
@@ -83,15 +77,14 @@ def lab_step_time(overrides: list[str], warmup: int, steps: int, workdir: Path) 
 
 
 def bare_step_time(overrides: list[str], warmup: int, steps: int, workdir: Path) -> float:
-    """Seconds per training step of a plain loop on the same task, model, optimizer and clipping as the lab's."""
+    """Seconds per training step of a plain loop on the same task, model, optimizer, scheduler and clipping as the
+    lab's (the module `build_module` makes for both)."""
     cfg = compose_run(workdir, [*overrides, f"max_steps={warmup + steps + 1}"])
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
     L.seed_everything(cfg.seed, verbose=False)
-    task = instantiate(cfg.task)
-    model = RNNModule(rnn=instantiate(cfg.model), task=task, optimizer=instantiate(cfg.optimizer),
-                      init=cfg.init, init_scale=cfg.init_scale, seed=cfg.seed)
-    optimizer = model.optimizer_factory(model.parameters())
+    task, model = build_module(cfg)
+    optimizer, scheduler = optimizer_and_scheduler(model)
     loader = task.train_dataloader()
     times: list[float] = []
     epoch = 0
@@ -105,6 +98,8 @@ def bare_step_time(overrides: list[str], warmup: int, steps: int, workdir: Path)
             if cfg.grad_clip is not None:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()  # every optimizer step, as the module configures it for Lightning
             if len(times) == cfg.max_steps:
                 break
         epoch += 1

@@ -7,7 +7,9 @@ import torch
 from torch import Tensor
 
 from rnnlab.diagnostics.base import EveryNSteps, log_scalars
+from rnnlab.diagnostics.observed import ObservedModule
 from rnnlab.diagnostics.probe import probe, valid_mask
+from rnnlab.errors import invalid
 
 
 def activation_stats(h: Tensor, mask: Tensor | None, nonlinearity: str, saturation: float = 0.99) -> dict[str, float]:
@@ -36,10 +38,10 @@ class Activations(EveryNSteps):
     def __init__(self, every_n_steps: int = 50, saturation: float = 0.99) -> None:
         super().__init__(every_n_steps)
         if not 0 < saturation < 1:
-            raise ValueError(f"Activations: saturation must lie in (0, 1), got {saturation!r}")
+            raise invalid("Activations.saturation", saturation, "a number in (0, 1)")
         self.saturation = saturation
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int) -> None:
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: ObservedModule, batch, batch_idx: int) -> None:
         if not self.due(trainer):
             return
         result = probe(pl_module, batch, with_grads=False)

@@ -7,6 +7,8 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch import Tensor
 
+from rnnlab.errors import invalid
+
 
 class EveryNSteps(L.Callback):
     """A callback that acts at optimizer steps 0, N, 2N, ... (once per step, even with gradient accumulation).
@@ -16,7 +18,7 @@ class EveryNSteps(L.Callback):
 
     def __init__(self, every_n_steps: int) -> None:
         if not isinstance(every_n_steps, int) or isinstance(every_n_steps, bool) or every_n_steps < 1:
-            raise ValueError(f"{type(self).__name__}: every_n_steps must be an integer >= 1, got {every_n_steps!r}")
+            raise invalid(f"{type(self).__name__}.every_n_steps", every_n_steps, "an integer >= 1")
         self.every_n_steps = every_n_steps
         self._last_step: int | None = None
 

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from rnnlab.diagnostics.observed import ObservedModule, ObservedRNN
 from rnnlab.models import naming
-from rnnlab.models.sequences import reverse_padded, valid_steps
+from rnnlab.models.sequences import length_mask, reverse_padded, valid_steps
 
 
 @dataclass
@@ -48,7 +49,7 @@ def eval_mode(module: nn.Module):
             m.training = training
 
 
-def _recurrence(x: Tensor, state: dict[str, Tensor], layer: int, suffix: str, rnn) -> list[Tensor]:
+def _recurrence(x: Tensor, state: dict[str, Tensor], layer: int, suffix: str, rnn: ObservedRNN) -> list[Tensor]:
     """h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) on time-major x (T, B, I): the states, one per step.
 
     Past a sequence's length the states are never read (its outputs are zeroed, h_n is not used), so they get no
@@ -68,7 +69,7 @@ def _recurrence(x: Tensor, state: dict[str, Tensor], layer: int, suffix: str, rn
     return states
 
 
-def probe(pl_module, batch: dict, with_grads: bool = True) -> ProbeResult:
+def probe(pl_module: ObservedModule, batch: dict, with_grads: bool = True) -> ProbeResult:
     """Run `batch` through the network step by step; with `with_grads`, also dL/dh_t of every layer.
 
     dL/dh_t is the total derivative of the training loss (`pl_module.loss_from_rnn_output` on the top layer's
@@ -106,7 +107,7 @@ def probe(pl_module, batch: dict, with_grads: bool = True) -> ProbeResult:
     return ProbeResult([o.detach().transpose(0, 1) for o in outputs], grads, lengths)
 
 
-def _per_layer(flat_grads, rnn, lengths, steps) -> list[Tensor]:
+def _per_layer(flat_grads, rnn: ObservedRNN, lengths, steps) -> list[Tensor]:
     """Regroup the per-step gradients into one (B, T, D * H) tensor per layer, in input time order."""
     grads = []
     for k in range(rnn.num_layers):
@@ -123,4 +124,4 @@ def valid_mask(result: ProbeResult) -> Tensor | None:
     if result.lengths is None:
         return None
     out = result.outputs[0]
-    return valid_steps(result.lengths, out.size(1), out.device)[..., 0].T
+    return length_mask(result.lengths, out.size(1), out.device)

@@ -7,6 +7,7 @@ import torch
 from torch import Tensor
 
 from rnnlab.diagnostics.base import EveryNSteps, log_scalars
+from rnnlab.diagnostics.observed import ObservedModule
 from rnnlab.models import naming
 
 
@@ -29,7 +30,7 @@ class Spectrum(EveryNSteps):
     def __init__(self, every_n_steps: int = 50) -> None:
         super().__init__(every_n_steps)
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int) -> None:
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: ObservedModule, batch, batch_idx: int) -> None:
         if not self.due(trainer):
             return
         rnn = pl_module.rnn

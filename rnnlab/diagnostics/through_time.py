@@ -9,7 +9,9 @@ import torch
 from torch import Tensor
 
 from rnnlab.diagnostics.base import EveryNSteps, log_scalars
+from rnnlab.diagnostics.observed import ObservedModule
 from rnnlab.diagnostics.probe import probe
+from rnnlab.errors import invalid
 
 
 def spread_steps(num_steps: int, count: int) -> list[int]:
@@ -53,10 +55,10 @@ class GradThroughTime(EveryNSteps):
     def __init__(self, every_n_steps: int = 50, num_steps: int = 8) -> None:
         super().__init__(every_n_steps)
         if not isinstance(num_steps, int) or num_steps < 2:
-            raise ValueError(f"GradThroughTime: num_steps must be an integer >= 2 (first and last), got {num_steps!r}")
+            raise invalid("GradThroughTime.num_steps", num_steps, "an integer >= 2 (the first and last step)")
         self.num_steps = num_steps
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int) -> None:
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: ObservedModule, batch, batch_idx: int) -> None:
         if not self.due(trainer):
             return
         result = probe(pl_module, batch, with_grads=True)

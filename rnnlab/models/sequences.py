@@ -21,9 +21,16 @@ def reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:
     return x.gather(0, index)
 
 
+def length_mask(lengths: Tensor, max_len: int, device=None) -> Tensor:
+    """A (B, T) boolean mask, True where step t lies within sequence b's length: the lab's one sequence mask.
+
+    Batch-first, as the tasks' batches and the LightningModule's outputs; `valid_steps` is its time-major view.
+    """
+    return torch.arange(max_len, device=device).unsqueeze(0) < lengths.to(device).unsqueeze(1)
+
+
 def valid_steps(lengths: Tensor | None, max_len: int, device=None) -> Tensor | None:
-    """A (T, B, 1) boolean mask, True where step t lies within sequence b's length; None without lengths."""
+    """`length_mask` time-major, (T, B, 1), as the implementations' loops read it; None without lengths."""
     if lengths is None:
         return None
-    steps = torch.arange(max_len, device=device).unsqueeze(1)
-    return (steps < lengths.to(device).unsqueeze(0)).unsqueeze(-1)
+    return length_mask(lengths, max_len, device).T.unsqueeze(-1)

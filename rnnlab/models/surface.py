@@ -18,8 +18,9 @@ import inspect
 import pickle
 import typing
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -191,8 +192,8 @@ def _write(attribute: str):
             if type_ is not AttributeError or attribute not in message or "construction" not in message:
                 raise AssertionError(f"writing {attribute}={value!r}: {type_ and type_.__name__} {message!r}; "
                                      f"expected an AttributeError naming it")
-            return (f"writing a structural attribute after construction is refused (AttributeError naming it); "
-                    f"nn.RNN takes the value and then fails or computes with its old layout")
+            return ("writing a structural attribute after construction is refused (AttributeError naming it); "
+                    "nn.RNN takes the value and then fails or computes with its old layout")
         value = WRITABLE[attribute]
         if attribute == "training":
             model.train(False)
@@ -267,9 +268,9 @@ def _same_method(name: str, *calls: Callable[[nn.Module], tuple]):
     def check(impl_cls, kwargs):
         reference, model = _pair(impl_cls, kwargs)
         for arguments in calls:
-            want_type, want = _outcome_of(lambda: getattr(reference, name)(*arguments(reference)))
-            _assert_same_refusal(lambda: getattr(reference, name)(*arguments(reference)),
-                                 lambda: getattr(model, name)(*arguments(reference)))
+            want_type, want = _outcome_of(lambda a=arguments: getattr(reference, name)(*a(reference)))
+            _assert_same_refusal(lambda a=arguments: getattr(reference, name)(*a(reference)),
+                                 lambda a=arguments: getattr(model, name)(*a(reference)))
             if want_type is None:
                 got, expected = getattr(model, name)(*arguments(reference)), getattr(reference, name)(
                     *arguments(reference))
@@ -326,7 +327,7 @@ def _parameter_attributes(impl_cls, kwargs):
             if not torch.equal(getattr(model, name), value):
                 raise AssertionError(f"{name} differs from nn.RNN's")
             continue
-        type_, message = _outcome_of(lambda: getattr(model, name))
+        type_, message = _outcome_of(lambda n=name: getattr(model, n))
         if type_ is not AttributeError or "one weight [W_ih | W_hh]" not in message:
             raise AssertionError(f"{name}: {type_ and type_.__name__} {message!r}; expected concat's explanation")
     return None if model.torch_layout else \

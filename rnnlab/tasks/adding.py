@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from rnnlab.models.sequences import length_mask
 from rnnlab.tasks.base import SyntheticTask
 
 
@@ -27,7 +28,7 @@ class AddingTask(SyntheticTask):
     def generate(self, generator, batch_size):
         T = self.seq_len
         lengths = self.sample_lengths(generator, batch_size)
-        values = torch.rand(batch_size, T, generator=generator) * self.steps_mask(lengths, T)
+        values = torch.rand(batch_size, T, generator=generator) * length_mask(lengths, T)
         half = lengths // 2
         first = self.uniform_below(generator, half)
         second = half + self.uniform_below(generator, lengths - half)

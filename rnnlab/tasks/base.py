@@ -8,7 +8,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-SPLITS = ("train", "val", "test")
+from rnnlab.errors import require
 
 
 def batch_seed(seed: int, split: str, index: int) -> int:
@@ -46,23 +46,18 @@ class SyntheticTask(L.LightningDataModule):
                  seed: int = 0, num_workers: int = 0, variable_length: bool = False,
                  min_len: int | None = None) -> None:
         super().__init__()
-        if not isinstance(seq_len, int) or seq_len < self.min_seq_len:
-            raise ValueError(f"seq_len={seq_len!r} is too short for task '{self.name}': it needs seq_len >= "
-                             f"{self.min_seq_len}")
+        require(isinstance(seq_len, int) and seq_len >= self.min_seq_len, "seq_len", seq_len,
+                f"task '{self.name}' needs an integer >= {self.min_seq_len}")
         for key, value in (("batch_size", batch_size), ("train_batches", train_batches),
                            ("val_batches", val_batches)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"task.{key} must be an integer >= 1, got {value!r}")
-        if not isinstance(variable_length, bool):
-            raise ValueError(f"task.variable_length must be true or false, got {variable_length!r}")
-        if variable_length and not self.supports_variable_length:
-            raise ValueError(f"task.variable_length=True is not supported by task '{self.name}'")
+            require(isinstance(value, int) and value >= 1, f"task.{key}", value, "an integer >= 1")
+        require(isinstance(variable_length, bool), "task.variable_length", variable_length, "true or false")
+        require(not variable_length or self.supports_variable_length, "task.variable_length", variable_length,
+                f"false for task '{self.name}' (fixed-length sequences only)")
         if min_len is not None:
-            if not variable_length:
-                raise ValueError(f"task.min_len={min_len!r} needs task.variable_length=True")
-            if not isinstance(min_len, int) or not self.min_seq_len <= min_len <= seq_len:
-                raise ValueError(f"task.min_len={min_len!r} must be an integer in [{self.min_seq_len}, seq_len="
-                                 f"{seq_len}] for task '{self.name}'")
+            require(variable_length, "task.min_len", min_len, "null unless task.variable_length=true")
+            require(isinstance(min_len, int) and self.min_seq_len <= min_len <= seq_len, "task.min_len", min_len,
+                    f"an integer in [{self.min_seq_len}, seq_len={seq_len}] for task '{self.name}'")
         self.variable_length = variable_length
         self.min_len = (max(self.min_seq_len, seq_len // 2) if min_len is None else min_len) if variable_length \
             else seq_len
@@ -106,11 +101,6 @@ class SyntheticTask(L.LightningDataModule):
         return batch
 
     @staticmethod
-    def steps_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
-        """(B, T) bool, True where step t lies within example b's length."""
-        return torch.arange(max_len).unsqueeze(0) < lengths.unsqueeze(1)
-
-    @staticmethod
     def uniform_below(generator: torch.Generator, high: torch.Tensor) -> torch.Tensor:
         """An integer uniform in [0, high) for each element of `high` (int64), whose bound may differ per element."""
         draw = torch.rand(high.shape, generator=generator, dtype=torch.float64)
@@ -132,9 +122,6 @@ class SyntheticTask(L.LightningDataModule):
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("val", EpochSampler(self.val_batches, advance=False))
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", EpochSampler(self.val_batches, advance=False))
 
 
 class _TaskBatches(Dataset):

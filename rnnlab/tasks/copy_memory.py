@@ -7,6 +7,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from rnnlab.errors import require
 from rnnlab.tasks.base import SyntheticTask
 
 BLANK = 0  # classes: 0 blank, 1..num_symbols the symbols, num_symbols + 1 the delimiter
@@ -33,8 +34,7 @@ class CopyMemoryTask(SyntheticTask):
 
     def __init__(self, num_symbols: int = 8, copy_len: int = 10, **kwargs) -> None:
         for key, value in (("num_symbols", num_symbols), ("copy_len", copy_len)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"task.{key} must be an integer >= 1 for task '{self.name}', got {value!r}")
+            require(isinstance(value, int) and value >= 1, f"task.{key}", value, "an integer >= 1")
         super().__init__(**kwargs)
         self.num_symbols, self.copy_len = num_symbols, copy_len
         self.input_size = self.output_size = num_symbols + 2

@@ -7,6 +7,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from rnnlab.errors import require
+from rnnlab.models.sequences import length_mask
 from rnnlab.tasks.base import SyntheticTask
 
 
@@ -30,11 +32,9 @@ class LookaheadTask(SyntheticTask):
     supports_variable_length = True
 
     def __init__(self, offset: int = 2, num_symbols: int = 4, **kwargs) -> None:
-        if not isinstance(offset, int) or isinstance(offset, bool) or offset == 0:
-            raise ValueError(f"task.offset must be a non-zero integer for task '{self.name}' (> 0 looks ahead, "
-                             f"< 0 looks back), got {offset!r}")
-        if not isinstance(num_symbols, int) or num_symbols < 2:
-            raise ValueError(f"task.num_symbols must be an integer >= 2 for task '{self.name}', got {num_symbols!r}")
+        require(isinstance(offset, int) and not isinstance(offset, bool) and offset != 0, "task.offset", offset,
+                "a non-zero integer (> 0 looks ahead, < 0 looks back)")
+        require(isinstance(num_symbols, int) and num_symbols >= 2, "task.num_symbols", num_symbols, "an integer >= 2")
         self.offset, self.num_symbols = offset, num_symbols
         self.input_size = self.output_size = num_symbols
         self.min_seq_len = abs(offset) + 1  # at least one step must have a target
@@ -43,7 +43,7 @@ class LookaheadTask(SyntheticTask):
     def generate(self, generator, batch_size):
         T, d = self.seq_len, self.offset
         lengths = self.sample_lengths(generator, batch_size)
-        inside = self.steps_mask(lengths, T)
+        inside = length_mask(lengths, T)
         symbols = torch.randint(0, self.num_symbols, (batch_size, T), generator=generator)
         x = F.one_hot(symbols, self.num_symbols).float() * inside.unsqueeze(-1)
         y = torch.zeros_like(symbols)

@@ -6,6 +6,8 @@ import math
 
 import torch
 
+from rnnlab.errors import require
+from rnnlab.models.sequences import length_mask
 from rnnlab.tasks.base import SyntheticTask
 
 
@@ -30,13 +32,11 @@ class SineTask(SyntheticTask):
 
     def __init__(self, min_freq: float = 0.1, max_freq: float = 0.5, amplitude: float = 1.0,
                  noise_std: float = 0.0, **kwargs) -> None:
-        if not 0 < min_freq <= max_freq <= math.pi:
-            raise ValueError(f"task.min_freq={min_freq!r} and task.max_freq={max_freq!r} must satisfy "
-                             f"0 < min_freq <= max_freq <= pi (radians per step) for task '{self.name}'")
-        if not amplitude > 0:
-            raise ValueError(f"task.amplitude must be > 0 for task '{self.name}', got {amplitude!r}")
-        if not noise_std >= 0:
-            raise ValueError(f"task.noise_std must be >= 0 for task '{self.name}', got {noise_std!r}")
+        require(0 < min_freq <= math.pi, "task.min_freq", min_freq, "a number in (0, pi] (radians per step)")
+        require(min_freq <= max_freq <= math.pi, "task.max_freq", max_freq,
+                f"a number in [task.min_freq={min_freq!r}, pi] (radians per step)")
+        require(amplitude > 0, "task.amplitude", amplitude, "a number > 0")
+        require(noise_std >= 0, "task.noise_std", noise_std, "a number >= 0")
         super().__init__(**kwargs)
         self.min_freq, self.max_freq = float(min_freq), float(max_freq)
         self.amplitude, self.noise_std = float(amplitude), float(noise_std)
@@ -53,7 +53,7 @@ class SineTask(SyntheticTask):
         x, y = wave[:, :-1], wave[:, 1:]
         if not self.variable_length:
             return {"x": x.unsqueeze(-1), "y": y.unsqueeze(-1)}
-        mask = self.steps_mask(lengths, T)
+        mask = length_mask(lengths, T)
         # y at the last valid step looks one step past the length: a real value of the same wave, so it stays.
         return {"x": (x * mask).unsqueeze(-1), "y": (y * mask).unsqueeze(-1), "lengths": lengths, "mask": mask}
 

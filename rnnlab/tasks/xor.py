@@ -6,6 +6,8 @@ import math
 
 import torch
 
+from rnnlab.errors import require
+from rnnlab.models.sequences import length_mask
 from rnnlab.tasks.base import SyntheticTask
 
 
@@ -28,9 +30,8 @@ class XorTask(SyntheticTask):
     supports_variable_length = True
 
     def __init__(self, num_marked: int | None = None, **kwargs) -> None:
-        if num_marked is not None and (not isinstance(num_marked, int) or num_marked < 1):
-            raise ValueError(f"task.num_marked must be null (every bit counts) or an integer >= 1 for task "
-                             f"'{self.name}', got {num_marked!r}")
+        require(num_marked is None or (isinstance(num_marked, int) and num_marked >= 1), "task.num_marked",
+                num_marked, "null (every bit counts) or an integer >= 1")
         self.num_marked = num_marked
         if num_marked is not None:
             self.min_seq_len = num_marked  # every example must hold its marked bits
@@ -39,7 +40,7 @@ class XorTask(SyntheticTask):
     def generate(self, generator, batch_size):
         T = self.seq_len
         lengths = self.sample_lengths(generator, batch_size)
-        inside = self.steps_mask(lengths, T)
+        inside = length_mask(lengths, T)
         bits = torch.randint(0, 2, (batch_size, T), generator=generator) * inside
         if self.num_marked is None:
             marked = inside

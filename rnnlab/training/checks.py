@@ -10,10 +10,12 @@ import math
 import numbers
 
 from hydra.utils import get_class
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from rnnlab.models.init import SCHEMES
+from rnnlab.config import CONF_DIR
+from rnnlab.errors import require
 from rnnlab.models.base import NONLINEARITIES
+from rnnlab.models.init import SCHEMES
 
 
 class ConfigError(ValueError):
@@ -29,12 +31,14 @@ def _is_number(value) -> bool:
 
 
 def _require(ok: bool, key: str, value, allowed: str) -> None:
-    if not ok:
-        raise ConfigError(f"{key}={value!r} is invalid; allowed: {allowed}")
+    require(ok, key, value, allowed, ConfigError)
 
 
 def check_config(cfg: DictConfig) -> None:
     """Raise ConfigError for the first bad value among the experiment's keys."""
+    for group in ("model", "task"):  # conf/<group>/base.yaml is the part its files share, not a choice
+        choices = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml") if p.stem != "base")
+        _require(not OmegaConf.is_missing(cfg[group], "_target_"), group, "base", f"one of {', '.join(choices)}")
     _require(_is_int(cfg.num_layers) and cfg.num_layers >= 1, "num_layers", cfg.num_layers, "an integer >= 1")
     _require(_is_int(cfg.hidden_size) and cfg.hidden_size >= 1, "hidden_size", cfg.hidden_size, "an integer >= 1")
     _require(cfg.nonlinearity in NONLINEARITIES, "nonlinearity", cfg.nonlinearity,

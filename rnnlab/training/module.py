@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import lightning as L
 import torch
@@ -11,7 +11,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torchmetrics import Accuracy, MeanMetric, MeanSquaredError
 
 from rnnlab.models.init import initialise
-from rnnlab.models.sequences import valid_steps
+from rnnlab.models.sequences import length_mask
 from rnnlab.tasks.base import SyntheticTask
 
 
@@ -75,7 +75,7 @@ class RNNModule(L.LightningModule):
         prediction = self.head(output)  # every_step: (B, T, output_size)
         mask = batch.get("mask")
         if mask is None and lengths is not None:
-            mask = valid_steps(lengths, output.size(1), output.device)[..., 0].T  # (B, T)
+            mask = length_mask(lengths, output.size(1), output.device)
         if mask is None:
             return prediction.flatten(0, 1), target.flatten(0, 1)
         return prediction[mask], target[mask]

@@ -10,22 +10,20 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from rnnlab.training.checks import ConfigError, check_config
-from rnnlab.training.module import RNNModule
-from rnnlab.training.resume import StepAligned
-from rnnlab.tasks.base import SyntheticTask
+from rnnlab.training.build import build_module
+from rnnlab.training.checks import check_config
 from rnnlab.training.results import FINISHED, RunSummary, read_metrics, write_metrics
+from rnnlab.training.resume import StepAligned
 
 # The top-level keys that are bookkeeping, not hyper-parameters of the experiment.
 NOT_HPARAMS = ("threads", "optimized_metric", "paths")
@@ -47,7 +45,7 @@ def train(cfg: DictConfig) -> float:
     resume_from = checkpoint if checkpoint.exists() else None
     resumed_at = torch.load(resume_from, map_location="cpu", weights_only=False)["global_step"] if resume_from \
         else None
-    task, module = _build(cfg)
+    task, module = build_module(cfg)
     started, summary, trainer = time.time(), RunSummary(), None
     try:
         callbacks = [instantiate(c) for c in cfg.callbacks.values()] + [summary, StepAligned()]
@@ -71,19 +69,6 @@ def train(cfg: DictConfig) -> float:
     return objective(record["best"], cfg.optimized_metric)
 
 
-def _build(cfg: DictConfig) -> tuple[SyntheticTask, RNNModule]:
-    """The task and the module; their constructors' argument checks become one-line configuration errors."""
-    try:
-        task = instantiate(cfg.task)
-        module = RNNModule(rnn=instantiate(cfg.model), task=task, optimizer=instantiate(cfg.optimizer),
-                           scheduler=instantiate(cfg.scheduler) if "scheduler" in cfg else None,
-                           init=cfg.init, init_scale=cfg.init_scale, seed=cfg.seed)
-    except (InstantiationException, ValueError, TypeError) as error:
-        cause = error.__cause__ if isinstance(error, InstantiationException) and error.__cause__ else error
-        raise ConfigError(str(cause)) from error
-    return task, module
-
-
 def run_record(cfg: DictConfig, status: str, summary: RunSummary, task, trainer, started: float,
             resumed_at: int | None, **extra) -> dict:
     """metrics.json's content. Everything but `timing` is a function of the configuration."""
@@ -101,7 +86,7 @@ def run_record(cfg: DictConfig, status: str, summary: RunSummary, task, trainer,
         "config": _resolved_config(cfg),
         "timing": {
             "wall_time_s": round(time.time() - started, 3),
-            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "resumed_from_step": resumed_at,
         },
     }

@@ -13,8 +13,8 @@ import torch
 from rnnlab.bench import cli as bench
 from rnnlab.bench import models, targets, timing, training
 from rnnlab.bench.sweep import sweep_command
+from tests.helpers import ROOT
 
-from tests.helpers.config import ROOT
 TINY = models.Shape(4, 2, 3, 5, 2)
 
 

@@ -14,11 +14,24 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnnlab.diagnostics import (Activations, CustomScalarsLayout, GradNorms, GradThroughTime, Histograms, Spectrum,
-                                activation_stats, probe, spectral_stats, through_time_norms)
-from rnnlab.models.init import initialise
+from rnnlab.diagnostics import (
+    Activations,
+    CustomScalarsLayout,
+    GradNorms,
+    GradThroughTime,
+    Histograms,
+    Spectrum,
+    activation_stats,
+    probe,
+    spectral_stats,
+    through_time_norms,
+)
+from rnnlab.diagnostics.observed import ObservedModule, ObservedRNN
 from rnnlab.models import TorchRNN
+from rnnlab.models.init import initialise
 from rnnlab.tasks.adding import AddingTask
+from rnnlab.training.build import build_module
+from tests.helpers import compose_run
 
 
 class ContractModule(L.LightningModule):
@@ -240,12 +253,19 @@ def test_activation_fractions_respect_padding():
     assert activation_stats(saturated, None, "tanh") == {"saturated_fraction": 0.5}
 
 
+def test_the_real_and_the_test_module_offer_what_the_diagnostics_read(tmp_path):
+    _, real = build_module(compose_run(tmp_path, ["model=concat", "bidirectional=true"]))
+    for module in (real, ContractModule()):
+        assert isinstance(module, ObservedModule) and isinstance(module.rnn, ObservedRNN)
+    assert not isinstance(nn.Linear(2, 2), ObservedModule) and not isinstance(nn.RNN(2, 2), ObservedRNN)
+
+
 def test_bad_arguments_are_refused():
-    with pytest.raises(ValueError, match="every_n_steps"):
+    with pytest.raises(ValueError, match=r"^GradThroughTime\.every_n_steps=0 is invalid; allowed: an integer >= 1$"):
         GradThroughTime(every_n_steps=0)
-    with pytest.raises(ValueError, match="num_steps"):
+    with pytest.raises(ValueError, match=r"^GradThroughTime\.num_steps=1 is invalid; allowed: an integer >= 2"):
         GradThroughTime(num_steps=1)
-    with pytest.raises(ValueError, match="saturation"):
+    with pytest.raises(ValueError, match=r"^Activations\.saturation=1\.5 is invalid; allowed: a number in \(0, 1\)$"):
         Activations(saturation=1.5)
 
 

@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from rnnlab.models.init import SCHEMES, initial_state_dict, initialise
 from rnnlab.models import TorchRNN
+from rnnlab.models.init import SCHEMES, initial_state_dict, initialise
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)

@@ -8,8 +8,7 @@ import pytest
 import torch
 
 from rnnlab import parity
-from rnnlab.models import surface
-from rnnlab.models import IMPLEMENTATIONS, TorchRNN
+from rnnlab.models import IMPLEMENTATIONS, TorchRNN, surface
 from rnnlab.parity import INPUT_MODES, Config, check, grid
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from rnnlab.models.init import SCHEMES, initial_state_dict, initialise
 from rnnlab.models import IMPLEMENTATIONS, TorchRNN
+from rnnlab.models.init import SCHEMES, initial_state_dict, initialise
 
 CASES = [(name, variant) for name, cls in IMPLEMENTATIONS.items() for variant in cls.variants]
 LAYOUTS = [dict(num_layers=1), dict(num_layers=2, bidirectional=True), dict(num_layers=3, bias=False)]

@@ -9,8 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from rnnlab.models import surface
-from rnnlab.models import IMPLEMENTATIONS, MyRNN, StackedRNN, TorchRNN
+from rnnlab.models import IMPLEMENTATIONS, MyRNN, StackedRNN, TorchRNN, surface
 
 CASES = [(name, variant) for name, cls in IMPLEMENTATIONS.items() for variant in cls.variants]
 

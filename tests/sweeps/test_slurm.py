@@ -21,6 +21,7 @@ from hydra.utils import instantiate
 
 from rnnlab.sweeps.jobs import find_jobs
 from rnnlab.sweeps.slurm_launcher import refusal_message, slurm_executor
+from tests.helpers import compose_run
 from tests.sweeps.slurm_helpers import STEP_SLEEP
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,7 +70,7 @@ class ReleaseRequeued(threading.Thread):
                     subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now"], capture_output=True)
                     self.released.add(job_id)
 
-    def __enter__(self) -> "ReleaseRequeued":
+    def __enter__(self) -> ReleaseRequeued:
         self.start()
         return self
 
@@ -238,11 +239,11 @@ def test_an_optuna_search_runs_its_trials_as_slurm_jobs_and_resumes_from_its_sto
     assert not (tmp_path / "joined" / "optuna.db").exists()
 
 
-def test_the_preset_requests_cpus_memory_and_gpus_as_configured(make_config, tmp_path):
+def test_the_preset_requests_cpus_memory_and_gpus_as_configured(tmp_path):
     """The sbatch script the preset writes (submitit builds it; nothing is submitted)."""
 
     def script(*overrides: str) -> str:
-        cfg = make_config(tmp_path, ["hydra/launcher=slurm", f"hydra.sweep.dir={tmp_path}", *overrides])
+        cfg = compose_run(tmp_path, ["hydra/launcher=slurm", f"hydra.sweep.dir={tmp_path}", *overrides])
         launcher = instantiate(cfg.hydra.launcher)
         return slurm_executor(launcher.params)._executor._make_submission_file_text("python -m x", "uid")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -11,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from rnnlab.sweeps.jobs import find_jobs, parse_overrides
+from tests.helpers import ROOT
 from tests.helpers.faults import EXIT_AT_STEP
 
-from tests.helpers.config import ROOT
 # Tiny runs: 4 epochs of 5 steps, a checkpoint and a validation at each epoch's end.
 TINY = {"hidden_size": 8, "seq_len": 10, "batch_size": 16, "max_steps": 20, "task.train_batches": 5,
         "task.val_batches": 2, "+callbacks.faults._target_": "tests.helpers.faults.Faults"}
