@@ -22,7 +22,9 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from rnnlab.training.checks import ConfigError, check_config
+from rnnlab.training.console import result_line
 from rnnlab.training.module import RNNModule
+from rnnlab.training.progress import StepProgressBar
 from rnnlab.training.resume import StepAligned
 from rnnlab.tasks.base import SyntheticTask
 from rnnlab.training.results import FINISHED, RunSummary, read_metrics, write_metrics
@@ -51,6 +53,8 @@ def train(cfg: DictConfig) -> float:
     started, summary, trainer = time.time(), RunSummary(), None
     try:
         callbacks = [instantiate(c) for c in cfg.callbacks.values()] + [summary, StepAligned()]
+        if cfg.trainer.get("enable_progress_bar", True):
+            callbacks.append(StepProgressBar())
         loggers = [instantiate(c) for c in cfg.logger.values()]
         trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
         trainer.fit(module, datamodule=task, ckpt_path=resume_from)
@@ -66,8 +70,7 @@ def train(cfg: DictConfig) -> float:
                      diverged_at_step=module.diverged_at_step)
     _log_final_hparams(trainer, cfg, record)
     write_metrics(output_dir, record)  # last: its presence means the run has ended
-    print(f"rnnlab: {status} after {record['steps']} steps: val/loss {record['final'].get('val/loss')} "
-          f"(baseline {record['baseline']:.4g}) -> {output_dir / 'metrics.json'}")
+    print(result_line(status, record["steps"], record["final"], record["baseline"], output_dir / "metrics.json"))
     return _objective(record["best"], cfg.optimized_metric)
 
 
