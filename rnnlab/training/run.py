@@ -23,14 +23,12 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from rnnlab.training.checks import ConfigError, check_config
 from rnnlab.training.console import result_line
+from rnnlab.training.hparams import curated_hparams, final_metrics
 from rnnlab.training.module import RNNModule
 from rnnlab.training.progress import StepProgressBar
 from rnnlab.training.resume import StepAligned
 from rnnlab.tasks.base import SyntheticTask
 from rnnlab.training.results import FINISHED, RunSummary, read_metrics, write_metrics
-
-# The top-level keys that are bookkeeping, not hyper-parameters of the experiment.
-NOT_HPARAMS = ("threads", "optimized_metric", "paths")
 
 
 def train(cfg: DictConfig) -> float:
@@ -124,22 +122,9 @@ def _objective(best: dict, metric: str) -> float:
 
 
 def _log_final_hparams(trainer: L.Trainer, cfg: DictConfig, record: dict) -> None:
-    """Fill TensorBoard's HParams dashboard with the run's hyper-parameters and its real final metrics."""
-    hparams = {k: v for k, v in OmegaConf.to_container(cfg, resolve=False).items()
-               if k not in NOT_HPARAMS and not isinstance(v, (dict, list))}
-    hparams.update(record["choices"])
-    final, best = record["final"], record["best"]
-    nan = math.nan
-    metrics = {
-        "hp/final_loss": final.get("val/loss", nan),
-        "hp/best_val_loss": best.get("val/loss", nan),
-        "hp/final_train_loss": final.get("train/loss", nan),
-        "hp/baseline": record["baseline"],
-        "hp/diverged": float(record["status"] == "diverged"),
-    }
-    if "val/acc" in final:
-        metrics.update({"hp/final_acc": final["val/acc"], "hp/best_val_acc": best.get("val/acc", nan)})
-    metrics = {k: nan if v is None else float(v) for k, v in metrics.items()}
+    """Fill TensorBoard's HParams dashboard with the run's curated hyper-parameters and its real final metrics."""
+    hparams = curated_hparams(cfg, record["choices"], record["overrides"])
+    metrics = final_metrics(record)
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
             logger.log_hyperparams(hparams, metrics=metrics)
