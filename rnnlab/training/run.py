@@ -17,6 +17,7 @@ import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -51,10 +52,12 @@ def train(cfg: DictConfig) -> float:
     started, summary, trainer = time.time(), RunSummary(), None
     try:
         callbacks = [instantiate(c) for c in cfg.callbacks.values()] + [summary, StepAligned()]
-        if cfg.trainer.get("enable_progress_bar", True):
+        # In a sweep the sweep's own progress (rnnlab.sweeps.progress) replaces every job's bar.
+        show_bar = bool(cfg.trainer.get("enable_progress_bar", True)) and not _sweeping()
+        if show_bar:
             callbacks.append(StepProgressBar())
         loggers = [instantiate(c) for c in cfg.logger.values()]
-        trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
+        trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers, enable_progress_bar=show_bar)
         trainer.fit(module, datamodule=task, ckpt_path=resume_from)
         if module.diverged_at_step is None and summary.last_val_step != trainer.global_step:
             trainer.validate(module, datamodule=task, verbose=False)  # max_steps ended mid-epoch
@@ -68,8 +71,13 @@ def train(cfg: DictConfig) -> float:
                      diverged_at_step=module.diverged_at_step)
     _log_final_hparams(trainer, cfg, record)
     write_metrics(output_dir, record)  # last: its presence means the run has ended
-    print(result_line(status, record["steps"], record["final"], record["baseline"], output_dir / "metrics.json"))
+    if not _sweeping():  # a sweep prints a line per job itself
+        print(result_line(status, record["steps"], record["final"], record["baseline"], output_dir / "metrics.json"))
     return _objective(record["best"], cfg.optimized_metric)
+
+
+def _sweeping() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 def _build(cfg: DictConfig) -> tuple[SyntheticTask, RNNModule]:
