@@ -133,7 +133,7 @@ class SweepProgress(Callback):
         self.new_done = 0
         if self.jobs:
             self._print(f"rnnlab sweep: {len(self.jobs)} of {self.total if self.total is not None else '?'} jobs "
-                        "already finished in this directory (a finished job is skipped)")
+                        "already finished in this directory (not run again)")
         self._stop.clear()
         self._thread = threading.Thread(target=self._watch, name="rnnlab-sweep-progress", daemon=True)
         self._thread.start()
