@@ -32,12 +32,14 @@ def main(cfg: DictConfig) -> float:
     quiet_third_party()
     sweeping = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
-        check_config(cfg)
         previous = _finished_record(cfg.paths.output_dir)
-        if previous is not None:
+        if previous is not None:  # its result stands: nothing to check or import
             print(f"rnnlab: {cfg.paths.output_dir} already {previous['status']} (metrics.json): skipped")
             best = (previous.get("best") or {}).get(cfg.optimized_metric)
             return float(best) if best is not None else math.inf
+        # Every check but the last (seq_len, which asks the task's class, a LightningDataModule) answers before
+        # Lightning is imported.
+        check_config(cfg)
         train = _import_train()
         return train(cfg)
     except ConfigError as error:  # a user's mistake, not a bug: one line, no traceback
