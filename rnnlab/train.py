@@ -10,6 +10,13 @@ Kept light: `--help`, a configuration error and a re-run into a finished directo
 from __future__ import annotations
 
 import gc
+
+if __name__ == "__main__":
+    # The command's imports (torch, Hydra, and for a run Lightning) create millions of long-lived objects; the
+    # collector's passes over them during start-up are wasted work. Enabled again, with them frozen, once the run's
+    # code is imported (_import_train).
+    gc.disable()
+
 import json
 import logging
 import math
@@ -21,7 +28,6 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from rnnlab.training.checks import ConfigError, check_config
 from rnnlab.training.console import quiet_third_party
 
 FINISHED = ("completed", "diverged")  # rnnlab.training.results.FINISHED, without importing Lightning
@@ -30,6 +36,9 @@ FINISHED = ("completed", "diverged")  # rnnlab.training.results.FINISHED, withou
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> float:
     quiet_third_party()
+    # Imported here, not at the top: the checks need torch (the models' constants), `--help` does not.
+    from rnnlab.training.checks import ConfigError, check_config
+
     sweeping = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
         previous = _finished_record(cfg.paths.output_dir)
@@ -77,14 +86,18 @@ def _import_train():
     """rnnlab.training.run.train, imported with the garbage collector paused and its objects then frozen.
 
     The import creates millions of long-lived objects (torch, Lightning, torchmetrics); collecting during it and
-    re-scanning them at every later full collection costs about a second and a half of a short run.
+    re-scanning them at every later full collection costs about a second and a half of a short run. Frozen objects
+    are never collected, which for modules and their functions is what happens anyway.
     """
-    gc.disable()
-    try:
-        from rnnlab.training.run import train
-    finally:
-        gc.freeze()
-        gc.enable()
+    if "rnnlab.training.run" not in sys.modules:  # once per process: a later freeze would keep a job's garbage
+        gc.disable()
+        try:
+            import rnnlab.training.run  # noqa: F401
+        finally:
+            gc.freeze()
+            gc.enable()
+    from rnnlab.training.run import train
+
     return train
 
 
