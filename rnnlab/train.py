@@ -36,18 +36,18 @@ FINISHED = ("completed", "diverged")  # rnnlab.training.results.FINISHED, withou
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> float:
     quiet_third_party()
-    # Imported here, not at the top: the checks need torch (the models' constants), `--help` does not.
+    previous = _finished_record(cfg.paths.output_dir)
+    if previous is not None:  # its result stands: nothing to check or import
+        print(f"rnnlab: {cfg.paths.output_dir} already {previous['status']} (metrics.json): skipped")
+        best = (previous.get("best") or {}).get(cfg.optimized_metric)
+        return float(best) if best is not None else math.inf
+    # Imported here, not at the top: the checks need torch (the models' constants); `--help` and a finished run
+    # do not. Every check but the last (seq_len, which asks the task's class, a LightningDataModule) answers before
+    # Lightning is imported.
     from rnnlab.training.checks import ConfigError, check_config
 
     sweeping = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
-        previous = _finished_record(cfg.paths.output_dir)
-        if previous is not None:  # its result stands: nothing to check or import
-            print(f"rnnlab: {cfg.paths.output_dir} already {previous['status']} (metrics.json): skipped")
-            best = (previous.get("best") or {}).get(cfg.optimized_metric)
-            return float(best) if best is not None else math.inf
-        # Every check but the last (seq_len, which asks the task's class, a LightningDataModule) answers before
-        # Lightning is imported.
         check_config(cfg)
         train = _import_train()
         return train(cfg)
