@@ -30,40 +30,61 @@ POLL_SECONDS = 1.0
 class Finished:
     """A job that has written its metrics.json."""
 
-    name: str  # its directory under the sweep: its overrides
+    name: str  # its swept values, or its directory under the sweep
     status: str
     final_over_baseline: float | None
     wall_time_s: float | None
     error: str | None
 
 
-def expected_jobs(config: DictConfig) -> int | None:
-    """How many jobs the sweep launches: the product of the swept values (Hydra's basic sweeper, the sweeper's
-    `params` then the command line, as it combines them), `n_trials` for a sweeper that has it (Optuna); None when
-    it cannot be known."""
-    sweeper = config.hydra.sweeper
-    if "n_trials" in sweeper:
-        return int(sweeper.n_trials)
-    params = [f"{k}={v}" for k, v in (sweeper.get("params") or {}).items()]
+def _swept_values(config: DictConfig) -> dict[str, int] | None:
+    """key -> how many values the sweep gives it (the sweeper's `params` then the command line, as Hydra's basic
+    sweeper combines them); None for a sweep syntax this does not know."""
+    params = [f"{k}={v}" for k, v in (config.hydra.sweeper.get("params") or {}).items()]
     try:
         overrides = OverridesParser.create().parse_overrides([*params, *config.hydra.overrides.task])
-    except Exception:  # a sweep syntax this count does not know: progress without a total
+    except Exception:
         return None
     counts = {}
     for override in overrides:
-        key = override.get_key_element()
+        key = override.get_key_element().lstrip("+~")
         counts[key] = len(list(override.sweep_string_iterator())) if override.is_discrete_sweep() else 1
-    return math.prod(counts.values())
+    return counts
 
 
-def _read(path: Path, sweep_dir: Path) -> Finished | None:
+def expected_jobs(config: DictConfig) -> int | None:
+    """How many jobs the sweep launches: the product of the swept values, `n_trials` for a sweeper that has it
+    (Optuna); None when it cannot be known."""
+    if "n_trials" in config.hydra.sweeper:
+        return int(config.hydra.sweeper.n_trials)
+    counts = _swept_values(config)
+    return math.prod(counts.values()) if counts is not None else None
+
+
+def swept_keys(config: DictConfig) -> list[str] | None:
+    """The keys the sweep varies (a job's line names only these); None if unknown (Optuna samples its own)."""
+    if "n_trials" in config.hydra.sweeper:
+        return None
+    counts = _swept_values(config)
+    return [key for key, n in counts.items() if n > 1] if counts is not None else None
+
+
+def _label(path: Path, sweep_dir: Path, record: dict, keys: list[str] | None) -> str:
+    """The job's swept values (`init_scale=0.5,nonlinearity=tanh`), else its directory under the sweep."""
+    overrides = dict(o.lstrip("+~").split("=", 1) for o in record.get("overrides") or [] if "=" in o)
+    if keys and all(key in overrides for key in keys):
+        return ",".join(f"{key}={overrides[key]}" for key in sorted(keys))
+    return path.parent.relative_to(sweep_dir).as_posix()
+
+
+def _read(path: Path, sweep_dir: Path, keys: list[str] | None = None) -> Finished | None:
     try:
         record = json.loads(path.read_text())
     except (OSError, ValueError):  # being replaced, or unreadable: read again at the next poll
         return None
     final, baseline = record.get("final") or {}, record.get("baseline")
     loss = final.get("val/loss")
-    return Finished(name=path.parent.relative_to(sweep_dir).as_posix(), status=str(record.get("status")),
+    return Finished(name=_label(path, sweep_dir, record, keys), status=str(record.get("status")),
                     final_over_baseline=loss / baseline if loss is not None and baseline else None,
                     wall_time_s=(record.get("timing") or {}).get("wall_time_s"), error=record.get("error"))
 
@@ -127,9 +148,10 @@ class SweepProgress(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         self.sweep_dir = Path(config.hydra.sweep.dir)
         self.total = expected_jobs(config)
+        self.keys = swept_keys(config)
         self.started = time.monotonic()
         self.seen = scan(self.sweep_dir) if self.sweep_dir.is_dir() else {}
-        self.jobs = {path: job for path in self.seen if (job := _read(path, self.sweep_dir)) is not None}
+        self.jobs = {path: job for path in self.seen if (job := _read(path, self.sweep_dir, self.keys)) is not None}
         self.new_done = 0
         if self.jobs:
             self._print(f"rnnlab sweep: {len(self.jobs)} of {self.total if self.total is not None else '?'} jobs "
@@ -159,7 +181,7 @@ class SweepProgress(Callback):
         for path, mtime in sorted(scan(self.sweep_dir).items(), key=lambda item: item[1]):
             if self.seen.get(path) == mtime:
                 continue
-            job = _read(path, self.sweep_dir)
+            job = _read(path, self.sweep_dir, self.keys)
             if job is None:
                 continue
             self.seen[path], self.jobs[path] = mtime, job

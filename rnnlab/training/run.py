@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from rnnlab.training.checks import ConfigError, check_config
 from rnnlab.training.console import result_line
-from rnnlab.training.hparams import curated_hparams, final_metrics
+from rnnlab.training.hparams import curated_hparams, final_metrics, hparams_summaries, varied_keys
 from rnnlab.training.module import RNNModule
 from rnnlab.training.progress import StepProgressBar
 from rnnlab.training.resume import StepAligned
@@ -74,6 +74,13 @@ def train(cfg: DictConfig) -> float:
     if not _sweeping():  # a sweep prints a line per job itself
         print(result_line(status, record["steps"], record["final"], record["baseline"], output_dir / "metrics.json"))
     return _objective(record["best"], cfg.optimized_metric)
+
+
+def _sweeper_params() -> dict | None:
+    if not HydraConfig.initialized():
+        return None
+    params = HydraConfig.get().sweeper.get("params")
+    return dict(params) if params else None
 
 
 def _sweeping() -> bool:
@@ -130,12 +137,19 @@ def _objective(best: dict, metric: str) -> float:
 
 
 def _log_final_hparams(trainer: L.Trainer, cfg: DictConfig, record: dict) -> None:
-    """Fill TensorBoard's HParams dashboard with the run's curated hyper-parameters and its real final metrics."""
+    """Fill TensorBoard's HParams dashboard with the run's curated hyper-parameters and its real final metrics.
+
+    For TensorBoard the summaries are written here rather than by `TensorBoardLogger.log_hyperparams`, to rank the
+    command line's keys first (`hparams_summaries`); the metrics are logged at the run's last step.
+    """
     hparams = curated_hparams(cfg, record["choices"], record["overrides"])
     metrics = final_metrics(record)
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
-            logger.log_hyperparams(hparams, metrics=metrics)
+            logger.log_metrics(metrics, step=trainer.global_step)
+            writer = logger.experiment._get_file_writer()
+            for summary in hparams_summaries(hparams, metrics, varied_keys(_sweeper_params(), record["overrides"])):
+                writer.add_summary(summary)
         else:
             logger.log_hyperparams(hparams)
         logger.save()

@@ -7,7 +7,7 @@ import os
 
 from omegaconf import OmegaConf
 
-from rnnlab.sweeps.progress import SweepProgress, count_line, duration, expected_jobs, job_line, table
+from rnnlab.sweeps.progress import SweepProgress, count_line, duration, expected_jobs, job_line, swept_keys, table
 
 
 def sweep_config(sweep_dir, task=(), params=None, **sweeper):
@@ -20,6 +20,7 @@ def write_job(sweep_dir, name, status, loss=None, baseline=0.2, seconds=3.0, err
     job.mkdir(parents=True, exist_ok=True)
     record = {"status": status, "final": {"val/loss": loss}, "baseline": baseline,
               "timing": {"wall_time_s": seconds}, **({"error": error} if error else {})}
+    record["overrides"] = [name, "max_steps=5"]
     (job / "metrics.json").write_text(json.dumps(record))
     if mtime is not None:
         os.utime(job / "metrics.json", (mtime, mtime))
@@ -32,6 +33,9 @@ def test_expected_jobs_is_the_product_of_the_swept_values(tmp_path):
     assert expected_jobs(sweep_config(tmp_path, ["init_scale=2"], {"init_scale": "0.5,1.0,1.5"})) == 1
     assert expected_jobs(sweep_config(tmp_path, ["seed=range(0,5)"])) == 5
     assert expected_jobs(sweep_config(tmp_path, [], {"lr": "interval(0.1,1)"}, n_trials=20)) == 20  # Optuna
+    assert swept_keys(sweep_config(tmp_path, ["seed=0,1", "+x=2", "lr=0.1,0.2"], {"init_scale": "1"})) == ["seed",
+                                                                                                        "lr"]
+    assert swept_keys(sweep_config(tmp_path, [], {"lr": "interval(0.1,1)"}, n_trials=20)) is None
 
 
 def test_count_line_says_done_statuses_and_the_time_left():

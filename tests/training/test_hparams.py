@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from rnnlab.diagnostics import tags
-from rnnlab.training.hparams import MAIN, curated_hparams, final_metrics
+from rnnlab.training.hparams import MAIN, curated_hparams, final_metrics, hparams_summaries, varied_keys
 
 
 def test_main_keys_then_the_overrides_without_bookkeeping(make_config, tmp_path):
@@ -35,3 +35,23 @@ def test_final_metrics_lead_with_the_final_loss_and_its_ratio_to_the_baseline():
     diverged = final_metrics({**record, "status": "diverged", "final": {"val/loss": None}})
     assert math.isnan(diverged[tags.HP_FINAL_LOSS]) and math.isnan(diverged[tags.HP_FINAL_OVER_BASELINE])
     assert diverged[tags.HP_DIVERGED] == 1.0
+
+
+def test_the_experiment_summary_ranks_the_varied_keys_first():
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    hparams = {"model": "torch", "init_scale": 0.5, "nonlinearity": "relu", "hidden_size": 16}
+    experiment, start, end = hparams_summaries(hparams, {tags.HP_FINAL_LOSS: 0.1}, ["nonlinearity", "init_scale"])
+    data = plugin_data_pb2.HParamsPluginData.FromString(experiment.value[0].metadata.plugin_data.content)
+    differs = {info.name: info.differs for info in data.experiment.hparam_infos}
+    assert differs == {"model": False, "init_scale": True, "nonlinearity": True, "hidden_size": False}
+    assert [m.name.tag for m in data.experiment.metric_infos] == [tags.HP_FINAL_LOSS]
+    session = plugin_data_pb2.HParamsPluginData.FromString(start.value[0].metadata.plugin_data.content)
+    assert session.session_start_info.hparams["init_scale"].number_value == 0.5
+
+
+def test_the_varied_keys_are_the_sweepers_params_else_the_command_lines():
+    overrides = ["max_steps=100", "init_scale=0.5", "nonlinearity=tanh", "+task.num_marked=3"]
+    assert varied_keys({"init_scale": "0.5,1.5", "nonlinearity": "tanh,relu"}, overrides) == ["init_scale",
+                                                                                            "nonlinearity"]
+    assert varied_keys(None, overrides) == ["max_steps", "init_scale", "nonlinearity", "task.num_marked"]
