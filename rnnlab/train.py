@@ -96,6 +96,7 @@ def _import_train():
         finally:
             gc.freeze()
             gc.enable()
+        quiet_third_party()  # Lightning's import set its loggers back to INFO
     from rnnlab.training.run import train
 
     return train

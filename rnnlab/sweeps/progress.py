@@ -24,6 +24,7 @@ from omegaconf import DictConfig
 from rnnlab.training.console import significant
 
 POLL_SECONDS = 1.0
+FINISHED = ("completed", "diverged")  # rnnlab.training.results.FINISHED (that module imports Lightning)
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,14 @@ class SweepProgress(Callback):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    # Launchers that pickle themselves with Hydra's context (joblib, submitit) take this callback along: a thread
+    # and its event do not pickle, and only the sweep's main process watches.
+    def __getstate__(self) -> dict:
+        return {"poll_seconds": self.poll_seconds}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(**state)
+
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         self.sweep_dir = Path(config.hydra.sweep.dir)
         self.total = expected_jobs(config)
@@ -153,8 +162,9 @@ class SweepProgress(Callback):
         self.seen = scan(self.sweep_dir) if self.sweep_dir.is_dir() else {}
         self.jobs = {path: job for path in self.seen if (job := _read(path, self.sweep_dir, self.keys)) is not None}
         self.new_done = 0
-        if self.jobs:
-            self._print(f"rnnlab sweep: {len(self.jobs)} of {self.total if self.total is not None else '?'} jobs "
+        finished = sum(job.status in FINISHED for job in self.jobs.values())
+        if finished:
+            self._print(f"rnnlab sweep: {finished} of {self.total if self.total is not None else '?'} jobs "
                         "already finished in this directory (not run again)")
         self._stop.clear()
         self._thread = threading.Thread(target=self._watch, name="rnnlab-sweep-progress", daemon=True)

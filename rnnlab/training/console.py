@@ -16,8 +16,10 @@ _NOISE_WARNINGS = (
 )
 _NOISE_LOGS = ("💡 Tip:",)  # Lightning's advertisement for its cloud logger
 # Lightning's INFO lines ("GPU available: False", "`Trainer.fit` stopped: `max_steps=500` reached") repeat what the
-# config says; its warnings stay.
+# config says; its warnings stay. A logger's filter sees only the records logged on it, not its children's, so the
+# filter goes on the loggers that emit (rank_zero_info's).
 _QUIET_LOGGERS = ("lightning.pytorch", "lightning.fabric", "lightning")
+_EMITTING_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
 
 
 class _DropNoise(logging.Filter):
@@ -26,13 +28,20 @@ class _DropNoise(logging.Filter):
 
 
 def quiet_third_party() -> None:
-    """Silence third-party banners, INFO chatter and deprecation warnings aimed at other projects' developers."""
+    """Silence third-party banners, INFO chatter and deprecation warnings aimed at other projects' developers.
+
+    Call it again once Lightning is imported: importing it sets its loggers back to INFO. Repeated calls add nothing
+    twice.
+    """
     for message in _NOISE_WARNINGS:
         warnings.filterwarnings("ignore", message=message)
     for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    for name in _EMITTING_LOGGERS:
         logger = logging.getLogger(name)
         logger.setLevel(logging.WARNING)
-        logger.addFilter(_DropNoise())
+        if not any(isinstance(f, _DropNoise) for f in logger.filters):
+            logger.addFilter(_DropNoise())
 
 
 def significant(value: float | None, digits: int = 4) -> str:

@@ -140,7 +140,8 @@ def _log_final_hparams(trainer: L.Trainer, cfg: DictConfig, record: dict) -> Non
     """Fill TensorBoard's HParams dashboard with the run's curated hyper-parameters and its real final metrics.
 
     For TensorBoard the summaries are written here rather than by `TensorBoardLogger.log_hyperparams`, to rank the
-    command line's keys first (`hparams_summaries`); the metrics are logged at the run's last step.
+    keys the study varies first (`hparams_summaries`); the metrics are logged at the run's last step. (The file
+    writer is SummaryWriter's private `_get_file_writer`, as Lightning's own log_hyperparams uses it.)
     """
     hparams = curated_hparams(cfg, record["choices"], record["overrides"])
     metrics = final_metrics(record)

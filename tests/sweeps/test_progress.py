@@ -82,3 +82,16 @@ def test_job_line_without_a_total_or_a_loss():
     job = Finished(name="lr=1", status="failed", final_over_baseline=None, wall_time_s=None, error="boom")
     assert job_line(job, 2, None) == "[2/?] lr=1: failed (boom)"
     assert table([job]) == ["job   status  final/baseline  time", "lr=1  failed  -               -"]
+
+
+def test_the_callback_pickles_without_its_thread(tmp_path):
+    """joblib and submitit pickle the launcher with Hydra's callbacks."""
+    import pickle
+
+    progress = SweepProgress(poll_seconds=7)
+    progress.on_multirun_start(sweep_config(tmp_path / "sweep", ["seed=0,1"]))
+    try:
+        copy = pickle.loads(pickle.dumps(progress))
+    finally:
+        progress.on_multirun_end(sweep_config(tmp_path / "sweep"))
+    assert copy.poll_seconds == 7 and copy._thread is None

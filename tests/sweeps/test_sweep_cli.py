@@ -84,7 +84,7 @@ def test_the_rerun_resumes_runs_every_job_and_reports_each_failure(basic_sweep):
     assert "RuntimeError: injected fault at step 3" in summary[1]
     # Progress: a line per job as it finished, counted to 4, with the statuses and the table at the end.
     lines = progress_lines(run)
-    assert [line.split("]")[0] for line in lines] == ["[1", "[2", "[3", "[4"], run.stdout[-3000:]
+    assert [line.split("]")[0] for line in lines] == ["[1/4", "[2/4", "[3/4", "[4/4"], run.stdout[-3000:]
     assert lines[-1].endswith("4/4 done, 2 diverged, 1 failed")
     assert sorted(line.split(": ")[1].split(",")[0] for line in lines) == ["completed", "diverged", "diverged",
                                                                            "failed"]
@@ -130,7 +130,7 @@ def test_submitit_local_runs_each_job_in_its_own_process(basic_sweep, tmp_path):
                 "hydra.launcher.timeout_min=5")
     assert run.returncode == 0, run.stderr[-3000:]
     assert "4 jobs" not in run.stdout and "2 jobs: 1 completed, 1 diverged" in run.stdout
-    assert [line.split("]")[0] for line in progress_lines(run)] == ["[1", "[2"], run.stdout[-3000:]
+    assert [line.split("]")[0] for line in progress_lines(run)] == ["[1/2", "[2/2"], run.stdout[-3000:]
     assert statuses(tmp_path / "sweep") == {k: v for k, v in EXPECTED.items() if k[1] == "null"}
     diverged = "+callbacks.faults.raise_at_step=null,init=normal,init_scale=1e+20,nonlinearity=relu"
     assert results(tmp_path / "sweep")[diverged] == basic_sweep["first_results"][diverged]

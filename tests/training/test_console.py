@@ -25,7 +25,8 @@ def test_significant_and_the_result_line():
 
 def test_quiet_filters_the_named_noise_and_nothing_of_the_users(caplog):
     saved = {name: (logging.getLogger(name).level, list(logging.getLogger(name).filters))
-             for name in ("lightning.pytorch", "lightning.fabric", "lightning")}
+             for name in ("lightning.pytorch", "lightning.fabric", "lightning", "lightning.pytorch.utilities.rank_zero",
+                          "lightning.fabric.utilities.rank_zero")}
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -34,7 +35,9 @@ def test_quiet_filters_the_named_noise_and_nothing_of_the_users(caplog):
             warnings.warn("my own deprecation", DeprecationWarning)
             warnings.warn("my own warning", UserWarning)
         assert [str(w.message) for w in caught] == ["my own deprecation", "my own warning"]
-        logger = logging.getLogger("lightning.pytorch")
+        quiet_third_party()  # twice, as rnnlab.train does after importing Lightning: one filter, not two
+        logger = logging.getLogger("lightning.pytorch.utilities.rank_zero")  # where Lightning's rank_zero_* log
+        assert len(logger.filters) == len(saved["lightning.pytorch.utilities.rank_zero"][1]) + 1
         with caplog.at_level(logging.INFO):
             logger.warning("💡 Tip: try installing litlogger")
             logger.info("GPU available: False, used: False")
