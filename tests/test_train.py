@@ -13,7 +13,7 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, compose_run
 
 SMALL = ["hidden_size=8", "seq_len=10", "batch_size=16", "task.train_batches=10", "task.val_batches=2",
          "trainer.enable_progress_bar=false", "trainer.log_every_n_steps=1"]  # every step: compared step by step
@@ -68,12 +68,72 @@ def test_the_cli_runs_logs_checkpoints_and_skips_a_finished_run(tmp_path):
     assert hparams["hidden_size"].number_value == 8 and hparams["model"].string_value == "torch"
     assert events.Scalars("hp/final_loss")[-1].value == pytest.approx(record["final"]["val/loss"])
     assert events.Scalars("hp/baseline")[-1].value == pytest.approx(2 / 12)
+    assert events.Scalars("hp/final_over_baseline")[-1].value == pytest.approx(record["final"]["val/loss"] * 6)
+    # curated: the main keys and what the command line set, not the bookkeeping groups
+    assert {"callbacks", "logger", "experiment", "hparams_search", "trainer.enable_progress_bar"}.isdisjoint(hparams)
+    assert {"model", "task", "num_layers", "init_scale", "lr", "seed", "task.train_batches"} <= set(hparams)
+    # IMAGES: the gradient profile and the eigenvalues at step 0 (then every 100 steps)
+    assert {"grad_h/profile", "spectrum/eigenvalues"} <= set(events.Tags()["images"])
 
     before = (run_dir / "metrics.json").read_text()
     started = time.monotonic()
     again = run_cli(run_dir, *SMALL, "max_steps=25")
     assert again.returncode == 0 and "already completed" in again.stdout
     assert time.monotonic() - started < 60 and (run_dir / "metrics.json").read_text() == before
+
+
+def test_a_default_run_prints_only_the_labs_lines_a_bar_in_steps_and_its_result(tmp_path):
+    run_dir = tmp_path / "run"
+    overrides = [o for o in SMALL if not o.startswith("trainer.enable_progress_bar")]
+    result = run_cli(run_dir, *overrides, "max_steps=25")
+    assert result.returncode == 0, result.stderr
+    output = (result.stdout + result.stderr).replace("\r", "\n")
+    for noise in ("Tip:", "litlogger", "LeafSpec", "GPU available", "TPU available", "srun", "Epoch", "Warning"):
+        assert noise not in output, noise
+    frames = [line for line in output.splitlines() if line.startswith("step ")]
+    assert frames and frames[-1].startswith("step 25/25 ") and "baseline 0.1667" in frames[-1]
+    loss = metrics(run_dir)["final"]["val/loss"]
+    (line,) = [line for line in output.splitlines() if line.strip() and not line.startswith("step ")]
+    assert line == (f"rnnlab: completed after 25 steps: val/loss {loss:.4g} (baseline 0.1667) = {loss * 6:.3g} x "
+                    f"baseline -> {run_dir / 'metrics.json'}")
+
+
+def test_help_lists_the_keys_with_the_values_a_run_would_use(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "rnnlab.train", "--help", "num_layers=3", "model=myrnn"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    cfg = compose_run(tmp_path, ["num_layers=3", "model=myrnn"])
+    section = result.stdout.split("The keys that matter")[1].split("Config groups")[0]
+    shown = {line.split()[0]: line.split()[1] for line in section.splitlines()[1:] if len(line.split()) >= 2}
+    assert shown["model"] == "myrnn" and shown["task"] == "adding" and shown["optimizer"] == "adam"
+    for key in ("num_layers", "hidden_size", "nonlinearity", "bias", "bidirectional", "dropout", "init", "init_scale",
+                "seq_len", "batch_size", "seed", "lr", "max_steps", "grad_clip", "threads"):
+        assert shown[key] == str(cfg[key]), key
+    for command in ("python -m rnnlab.train model=", "python -m rnnlab.train -m ", "tensorboard --logdir"):
+        assert command in result.stdout
+    assert "Powered by Hydra" not in result.stdout
+
+
+@pytest.mark.parametrize("case", ["help", "bad configuration", "finished directory"])
+def test_quick_answers_come_before_lightning_is_imported(case, tmp_path):
+    """`--help`, a configuration error and a re-run into a finished directory never import Lightning (its 3,500
+    modules are most of a run's start-up); checked with Python's own import log, not a clock (the times are the
+    bench's: python -m rnnlab.bench --section startup)."""
+    if case == "finished directory":
+        (tmp_path / "metrics.json").write_text(json.dumps({"status": "completed", "best": {"val/loss": 0.5}}))
+    args = {"help": ["--help"], "bad configuration": ["num_layers=0"], "finished directory": []}[case]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HYDRA_FULL_ERROR": ""}
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "rnnlab.train", *args,
+                             f"hydra.run.dir={tmp_path}"], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=120)
+    imported = [line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time")]
+    assert "hydra" in imported, result.stderr[-2000:]
+    assert not [name for name in imported if name.split(".")[0] in ("lightning", "torchmetrics")]
+    # only the configuration checks need torch (the models' constants)
+    assert ("torch" in imported) == (case == "bad configuration")
+    expected = {"help": "The keys that matter", "bad configuration": "num_layers=0 is invalid",
+                "finished directory": "already completed (metrics.json): skipped"}[case]
+    assert expected in result.stdout + result.stderr
 
 
 def test_a_run_killed_mid_training_resumes_to_the_uninterrupted_result(tmp_path):

@@ -5,8 +5,9 @@
 
 Sections: `models` (forward+backward per batch of every implementation and variant, interleaved, medians, as
 ratios to nn.RNN, on the CPU and on CUDA when present), `train` (a step of `rnnlab.train` with every diagnostic on
-against a bare PyTorch loop), `sweep` (8 jobs with the joblib launcher against the basic one). Prints markdown
-tables and the speed targets (met / not met); `--out` writes everything, raw times included, as JSON.
+against a bare PyTorch loop), `sweep` (8 jobs with the joblib launcher against the basic one), `startup` (the
+lab's commands, from `--help` to a one-step run, against `python -c "import torch, hydra"`). Prints markdown
+tables and the targets (met / not met); `--out` writes everything, raw times included, as JSON.
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ from pathlib import Path  # noqa: E402
 
 import torch  # noqa: E402
 
-from rnnlab.bench import models, sweep, targets, training  # noqa: E402
+from rnnlab.bench import models, startup, sweep, targets, training  # noqa: E402
 
-SECTIONS = ("models", "train", "sweep")
+SECTIONS = ("models", "train", "sweep", "startup")
 
 
 def run_models(threads: int, repeats: int, quick: bool) -> list[dict]:
@@ -62,6 +63,10 @@ def run_sweep(quick: bool, workdir: Path) -> dict:
     return sweep.compare(8, sweep.QUICK_JOB if quick else sweep.FULL_JOB, workdir)
 
 
+def run_startup(quick: bool, workdir: Path) -> dict:
+    return startup.measure(1 if quick else 5, workdir / "startup")
+
+
 def machine() -> dict:
     return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
             "cpu_count": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
@@ -86,6 +91,8 @@ def benchmark(sections: tuple[str, ...] = SECTIONS, threads: int = 2, repeats: i
             report["train"] = run_train(threads, quick, workdir)
         if "sweep" in sections:
             report["sweep"] = run_sweep(quick, workdir)
+        if "startup" in sections:
+            report["startup"] = run_startup(quick, workdir)
     report["meta"]["load_average_end"] = list(os.getloadavg())
     report["meta"]["wall_s"] = round(time.perf_counter() - started, 1)
     report["targets"] = targets.evaluate(report)
@@ -152,6 +159,8 @@ def render(report: dict) -> str:
         parts.append(train_table(report["train"]))
     if report.get("sweep"):
         parts.append(sweep_table(report["sweep"]))
+    if report.get("startup"):
+        parts.append(startup.table(report["startup"]))
     if report.get("targets"):
         parts.append(targets_table(report["targets"]))
     if not torch.cuda.is_available() and "models" in report.get("meta", {}).get("sections", []):

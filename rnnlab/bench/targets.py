@@ -1,4 +1,5 @@
-"""The speed targets, read off a benchmark report: each as measured, its limit, met or not.
+"""The targets, read off a benchmark report: each as measured, its limit, met or not (speed of the models, the
+training step and the sweep; the start-up of the commands that should answer at once).
 
 The targets are set at 2 threads on the CPU; the same rows at 1 thread are reported beside them (on a shared
 2-core machine a second thread competes with every other process, so both figures matter).
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from rnnlab.bench.models import TARGET_SHAPES
+from rnnlab.bench.startup import QUICK, QUICK_LIMIT
 
 # (label, implementation in the models table, limit on its ratio to nn.RNN)
 MODEL_TARGETS = (("readable myrnn step / nn.RNN", "myrnn", 1.3),
@@ -43,4 +45,9 @@ def evaluate(report: dict) -> list[dict]:
     if sweep:
         rows.append(_row(f"{sweep['jobs']}-job sweep: joblib (2 at a time) / basic launcher", 1, None,
                          sweep["ratio"], SWEEP_LIMIT, " ".join(sweep["job"])))
+    startup = report.get("startup")
+    for result in startup["results"] if startup else []:
+        if result["command"] in QUICK:
+            rows.append(_row(f"start-up: {result['command']} / {startup['reference']}", 1, None, result["ratio"],
+                             QUICK_LIMIT, f"median of {startup['repeats']}"))
     return rows

@@ -6,6 +6,7 @@ import lightning as L
 import torch
 from torch import Tensor
 
+from rnnlab.diagnostics import tags
 from rnnlab.diagnostics.base import EveryNSteps, log_scalars
 from rnnlab.diagnostics.observed import ObservedModule
 from rnnlab.diagnostics.probe import probe, valid_mask
@@ -49,5 +50,5 @@ class Activations(EveryNSteps):
         metrics = {}
         for k, h in enumerate(result.outputs):
             for name, value in activation_stats(h, mask, pl_module.rnn.nonlinearity, self.saturation).items():
-                metrics[f"activations/layer{k}/{name}"] = value
+                metrics[tags.activations(k, name)] = value
         log_scalars(trainer, metrics, trainer.global_step)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import lightning as L
 from lightning.pytorch.utilities import grad_norm
 
+from rnnlab.diagnostics import tags
 from rnnlab.diagnostics.base import EveryNSteps, log_scalars
 from rnnlab.diagnostics.observed import ObservedModule
 
@@ -25,6 +26,6 @@ class GradNorms(EveryNSteps):
             return
         prefix = f"grad_{self.norm_type}_norm"  # Lightning's key: grad_2.0_norm/<name>, grad_2.0_norm_total
         norms = grad_norm(pl_module, self.norm_type, group_separator="/")
-        metrics = {"grad_norm/total" if key == f"{prefix}_total" else "grad_norm/" + key[len(prefix) + 1:]: value
+        metrics = {tags.GRAD_NORM_TOTAL if key == f"{prefix}_total" else tags.grad_norm(key[len(prefix) + 1:]): value
                    for key, value in norms.items()}
         log_scalars(trainer, metrics, trainer.global_step)

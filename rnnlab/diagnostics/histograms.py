@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import lightning as L
 
+from rnnlab.diagnostics import tags
 from rnnlab.diagnostics.base import EveryNSteps, summary_writer
 from rnnlab.diagnostics.observed import ObservedModule
 
@@ -23,6 +24,6 @@ class Histograms(EveryNSteps):
         if writer is None or not self.due(trainer):
             return
         for name, param in pl_module.named_parameters():
-            writer.add_histogram(f"weights/{name}", param.detach(), trainer.global_step)
+            writer.add_histogram(tags.weight_histogram(name), param.detach(), trainer.global_step)
             if param.grad is not None:
-                writer.add_histogram(f"grads/{name}", param.grad.detach(), trainer.global_step)
+                writer.add_histogram(tags.grad_histogram(name), param.grad.detach(), trainer.global_step)

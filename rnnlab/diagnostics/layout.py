@@ -1,29 +1,51 @@
-"""The CUSTOM SCALARS tab: the diagnostics' charts grouped, one multi-line chart per question."""
+"""The CUSTOM SCALARS tab: the diagnostics' charts grouped by question, each drawing one line per run.
+
+One line per run keeps a chart readable on a 20-job sweep: a tag family with many members (a norm per parameter,
+‖dL/dh_t‖ at eight steps t) is left to the SCALARS tab, which draws one chart per tag, and the gradient profile
+through time is an image (IMAGES tab, `grad_h/profile`).
+"""
 
 from __future__ import annotations
 
+import re
+
 import lightning as L
 
+from rnnlab.diagnostics import tags
 from rnnlab.diagnostics.base import summary_writer
 from rnnlab.diagnostics.observed import ObservedModule
+
+
+def _exactly(*tag_names: str) -> list[str]:
+    return [re.escape(tag) + "$" for tag in tag_names]
 
 
 def custom_scalars_layout(num_layers: int) -> dict:
     """The layout for `SummaryWriter.add_custom_scalars`: {category: {chart: ["Multiline", [tag regexes]]}}.
 
-    TensorBoard matches each regex from the start of a tag (`re.match`), so charts fill in with whatever tags a
-    run writes, e.g. the time steps of `grad_h/` whatever seq_len is.
+    TensorBoard matches each regex from the start of a tag (`re.match`) in every run, so a chart holds a line per
+    run for each tag it matches; each chart here matches one tag (the loss charts add the task's baseline, the same
+    constant for every run of a task).
     """
-    grad_h = {f"layer {k}: |dL/dh_t| over t": ["Multiline", [rf"grad_h/layer{k}/t\d+$"]] for k in range(num_layers)}
-    grad_h["log10 first/last (< 0 vanishing, > 0 exploding)"] = ["Multiline", [r"grad_h/layer\d+/log10_first_over_last$"]]
+    layers = range(num_layers)
     return {
-        "loss": {"loss and baseline": ["Multiline", [r".*loss.*", r".*baseline.*"]]},
-        "grad_norm": {"total (before clipping)": ["Multiline", [r"grad_norm/total$"]],
-                      "per parameter": ["Multiline", [r"grad_norm/(?!total$).*"]]},
-        "grad_h": grad_h,
-        "spectrum": {"spectral radius of W_hh": ["Multiline", [r"spectrum/.*/radius$"]],
-                     "largest singular value of W_hh": ["Multiline", [r"spectrum/.*/sigma_max$"]]},
-        "activations": {"saturated tanh / dead relu": ["Multiline", [r"activations/.*"]]},
+        "loss": {
+            "validation loss and the baseline": ["Multiline", _exactly(tags.VAL_LOSS, tags.BASELINE)],
+            "training loss and the baseline": ["Multiline", _exactly(tags.TRAIN_LOSS, tags.BASELINE)],
+        },
+        "gradients": {
+            "|dL/dtheta| total, before clipping (spikes: exploding)": ["Multiline", _exactly(tags.GRAD_NORM_TOTAL)],
+            **{f"layer {k}: log10 |dL/dh_first| / |dL/dh_last| (< 0 vanishing, > 0 exploding)":
+               ["Multiline", _exactly(tags.grad_h_log10_ratio(k))] for k in layers},
+        },
+        "spectrum": {
+            f"layer {k}: spectral radius of W_hh (> 1: a direction grows each step)":
+            ["Multiline", [re.escape(tags.SPECTRUM) + rf"layer{k}(_reverse)?/radius$"]] for k in layers
+        },
+        "activations": {
+            f"layer {k}: saturated tanh / dead relu fraction":
+            ["Multiline", [re.escape(tags.ACTIVATIONS) + rf"layer{k}/(saturated|dead)_fraction$"]] for k in layers
+        },
     }
 
 

@@ -8,7 +8,8 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from rnnlab.diagnostics.base import EveryNSteps, log_scalars
+from rnnlab.diagnostics import tags
+from rnnlab.diagnostics.base import EveryNSteps, check_image_schedule, log_scalars, summary_writer
 from rnnlab.diagnostics.observed import ObservedModule
 from rnnlab.diagnostics.probe import probe
 from rnnlab.errors import invalid
@@ -19,6 +20,11 @@ def spread_steps(num_steps: int, count: int) -> list[int]:
     return sorted({round(i * (num_steps - 1) / max(count - 1, 1)) for i in range(count)})
 
 
+def step_norms(grad: Tensor) -> Tensor:
+    """‖dL/dh_t‖ at every step t, over the whole batch and both directions, from one layer's dL/dh (B, T, D * H)."""
+    return grad.detach().double().pow(2).sum(dim=(0, 2)).sqrt()
+
+
 def through_time_norms(grad: Tensor, lengths: Tensor | None, count: int = 8) -> dict[str, float]:
     """‖dL/dh_t‖ at a spread of steps, and the first/last ratio, from one layer's dL/dh (B, T, D * H).
 
@@ -27,7 +33,7 @@ def through_time_norms(grad: Tensor, lengths: Tensor | None, count: int = 8) -> 
     counts as the end of a sequence. The ratio is floored at the dtype's smallest normal number: a log10 there
     means the gradient underflowed to zero.
     """
-    per_step = grad.detach().double().pow(2).sum(dim=(0, 2)).sqrt()  # (T,)
+    per_step = step_norms(grad)  # (T,)
     steps = grad.size(1)
     if lengths is None:
         last = per_step[-1]
@@ -46,17 +52,21 @@ def through_time_norms(grad: Tensor, lengths: Tensor | None, count: int = 8) -> 
 
 class GradThroughTime(EveryNSteps):
     """Log ‖dL/dh_t‖ of every layer under `grad_h/layer{k}/t{t}` and the vanishing/exploding indicator
-    `grad_h/layer{k}/first_over_last` (and its log10), every `every_n_steps` optimizer steps.
+    `grad_h/layer{k}/first_over_last` (and its log10), every `every_n_steps` optimizer steps; and every
+    `image_every_n_steps` (0: never) the whole profile, log10 ‖dL/dh_t‖ at every t with a line per layer, as the
+    image `grad_h/profile` (TensorBoard's IMAGES tab: the step slider shows the profile evolve).
 
     Runs at the start of a training batch, on that batch and the weights this step's gradient is computed at
     (before the optimizer step), through the layer-by-layer probe (no dropout).
     """
 
-    def __init__(self, every_n_steps: int = 50, num_steps: int = 8) -> None:
+    def __init__(self, every_n_steps: int = 50, num_steps: int = 8, image_every_n_steps: int = 100) -> None:
         super().__init__(every_n_steps)
         if not isinstance(num_steps, int) or num_steps < 2:
             raise invalid("GradThroughTime.num_steps", num_steps, "an integer >= 2 (the first and last step)")
+        check_image_schedule("GradThroughTime", every_n_steps, image_every_n_steps)
         self.num_steps = num_steps
+        self.image_every_n_steps = image_every_n_steps
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: ObservedModule, batch, batch_idx: int) -> None:
         if not self.due(trainer):
@@ -65,5 +75,12 @@ class GradThroughTime(EveryNSteps):
         metrics = {}
         for k, grad in enumerate(result.grads):
             for name, value in through_time_norms(grad, result.lengths, self.num_steps).items():
-                metrics[f"grad_h/layer{k}/{name}"] = value
-        log_scalars(trainer, metrics, trainer.global_step)
+                metrics[f"{tags.grad_h_prefix(k)}{name}"] = value
+        step = trainer.global_step
+        log_scalars(trainer, metrics, step)
+        writer = summary_writer(trainer)
+        if self.image_every_n_steps and step % self.image_every_n_steps == 0 and writer is not None:
+            from rnnlab.diagnostics.figures import grad_profile_figure, log_figure  # matplotlib: only when drawing
+
+            profiles = [step_norms(grad).tolist() for grad in result.grads]
+            log_figure(writer, tags.GRAD_H_PROFILE_IMAGE, grad_profile_figure(profiles, step), step)

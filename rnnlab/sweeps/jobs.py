@@ -13,8 +13,6 @@ from typing import Any
 
 import yaml
 
-from rnnlab.training.results import read_metrics
-
 INCOMPLETE = "incomplete"  # started, no metrics.json yet: running now, or interrupted
 
 
@@ -47,6 +45,10 @@ def parse_overrides(overrides: list[str]) -> dict[str, str]:
 
 def find_jobs(sweep_dir: str | Path) -> list[Job]:
     """Every job under `sweep_dir`, sorted by name; raises FileNotFoundError if the directory does not exist."""
+    # Imported here: rnnlab.training.results imports Lightning, and this module is loaded by the sweep's Hydra
+    # callback in every run of rnnlab.train, before `--help` or a configuration error is answered.
+    from rnnlab.training.results import read_metrics
+
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         raise FileNotFoundError(f"no sweep directory at {sweep_dir}")

@@ -12,12 +12,13 @@ from pathlib import Path
 import pandas as pd
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from rnnlab.diagnostics import tags
 from rnnlab.sweeps.jobs import Job, find_jobs
 
 # Written by rnnlab.diagnostics.GradThroughTime: log10(‖dL/dh_first‖ / ‖dL/dh_last‖) of the first layer, and
 # ‖dL/dh_t‖ at a spread of steps t (tags grad_h/layer0/t00, t05, ...). < 0: vanishing; > 0: exploding.
-GRAD_RATIO_TAG = "grad_h/layer0/log10_first_over_last"
-GRAD_T_PREFIX = "grad_h/layer0/t"
+GRAD_RATIO_TAG = tags.grad_h_log10_ratio(0)
+GRAD_T_PREFIX = tags.grad_h_prefix(0) + "t"
 
 
 def read_scalars(job_dir: str | Path) -> dict[str, pd.Series]:
@@ -64,7 +65,7 @@ def job_row(job: Job, keys: list[str], scalars: dict[str, pd.Series]) -> dict:
     m = job.metrics or {}
     final, best, timing = m.get("final") or {}, m.get("best") or {}, m.get("timing") or {}
     baseline = m.get("baseline")
-    final_loss = final.get("val/loss")
+    final_loss = final.get(tags.VAL_LOSS)
     ratio = scalars.get(GRAD_RATIO_TAG)
     row = {"job": job.name}
     row.update({key: _number(job.overrides[key]) if key in job.overrides else None for key in keys})
@@ -72,13 +73,13 @@ def job_row(job: Job, keys: list[str], scalars: dict[str, pd.Series]) -> dict:
         "status": job.status,
         "steps": m.get("steps"),
         "final_val_loss": final_loss,
-        "best_val_loss": best.get("val/loss"),
+        "best_val_loss": best.get(tags.VAL_LOSS),
         "baseline": baseline,
         "final_over_baseline": final_loss / baseline if final_loss is not None and baseline else None,
-        "final_train_loss": final.get("train/loss"),
+        "final_train_loss": final.get(tags.TRAIN_LOSS),
     })
-    if "val/acc" in final or "val/acc" in best:
-        row.update(final_val_acc=final.get("val/acc"), best_val_acc=best.get("val/acc"))
+    if tags.VAL_ACC in final or tags.VAL_ACC in best:
+        row.update(final_val_acc=final.get(tags.VAL_ACC), best_val_acc=best.get(tags.VAL_ACC))
     row.update({
         "grad_log10_ratio_start": ratio.iloc[0] if ratio is not None and len(ratio) else None,
         "grad_log10_ratio_end": ratio.iloc[-1] if ratio is not None and len(ratio) else None,

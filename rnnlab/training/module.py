@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torchmetrics import Accuracy, MeanMetric, MeanSquaredError
 
+from rnnlab.diagnostics import tags
 from rnnlab.models.init import initialise
 from rnnlab.models.sequences import length_mask
 from rnnlab.tasks.base import SyntheticTask
@@ -90,7 +91,7 @@ class RNNModule(L.LightningModule):
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor | None:
         prediction, target = self.predictions(self.rnn_output(batch), batch)
         loss = self.loss_fn(prediction, target)
-        self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=target.size(0))
+        self.log(tags.TRAIN_LOSS, loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=target.size(0))
         if self.kind == "classification":
             self.train_acc(prediction, target)
             self.log("train/acc", self.train_acc, on_step=True, on_epoch=False)
@@ -106,11 +107,11 @@ class RNNModule(L.LightningModule):
         if self.kind == "classification":
             self.val_loss.update(self.loss_fn(prediction, target), weight=target.size(0))
             self.val_acc(prediction, target)
-            self.log("val/acc", self.val_acc, on_step=False, on_epoch=True, prog_bar=True)
+            self.log(tags.VAL_ACC, self.val_acc, on_step=False, on_epoch=True, prog_bar=True)
         else:
             self.val_loss.update(prediction, target.to(prediction.dtype))
-        self.log("val/loss", self.val_loss, on_step=False, on_epoch=True, prog_bar=True)
-        self.log("baseline/loss", self.baseline, on_step=False, on_epoch=True)
+        self.log(tags.VAL_LOSS, self.val_loss, on_step=False, on_epoch=True, prog_bar=True)
+        self.log(tags.BASELINE, self.baseline, on_step=False, on_epoch=True)
 
     def configure_optimizers(self):
         optimizer = self.optimizer_factory(self.parameters())

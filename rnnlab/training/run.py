@@ -16,17 +16,18 @@ from pathlib import Path
 import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from rnnlab.training.build import build_module
 from rnnlab.training.checks import check_config
+from rnnlab.training.console import result_line
+from rnnlab.training.hparams import curated_hparams, final_metrics, hparams_summaries, varied_keys
+from rnnlab.training.progress import StepProgressBar
 from rnnlab.training.results import FINISHED, RunSummary, read_metrics, write_metrics
 from rnnlab.training.resume import StepAligned
-
-# The top-level keys that are bookkeeping, not hyper-parameters of the experiment.
-NOT_HPARAMS = ("threads", "optimized_metric", "paths")
 
 
 def train(cfg: DictConfig) -> float:
@@ -49,8 +50,12 @@ def train(cfg: DictConfig) -> float:
     started, summary, trainer = time.time(), RunSummary(), None
     try:
         callbacks = [instantiate(c) for c in cfg.callbacks.values()] + [summary, StepAligned()]
+        # In a sweep the sweep's own progress (rnnlab.sweeps.progress) replaces every job's bar.
+        show_bar = bool(cfg.trainer.get("enable_progress_bar", True)) and not _sweeping()
+        if show_bar:
+            callbacks.append(StepProgressBar())
         loggers = [instantiate(c) for c in cfg.logger.values()]
-        trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
+        trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers, enable_progress_bar=show_bar)
         trainer.fit(module, datamodule=task, ckpt_path=resume_from)
         if module.diverged_at_step is None and summary.last_val_step != trainer.global_step:
             trainer.validate(module, datamodule=task, verbose=False)  # max_steps ended mid-epoch
@@ -64,9 +69,21 @@ def train(cfg: DictConfig) -> float:
                      diverged_at_step=module.diverged_at_step)
     _log_final_hparams(trainer, cfg, record)
     write_metrics(output_dir, record)  # last: its presence means the run has ended
-    print(f"rnnlab: {status} after {record['steps']} steps: val/loss {record['final'].get('val/loss')} "
-          f"(baseline {record['baseline']:.4g}) -> {output_dir / 'metrics.json'}")
+    if not _sweeping():  # a sweep prints a line per job itself
+        print(result_line(status, record["steps"], record["final"], record["baseline"], output_dir / "metrics.json"))
     return objective(record["best"], cfg.optimized_metric)
+
+
+def _sweeper_params() -> dict | None:
+    if not HydraConfig.initialized():
+        return None
+    params = HydraConfig.get().sweeper.get("params")
+    return dict(params) if params else None
+
+
+def _sweeping() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
 
 
 def run_record(cfg: DictConfig, status: str, summary: RunSummary, task, trainer, started: float,
@@ -107,25 +124,20 @@ def objective(best: dict, metric: str) -> float:
 
 
 def _log_final_hparams(trainer: L.Trainer, cfg: DictConfig, record: dict) -> None:
-    """Fill TensorBoard's HParams dashboard with the run's hyper-parameters and its real final metrics."""
-    hparams = {k: v for k, v in OmegaConf.to_container(cfg, resolve=False).items()
-               if k not in NOT_HPARAMS and not isinstance(v, (dict, list))}
-    hparams.update(record["choices"])
-    final, best = record["final"], record["best"]
-    nan = math.nan
-    metrics = {
-        "hp/final_loss": final.get("val/loss", nan),
-        "hp/best_val_loss": best.get("val/loss", nan),
-        "hp/final_train_loss": final.get("train/loss", nan),
-        "hp/baseline": record["baseline"],
-        "hp/diverged": float(record["status"] == "diverged"),
-    }
-    if "val/acc" in final:
-        metrics.update({"hp/final_acc": final["val/acc"], "hp/best_val_acc": best.get("val/acc", nan)})
-    metrics = {k: nan if v is None else float(v) for k, v in metrics.items()}
+    """Fill TensorBoard's HParams dashboard with the run's curated hyper-parameters and its real final metrics.
+
+    For TensorBoard the summaries are written here rather than by `TensorBoardLogger.log_hyperparams`, to rank the
+    keys the study varies first (`hparams_summaries`); the metrics are logged at the run's last step. (The file
+    writer is SummaryWriter's private `_get_file_writer`, as Lightning's own log_hyperparams uses it.)
+    """
+    hparams = curated_hparams(cfg, record["choices"], record["overrides"])
+    metrics = final_metrics(record)
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
-            logger.log_hyperparams(hparams, metrics=metrics)
+            logger.log_metrics(metrics, step=trainer.global_step)
+            writer = logger.experiment._get_file_writer()
+            for summary in hparams_summaries(hparams, metrics, varied_keys(_sweeper_params(), record["overrides"])):
+                writer.add_summary(summary)
         else:
             logger.log_hyperparams(hparams)
         logger.save()

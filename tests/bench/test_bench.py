@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from rnnlab.bench import cli as bench
-from rnnlab.bench import models, targets, timing, training
+from rnnlab.bench import models, startup, targets, timing, training
 from rnnlab.bench.sweep import sweep_command
 from tests.helpers import ROOT
 
@@ -167,3 +167,30 @@ def test_bad_arguments_are_refused(capsys):
     with pytest.raises(SystemExit):
         bench.main(["--threads", "0"])
     assert "--threads must be >= 1" in capsys.readouterr().err
+
+
+def fake_startup() -> dict:
+    results = [("import torch", 2.0), ("import torch, hydra", 2.5), ("--help", 1.0), ("a configuration error", 3.5),
+               ("a re-run into a finished directory", 1.5), ("a default run of 1 step", 6.0)]
+    return {"repeats": 5, "reference": startup.REFERENCE,
+            "results": [{"command": name, "argv": name, "median_s": s, "ratio": s / 2.5, "times_s": [s]}
+                        for name, s in results]}
+
+
+def test_startup_targets_are_the_quick_answers_against_import_torch_hydra():
+    rows = targets.evaluate({"startup": fake_startup()})
+    assert [(r["target"], r["measured"], r["met"]) for r in rows] == [
+        ("start-up: --help / import torch, hydra", 0.4, True),
+        ("start-up: a configuration error / import torch, hydra", 1.4, False),
+        ("start-up: a re-run into a finished directory / import torch, hydra", 0.6, True)]
+    text = bench.render({"startup": fake_startup(), "targets": rows})
+    assert "| a default run of 1 step | 6.00 | 2.40 |" in text and "| import torch, hydra | 2.50 | 1.00 |" in text
+
+
+def test_startup_commands_are_the_real_cli_and_a_finished_directory(tmp_path):
+    lines = startup.commands(tmp_path)
+    assert lines["--help"][1:] == ["-m", "rnnlab.train", "--help"]
+    assert lines["a configuration error"][3] == "num_layers=0"
+    finished = lines["a re-run into a finished directory"][-1].split("=", 1)[1]
+    assert json.loads((Path(finished) / "metrics.json").read_text())["status"] == "completed"
+    assert set(startup.QUICK) <= set(lines) and startup.REFERENCE in lines

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import glob
+import io
 import math
 
 import lightning as L
 import pytest
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
+from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torch import nn
 from torch.nn import functional as F
@@ -24,6 +26,7 @@ from rnnlab.diagnostics import (
     activation_stats,
     probe,
     spectral_stats,
+    tags,
     through_time_norms,
 )
 from rnnlab.diagnostics.observed import ObservedModule, ObservedRNN
@@ -85,7 +88,8 @@ def adding_batches(seq_len=12, batch_size=4, count=20, variable_lengths=False, d
 
 
 def all_callbacks(every=1):
-    return [GradNorms(every_n_steps=1), GradThroughTime(every_n_steps=every), Spectrum(every_n_steps=every),
+    return [GradNorms(every_n_steps=1), GradThroughTime(every_n_steps=every, image_every_n_steps=2 * every),
+            Spectrum(every_n_steps=every, image_every_n_steps=2 * every),
             Activations(every_n_steps=every), Histograms(every_n_steps=every), CustomScalarsLayout()]
 
 
@@ -106,7 +110,8 @@ def tensorboard_run(tmp_path_factory):
     batches = adding_batches(count=20)
     fit(module, batches, all_callbacks(every=5), logger=TensorBoardLogger(save_dir, name="run"))
     (event_dir,) = {p.rsplit("/", 1)[0] for p in glob.glob(f"{save_dir}/run/version_0/events.out.tfevents.*")}
-    events = EventAccumulator(event_dir, size_guidance={"scalars": 0, "histograms": 0, "tensors": 0}).Reload()
+    events = EventAccumulator(event_dir, size_guidance={"scalars": 0, "histograms": 0, "tensors": 0,
+                                                        "images": 0}).Reload()
     return module, batches, events
 
 
@@ -147,6 +152,17 @@ def test_histograms_and_custom_scalars_layout(tensorboard_run):
         assert {f"weights/{name}", f"grads/{name}"} <= histograms
     assert [e.step for e in events.Histograms("grads/head.weight")] == [0, 5, 10, 15]
     assert "custom_scalars__config__" in events.Tags()["tensors"]
+
+
+def test_gradient_profile_and_eigenvalues_are_images_at_every_image_step(tensorboard_run):
+    _, _, events = tensorboard_run
+    assert set(events.Tags()["images"]) == {tags.GRAD_H_PROFILE_IMAGE, tags.SPECTRUM_IMAGE}
+    for tag in (tags.GRAD_H_PROFILE_IMAGE, tags.SPECTRUM_IMAGE):
+        images = events.Images(tag)
+        assert [image.step for image in images] == [0, 10]  # every 2 * 5 steps of 20
+        picture = Image.open(io.BytesIO(images[0].encoded_image_string))
+        assert picture.format == "PNG" and (picture.width, picture.height) == (images[0].width, images[0].height)
+        assert 200 <= picture.height <= 400 and len(set(picture.convert("L").getdata())) > 10  # drawn, not blank
 
 
 def test_grad_norm_total_is_the_norm_of_all_gradients_before_clipping(tmp_path):
@@ -267,6 +283,11 @@ def test_bad_arguments_are_refused():
         GradThroughTime(num_steps=1)
     with pytest.raises(ValueError, match=r"^Activations\.saturation=1\.5 is invalid; allowed: a number in \(0, 1\)$"):
         Activations(saturation=1.5)
+    with pytest.raises(ValueError, match=r"^GradThroughTime\.image_every_n_steps=75 is invalid; allowed: 0 \(no images\) "
+                                         r"or a multiple of every_n_steps=50$"):
+        GradThroughTime(every_n_steps=50, image_every_n_steps=75)
+    with pytest.raises(ValueError, match=r"^Spectrum\.image_every_n_steps=-10 is invalid; allowed: 0 \(no images\)"):
+        Spectrum(every_n_steps=10, image_every_n_steps=-10)
 
 
 # ---- observing without changing ---------------------------------------------------------------------------------

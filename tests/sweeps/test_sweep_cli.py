@@ -25,6 +25,11 @@ GRID = ["nonlinearity=relu", "init=normal", "init_scale=0.5,1e20", "+callbacks.f
 RESULT_KEYS = ("status", "steps", "final", "best", "baseline", "diverged_at_step")
 
 
+def progress_lines(run: subprocess.CompletedProcess) -> list[str]:
+    """The sweep's progress lines (rnnlab.sweeps.progress): `[k/N] JOB: STATUS...  |  k/N done...`."""
+    return [line for line in run.stdout.splitlines() if line.startswith("[") and "  |  " in line]
+
+
 def sweep(sweep_dir: Path, *args: str, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "rnnlab.train", "-m", f"hydra.sweep.dir={sweep_dir}", *ARGS, *args]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
@@ -76,6 +81,17 @@ def test_the_rerun_resumes_runs_every_job_and_reports_each_failure(basic_sweep):
     assert summary[0].endswith("4 jobs: 1 completed, 2 diverged, 1 failed"), run.stderr[-3000:]
     assert len(summary) == 2 and "init_scale=0.5" in summary[1] and "raise_at_step=3" in summary[1]
     assert "RuntimeError: injected fault at step 3" in summary[1]
+    # Progress: a line per job as it finished, counted to 4, with the statuses and the table at the end.
+    lines = progress_lines(run)
+    assert [line.split("]")[0] for line in lines] == ["[1/4", "[2/4", "[3/4", "[4/4"], run.stdout[-3000:]
+    assert lines[-1].endswith("4/4 done, 2 diverged, 1 failed")
+    assert sorted(line.split(": ")[1].split(",")[0] for line in lines) == ["completed", "diverged", "diverged",
+                                                                           "failed"]
+    assert "about" in lines[0] and "left" in lines[0]  # an estimate while jobs remain
+    out = run.stdout.splitlines()
+    header = next(i for i, line in enumerate(out) if line.split() == ["job", "status", "final/baseline", "time"])
+    assert sorted(line.split()[1] for line in out[header + 1:header + 5]) == ["completed", "diverged", "diverged",
+                                                                            "failed"]  # the table at the end
     (resumed,) = [job for job in find_jobs(basic_sweep["dir"]) if job.metrics["timing"]["resumed_from_step"]]
     assert resumed.metrics["timing"]["resumed_from_step"] == 10 and resumed.status == "completed"
     failed = next(job for job in find_jobs(basic_sweep["dir"]) if job.status == "failed")
@@ -87,6 +103,9 @@ def test_a_third_run_skips_finished_jobs_and_changes_nothing(basic_sweep):
     run = basic_sweep["again"]
     assert run.returncode == 1  # the failed job is run again, and fails again
     assert run.stdout.count("skipped") == 3, run.stdout[-3000:]
+    assert "3 of 4 jobs already finished" in run.stdout
+    (line,) = progress_lines(run)  # only the failed job ran again
+    assert line.startswith("[4/4]") and ": failed" in line and line.endswith("4/4 done, 2 diverged, 1 failed")
     assert results(basic_sweep["dir"]) == basic_sweep["first_results"]
 
 
@@ -96,6 +115,7 @@ def test_joblib_runs_the_grid_in_parallel_and_matches_the_resumed_basic_sweep(ba
     run = sweep(tmp_path / "sweep", *GRID, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
     assert run.returncode == 1, run.stderr[-3000:]
     assert "Joblib.Parallel(n_jobs=2" in run.stdout
+    assert len(progress_lines(run)) == 4 and progress_lines(run)[-1].endswith("4/4 done, 2 diverged, 1 failed")
     assert statuses(tmp_path / "sweep") == EXPECTED
     # The resumed job's result equals the uninterrupted run's; so do all the others.
     assert results(tmp_path / "sweep") == basic_sweep["first_results"]
@@ -109,6 +129,7 @@ def test_submitit_local_runs_each_job_in_its_own_process(basic_sweep, tmp_path):
                 "hydra.launcher.timeout_min=5")
     assert run.returncode == 0, run.stderr[-3000:]
     assert "4 jobs" not in run.stdout and "2 jobs: 1 completed, 1 diverged" in run.stdout
+    assert [line.split("]")[0] for line in progress_lines(run)] == ["[1/2", "[2/2"], run.stdout[-3000:]
     assert statuses(tmp_path / "sweep") == {k: v for k, v in EXPECTED.items() if k[1] == "null"}
     diverged = "+callbacks.faults.raise_at_step=null,init=normal,init_scale=1e+20,nonlinearity=relu"
     assert results(tmp_path / "sweep")[diverged] == basic_sweep["first_results"][diverged]

@@ -1,0 +1,80 @@
+"""What a user waits for before anything happens: the lab's commands against `python -c "import torch, hydra"`.
+
+Each command runs in a fresh subprocess, exactly as typed, and its wall time covers the interpreter's start to its
+exit. The commands are timed interleaved (one of each per round, the order rotating) and summarised by their
+medians, so the machine's other tenants weigh on all of them alike. The ratio to `import torch, hydra` is what the
+lab adds over the two libraries it cannot answer without (the configuration checks need torch's models and Hydra).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from rnnlab.bench.timing import interleaved, median
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCE = "import torch, hydra"
+# The quick answers: they must not wait for Lightning (limit: QUICK_LIMIT x the reference).
+QUICK = ("--help", "a configuration error", "a re-run into a finished directory")
+QUICK_LIMIT = 1.2
+# A default run's fixed cost: the whole command with one optimizer step (imports, build, one validation, the
+# checkpoint, TensorBoard files, metrics.json), no progress bar.
+ONE_STEP = ("max_steps=1", "trainer.enable_progress_bar=false")
+
+
+def commands(workdir: Path) -> dict[str, list[str]]:
+    """name -> command line. `workdir` holds a finished run's directory and a fresh one per one-step run."""
+    finished = workdir / "finished"
+    finished.mkdir(parents=True, exist_ok=True)
+    (finished / "metrics.json").write_text(json.dumps({"status": "completed", "best": {"val/loss": 0.1}}))
+    python, train = sys.executable, [sys.executable, "-m", "rnnlab.train"]
+    return {
+        "import torch": [python, "-c", "import torch"],
+        REFERENCE: [python, "-c", "import torch, hydra"],
+        "--help": [*train, "--help"],
+        "a configuration error": [*train, "num_layers=0", f"hydra.run.dir={workdir / 'error'}"],
+        "a re-run into a finished directory": [*train, f"hydra.run.dir={finished}"],
+        "import rnnlab.training.run (Lightning)": [python, "-c", "import rnnlab.training.run"],
+        "a default run of 1 step": [*train, *ONE_STEP],  # hydra.run.dir added per call: a fresh directory each time
+    }
+
+
+def _call(command: list[str], workdir: Path, expect_exit: int):
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+    def call() -> None:
+        line = command
+        if command[-len(ONE_STEP):] == list(ONE_STEP):
+            line = [*command, f"hydra.run.dir={tempfile.mkdtemp(dir=workdir, prefix='run-')}"]
+        result = subprocess.run(line, cwd=ROOT, env=env, capture_output=True, text=True)
+        if result.returncode != expect_exit:
+            raise RuntimeError(f"{' '.join(line)} exited {result.returncode}, expected {expect_exit}:\n"
+                               f"{result.stderr[-2000:]}")
+    return call
+
+
+def measure(repeats: int, workdir: Path) -> dict:
+    """Median wall seconds of every command over `repeats` interleaved rounds (after one untimed round), and each
+    one's ratio to `import torch, hydra`."""
+    lines = commands(workdir)
+    calls = {name: _call(line, workdir, 2 if name == "a configuration error" else 0) for name, line in lines.items()}
+    times = interleaved(calls, repeats, warmup=1)
+    medians = {name: median(values) for name, values in times.items()}
+    return {"repeats": repeats, "reference": REFERENCE,
+            "results": [{"command": name, "argv": " ".join(Path(a).name if i == 0 else a
+                                                           for i, a in enumerate(lines[name])),
+                         "median_s": medians[name], "ratio": medians[name] / medians[REFERENCE],
+                         "times_s": times[name]} for name in lines]}
+
+
+def table(entry: dict) -> str:
+    from rnnlab.bench.cli import markdown
+
+    rows = [[r["command"], f"{r['median_s']:.2f}", f"{r['ratio']:.2f}"] for r in entry["results"]]
+    return (f"Start-up, wall time of the whole command (median of {entry['repeats']} interleaved rounds), "
+            f"ratio to `python -c \"{entry['reference']}\"`\n\n" + markdown(["command", "seconds", "ratio"], rows))

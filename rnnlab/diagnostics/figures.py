@@ -1,0 +1,69 @@
+"""Pictures for TensorBoard's IMAGES tab, where one figure reads better than dozens of scalar lines.
+
+Built on `matplotlib.figure.Figure` (no pyplot: no global figure registry, no GUI backend), small enough that a
+figure every 50 steps costs little; imported only by the callbacks that draw.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+SIZE, DPI = (4.8, 3.4), 80  # 384 x 272 pixels: a few kB of PNG per image
+
+
+def grad_profile_figure(profiles: Sequence[Sequence[float]], step: int) -> Figure:
+    """log10 ‖dL/dh_t‖ against t, a line per layer: the gradient's way back in time at optimizer step `step`.
+
+    A line falling towards t = 0 is a vanishing gradient, rising is an exploding one; its slope is the per-step
+    rate (the log10 of the decay factor). Zero norms (underflow) are left out of a line rather than drawn at -inf.
+    """
+    fig = Figure(figsize=SIZE, dpi=DPI)
+    ax = fig.add_subplot()
+    for k, profile in enumerate(profiles):
+        values = np.asarray(profile, dtype=float)
+        with np.errstate(divide="ignore"):
+            logs = np.where(values > 0, np.log10(values), np.nan)
+        ax.plot(np.arange(len(values)), logs, label=f"layer {k}")
+    ax.set_xlabel("time step t (the loss at the end)")
+    ax.set_ylabel("log10 |dL/dh_t|")
+    ax.set_title(f"gradient through time, step {step}")
+    ax.grid(alpha=0.3)
+    if len(profiles) > 1:
+        ax.legend(fontsize="small")
+    fig.subplots_adjust(left=0.16, right=0.97, bottom=0.15, top=0.91)  # fixed margins: tight_layout costs more
+    return fig
+
+
+def eigenvalue_figure(eigenvalues: Mapping[str, np.ndarray], step: int) -> Figure:
+    """Each W_hh's eigenvalues in the complex plane with the unit circle: outside it a direction grows at every
+    step, inside it shrinks. `eigenvalues` maps a layer name (`layer0`, `layer0_reverse`...) to complex values."""
+    fig = Figure(figsize=(SIZE[1] + 0.6, SIZE[1]), dpi=DPI)
+    ax = fig.add_subplot()
+    angle = np.linspace(0, 2 * math.pi, 200)
+    ax.plot(np.cos(angle), np.sin(angle), color="0.6", linewidth=1)
+    reach = 1.0
+    for name, values in eigenvalues.items():
+        values = np.asarray(values)
+        ax.scatter(values.real, values.imag, s=8, label=name)
+        if values.size:
+            reach = max(reach, float(np.abs(values).max()))
+    reach *= 1.08
+    ax.set_xlim(-reach, reach)
+    ax.set_ylim(-reach, reach)
+    ax.set_aspect("equal")
+    ax.set_xlabel("Re")
+    ax.set_ylabel("Im")
+    ax.set_title(f"eigenvalues of W_hh, step {step}")
+    if len(eigenvalues) > 1:
+        ax.legend(fontsize="small", loc="upper right")
+    fig.subplots_adjust(left=0.18, right=0.97, bottom=0.15, top=0.91)
+    return fig
+
+
+def log_figure(writer, tag: str, figure: Figure, step: int) -> None:
+    """Write `figure` as an image under `tag` at `step` (SummaryWriter.add_figure, without pyplot's close)."""
+    writer.add_figure(tag, figure, global_step=step, close=False)

@@ -1,0 +1,58 @@
+"""What a run prints: the lab's own lines, without other projects' banners, and its result in a few digits.
+
+Light on purpose (no torch, no Lightning): the entry point uses it before Lightning is imported.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+# Third-party messages that are not the user's concern, by the start of their text. Filtered only at the lab's
+# entry points (rnnlab.train's main), never globally for code that imports rnnlab.
+_NOISE_WARNINGS = (
+    r"`isinstance\(treespec, LeafSpec\)` is deprecated",  # torch's pytree, from inside Lightning
+    r"The `srun` command is available on your system but is not used",  # Lightning's Slurm detection
+)
+_NOISE_LOGS = ("💡 Tip:",)  # Lightning's advertisement for its cloud logger
+# Lightning's INFO lines ("GPU available: False", "`Trainer.fit` stopped: `max_steps=500` reached") repeat what the
+# config says; its warnings stay. A logger's filter sees only the records logged on it, not its children's, so the
+# filter goes on the loggers that emit (rank_zero_info's).
+_QUIET_LOGGERS = ("lightning.pytorch", "lightning.fabric", "lightning")
+_EMITTING_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
+
+
+class _DropNoise(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(_NOISE_LOGS)
+
+
+def quiet_third_party() -> None:
+    """Silence third-party banners, INFO chatter and deprecation warnings aimed at other projects' developers.
+
+    Call it again once Lightning is imported: importing it sets its loggers back to INFO. Repeated calls add nothing
+    twice.
+    """
+    for message in _NOISE_WARNINGS:
+        warnings.filterwarnings("ignore", message=message)
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    for name in _EMITTING_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.WARNING)
+        if not any(isinstance(f, _DropNoise) for f in logger.filters):
+            logger.addFilter(_DropNoise())
+
+
+def significant(value: float | None, digits: int = 4) -> str:
+    """`value` with `digits` significant digits (0.01991 rather than 0.019911613315343857); `nan` for None."""
+    return "nan" if value is None else f"{value:.{digits}g}"
+
+
+def result_line(status: str, steps: int, final: dict, baseline: float | None, metrics_path) -> str:
+    """The run's last line: status, steps, final validation loss and its ratio to the task's baseline."""
+    loss = final.get("val/loss")
+    ratio = f" = {significant(loss / baseline, 3)} x baseline" if loss is not None and baseline else ""
+    accuracy = f", val/acc {significant(final['val/acc'])}" if final.get("val/acc") is not None else ""
+    return (f"rnnlab: {status} after {steps} steps: val/loss {significant(loss)} (baseline {significant(baseline)})"
+            f"{ratio}{accuracy} -> {metrics_path}")

@@ -1,0 +1,94 @@
+"""What the HParams dashboard shows of a run: the main hyper-parameters and the keys its study varies, and the
+real final metrics; bookkeeping (callbacks, logger, experiment, paths...) stays out, so a sweep reads at a glance."""
+
+from __future__ import annotations
+
+import math
+
+from omegaconf import DictConfig, OmegaConf
+
+from rnnlab.diagnostics import tags
+
+# The hyper-parameters every run shows, in this order; group choices (model, task) by their chosen name.
+MAIN = ("model", "task", "num_layers", "hidden_size", "nonlinearity", "init", "init_scale", "lr", "seq_len", "seed")
+# Overrides that say how a run is run or recorded, not what it is.
+BOOKKEEPING = ("callbacks", "logger", "experiment", "hparams_search", "hydra", "paths", "threads",
+               "optimized_metric", "trainer.enable_progress_bar")
+
+HParam = str | bool | int | float
+
+
+def _value(cfg: DictConfig, choices: dict, key: str) -> HParam | None:
+    if key in choices:
+        return choices[key]
+    value = OmegaConf.select(cfg, key, default=None)
+    if isinstance(value, DictConfig) or OmegaConf.is_list(value):
+        return None  # a whole group's node: its choice, if any, is in `choices`
+    return value
+
+
+def curated_hparams(cfg: DictConfig, choices: dict, overrides: list[str]) -> dict[str, HParam]:
+    """The main hyper-parameters, then every other key set on the command line (what a sweep varies), minus the
+    bookkeeping. `choices` maps a config group to its chosen option; `overrides` are Hydra's `key=value` strings.
+    A value that is null is shown as the string "null" (the dashboard takes numbers, strings and booleans)."""
+    keys = list(MAIN)
+    for key in override_keys(overrides):
+        if key not in keys and not key.startswith(BOOKKEEPING):
+            keys.append(key)
+    hparams = {}
+    for key in keys:
+        value = _value(cfg, choices, key)
+        hparams[key] = "null" if value is None else value
+    return hparams
+
+
+def final_metrics(record: dict) -> dict[str, float]:
+    """The dashboard's metric columns, from metrics.json's record: final loss and its ratio to the baseline first."""
+    final, best, baseline = record["final"], record["best"], record["baseline"]
+    loss = final.get(tags.VAL_LOSS)
+    metrics = {
+        tags.HP_FINAL_LOSS: loss,
+        tags.HP_FINAL_OVER_BASELINE: loss / baseline if loss is not None and baseline else None,
+        tags.HP_BEST_VAL_LOSS: best.get(tags.VAL_LOSS),
+    }
+    if tags.VAL_ACC in final:
+        metrics.update({tags.HP_FINAL_ACC: final[tags.VAL_ACC], tags.HP_BEST_VAL_ACC: best.get(tags.VAL_ACC)})
+    metrics.update({
+        tags.HP_FINAL_TRAIN_LOSS: final.get(tags.TRAIN_LOSS),
+        tags.HP_BASELINE: baseline,
+        tags.HP_DIVERGED: float(record["status"] == "diverged"),
+    })
+    return {k: math.nan if v is None else float(v) for k, v in metrics.items()}
+
+
+def hparams_summaries(hparams: dict[str, HParam], metrics: dict[str, float], varied: list[str]) -> list:
+    """The HParams dashboard's three summaries (experiment, session start, session end) for `SummaryWriter`.
+
+    Built with torch's own `summary.hparams`, then the experiment marks the `varied` keys as `differs`: TensorBoard
+    sorts the hyper-parameters by (not differs, name) and ticks the first five, so what a study varies comes first
+    and in view instead of the alphabet's first five. (TensorBoard computes `differs` itself only when no run
+    carries an experiment summary, but then every scalar tag becomes a metric column.)
+    """
+    from tensorboard.plugins.hparams import plugin_data_pb2
+    from torch.utils.tensorboard.summary import hparams as hparams_summary
+
+    summaries = hparams_summary(hparams, metrics)  # (experiment, session start, session end)
+    value = summaries[0].value[0]
+    data = plugin_data_pb2.HParamsPluginData.FromString(value.metadata.plugin_data.content)
+    for info in data.experiment.hparam_infos:
+        info.differs = info.name in varied
+    value.metadata.plugin_data.content = data.SerializeToString()
+    return list(summaries)
+
+
+def override_keys(overrides: list[str]) -> list[str]:
+    """The keys of Hydra's `key=value` overrides, without the `+`/`~` prefixes."""
+    return [override.split("=", 1)[0].lstrip("+~") for override in overrides]
+
+
+def varied_keys(sweeper_params, overrides: list[str]) -> list[str]:
+    """What the study varies: the sweeper's `params` (an experiment's grid, Optuna's search space) when it has
+    them, else every key set on the command line (a job cannot tell `seed=0,1` from a fixed `seed=0`)."""
+    if sweeper_params:
+        return [key.lstrip("+~") for key in sweeper_params]
+    return override_keys(overrides)

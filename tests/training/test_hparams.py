@@ -1,0 +1,58 @@
+"""The HParams dashboard's content: the main hyper-parameters and what the study varies, metrics first."""
+
+from __future__ import annotations
+
+import math
+
+from rnnlab.diagnostics import tags
+from rnnlab.training.hparams import MAIN, curated_hparams, final_metrics, hparams_summaries, varied_keys
+from tests.helpers import compose_run
+
+
+def test_main_keys_then_the_overrides_without_bookkeeping(tmp_path):
+    overrides = ["model=myrnn", "model.loop_order=time", "lr=0.01", "scheduler=cosine", "callbacks=none",
+                 "threads=2", "trainer.enable_progress_bar=false", "experiment=vanishing_quick"]
+    cfg = compose_run(tmp_path, overrides)
+    choices = {"model": "myrnn", "task": "adding", "scheduler": "cosine", "callbacks": "none", "logger": "tensorboard"}
+    hparams = curated_hparams(cfg, choices, overrides)
+    assert list(hparams) == [*MAIN, "model.loop_order", "scheduler"]
+    assert hparams["model"] == "myrnn" and hparams["task"] == "adding" and hparams["model.loop_order"] == "time"
+    assert hparams["lr"] == 0.01 and hparams["num_layers"] == cfg.num_layers and hparams["seed"] == cfg.seed
+    assert hparams["scheduler"] == "cosine"
+
+
+def test_a_null_value_is_shown_as_the_string_null(tmp_path):
+    cfg = compose_run(tmp_path, ["grad_clip=null"])
+    assert curated_hparams(cfg, {"model": "torch", "task": "adding"}, ["grad_clip=null"])["grad_clip"] == "null"
+
+
+def test_final_metrics_lead_with_the_final_loss_and_its_ratio_to_the_baseline():
+    record = {"status": "completed", "baseline": 0.2, "final": {"val/loss": 0.05, "train/loss": 0.06},
+              "best": {"val/loss": 0.04}}
+    metrics = final_metrics(record)
+    assert list(metrics)[:2] == [tags.HP_FINAL_LOSS, tags.HP_FINAL_OVER_BASELINE]
+    assert metrics[tags.HP_FINAL_OVER_BASELINE] == 0.25 and metrics[tags.HP_BEST_VAL_LOSS] == 0.04
+    assert metrics[tags.HP_DIVERGED] == 0.0 and tags.HP_FINAL_ACC not in metrics
+    diverged = final_metrics({**record, "status": "diverged", "final": {"val/loss": None}})
+    assert math.isnan(diverged[tags.HP_FINAL_LOSS]) and math.isnan(diverged[tags.HP_FINAL_OVER_BASELINE])
+    assert diverged[tags.HP_DIVERGED] == 1.0
+
+
+def test_the_experiment_summary_ranks_the_varied_keys_first():
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    hparams = {"model": "torch", "init_scale": 0.5, "nonlinearity": "relu", "hidden_size": 16}
+    experiment, start, end = hparams_summaries(hparams, {tags.HP_FINAL_LOSS: 0.1}, ["nonlinearity", "init_scale"])
+    data = plugin_data_pb2.HParamsPluginData.FromString(experiment.value[0].metadata.plugin_data.content)
+    differs = {info.name: info.differs for info in data.experiment.hparam_infos}
+    assert differs == {"model": False, "init_scale": True, "nonlinearity": True, "hidden_size": False}
+    assert [m.name.tag for m in data.experiment.metric_infos] == [tags.HP_FINAL_LOSS]
+    session = plugin_data_pb2.HParamsPluginData.FromString(start.value[0].metadata.plugin_data.content)
+    assert session.session_start_info.hparams["init_scale"].number_value == 0.5
+
+
+def test_the_varied_keys_are_the_sweepers_params_else_the_command_lines():
+    overrides = ["max_steps=100", "init_scale=0.5", "nonlinearity=tanh", "+task.num_marked=3"]
+    assert varied_keys({"init_scale": "0.5,1.5", "nonlinearity": "tanh,relu"}, overrides) == ["init_scale",
+                                                                                            "nonlinearity"]
+    assert varied_keys(None, overrides) == ["max_steps", "init_scale", "nonlinearity", "task.num_marked"]
