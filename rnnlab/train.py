@@ -31,7 +31,7 @@ def main(cfg: DictConfig) -> float:
         if not sweeping:
             sys.exit(2)
         # In a sweep, the job failed before training: recorded as such, the other jobs still run.
-        write_metrics(cfg.paths.output_dir, run_record(cfg, "failed", RunSummary(), None, None, time.time(), None,
+        write_metrics(cfg.paths.output_dir, run_record(cfg, "failed", RunSummary(), None, None, time.time(),
                                                     error=message))
         return None
     except Exception:

@@ -10,15 +10,21 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 
+from rnnlab.training.checkpoint import remove_leftovers, write_atomically
+
 METRICS_FILE = "metrics.json"
 STATUSES = ("completed", "diverged", "failed")
 FINISHED = ("completed", "diverged")  # a re-run skips these; a failed or interrupted run is run again
+REQUIRED_KEYS = {"status": str, "steps": int, "final": dict, "best": dict, "config": dict, "timing": dict}
+
+
+class CorruptMetrics(ValueError):
+    """A metrics.json that is not a run record (empty, truncated, foreign): its message names the file."""
 
 
 class RunSummary(L.Callback):
@@ -72,24 +78,36 @@ def _finite_or_none(value: Any) -> Any:
 
 
 def write_metrics(output_dir: str | os.PathLike, record: dict[str, Any]) -> Path:
-    """Write `record` as output_dir/metrics.json atomically: a temporary file in the same directory, then a rename."""
+    """Write `record` as output_dir/metrics.json atomically (temporary file beside it, fsync, rename), mode 0644."""
     if record.get("status") not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {record.get('status')!r}")
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
     text = json.dumps(_finite_or_none(record), indent=2, allow_nan=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=".metrics.", suffix=".tmp", dir=output_dir)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, output_dir / METRICS_FILE)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(output_dir / METRICS_FILE, lambda f: f.write(text.encode()))
     return output_dir / METRICS_FILE
 
 
+def remove_metrics_leftovers(output_dir: str | os.PathLike) -> None:
+    """Delete the temporary files a kill during write_metrics left behind."""
+    if Path(output_dir).is_dir():
+        remove_leftovers(Path(output_dir), METRICS_FILE)
+
+
 def read_metrics(output_dir: str | os.PathLike) -> dict[str, Any] | None:
-    """The run's metrics.json, or None if it has not ended (or never started)."""
+    """The run's metrics.json, or None if it has not ended (or never started); CorruptMetrics if it is no record."""
     path = Path(output_dir) / METRICS_FILE
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        record = json.loads(path.read_bytes())
+    except (ValueError, OSError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise CorruptMetrics(f"{path} is unreadable ({type(error).__name__}: {str(error)[:120]})") from error
+    if not isinstance(record, dict):
+        raise CorruptMetrics(f"{path} is not a run record: a JSON {type(record).__name__}, not an object")
+    for key, kind in REQUIRED_KEYS.items():
+        if not isinstance(record.get(key), kind):
+            raise CorruptMetrics(f"{path} is not a run record: '{key}' is missing or not a {kind.__name__}")
+    if record["status"] not in STATUSES:
+        raise CorruptMetrics(f"{path} is not a run record: status {record['status']!r} is none of "
+                             f"{', '.join(STATUSES)}")
+    return record

@@ -9,6 +9,7 @@ an interrupted or failed one from its last checkpoint.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,12 +21,15 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import OmegaConfBaseException
 
+from rnnlab.tasks.base import SyntheticTask
+from rnnlab.training.checkpoint import AtomicCheckpointIO, checkpoint_callback, find_resume_point
 from rnnlab.training.checks import ConfigError, check_config
 from rnnlab.training.module import RNNModule
+from rnnlab.training.results import (FINISHED, CorruptMetrics, RunSummary, read_metrics, remove_metrics_leftovers,
+                                     write_metrics)
 from rnnlab.training.resume import StepAligned
-from rnnlab.tasks.base import SyntheticTask
-from rnnlab.training.results import FINISHED, RunSummary, read_metrics, write_metrics
 
 # The top-level keys that are bookkeeping, not hyper-parameters of the experiment.
 NOT_HPARAMS = ("threads", "optimized_metric", "paths")
@@ -35,7 +39,12 @@ def train(cfg: DictConfig) -> float:
     """Run the experiment `cfg` in cfg.paths.output_dir; return the best value of cfg.optimized_metric."""
     check_config(cfg)
     output_dir = Path(cfg.paths.output_dir)
-    previous = read_metrics(output_dir)
+    remove_metrics_leftovers(output_dir)
+    try:
+        previous = read_metrics(output_dir)
+    except CorruptMetrics as error:
+        print(f"rnnlab: {error}: the run is treated as not finished", file=sys.stderr)
+        previous = None
     if previous is not None and previous["status"] in FINISHED:
         print(f"rnnlab: {output_dir} already {previous['status']} (metrics.json): skipped")
         return _objective(previous["best"], cfg.optimized_metric)
@@ -43,26 +52,26 @@ def train(cfg: DictConfig) -> float:
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    checkpoint = output_dir / "checkpoints" / "last.ckpt"
-    resume_from = checkpoint if checkpoint.exists() else None
-    resumed_at = torch.load(resume_from, map_location="cpu", weights_only=False)["global_step"] if resume_from \
-        else None
-    task, module = _build(cfg)
+    task, module, callbacks, loggers = _build(cfg)
+    resume = find_resume_point(output_dir)
+    for problem in resume.unreadable:
+        then = f"resuming from step {resume.step}" if resume.path is not None else "starting over"
+        print(f"rnnlab: unreadable checkpoint set aside ({problem}): {then}", file=sys.stderr)
     started, summary, trainer = time.time(), RunSummary(), None
+    timing = {"resumed_from_step": resume.step, "unreadable_checkpoints": resume.unreadable}
     try:
-        callbacks = [instantiate(c) for c in cfg.callbacks.values()] + [summary, StepAligned()]
-        loggers = [instantiate(c) for c in cfg.logger.values()]
-        trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
-        trainer.fit(module, datamodule=task, ckpt_path=resume_from)
+        trainer = instantiate(cfg.trainer, callbacks=[*callbacks, checkpoint_callback(cfg), summary, StepAligned()],
+                              logger=loggers, plugins=[AtomicCheckpointIO()])
+        trainer.fit(module, datamodule=task, ckpt_path=resume.path)
         if module.diverged_at_step is None and summary.last_val_step != trainer.global_step:
             trainer.validate(module, datamodule=task, verbose=False)  # max_steps ended mid-epoch
     except Exception as error:
-        write_metrics(output_dir, run_record(cfg, "failed", summary, task, trainer, started, resumed_at,
+        write_metrics(output_dir, run_record(cfg, "failed", summary, task, trainer, started, timing,
                                           error=f"{type(error).__name__}: {error}"))
         raise
 
     status = "completed" if module.diverged_at_step is None else "diverged"
-    record = run_record(cfg, status, summary, task, trainer, started, resumed_at,
+    record = run_record(cfg, status, summary, task, trainer, started, timing,
                      diverged_at_step=module.diverged_at_step)
     _log_final_hparams(trainer, cfg, record)
     write_metrics(output_dir, record)  # last: its presence means the run has ended
@@ -71,21 +80,33 @@ def train(cfg: DictConfig) -> float:
     return _objective(record["best"], cfg.optimized_metric)
 
 
-def _build(cfg: DictConfig) -> tuple[SyntheticTask, RNNModule]:
-    """The task and the module; their constructors' argument checks become one-line configuration errors."""
+def _build(cfg: DictConfig) -> tuple[SyntheticTask, RNNModule, list, list]:
+    """Task, module, callbacks and loggers; their constructors' argument checks become one-line configuration errors.
+
+    All before anything is written, so a bad value leaves no trace in the run's directory.
+    """
+    where = "task"
     try:
         task = instantiate(cfg.task)
+        where = "model"
         module = RNNModule(rnn=instantiate(cfg.model), task=task, optimizer=instantiate(cfg.optimizer),
                            scheduler=instantiate(cfg.scheduler) if "scheduler" in cfg else None,
                            init=cfg.init, init_scale=cfg.init_scale, seed=cfg.seed)
+        callbacks = []
+        for name, callback in cfg.callbacks.items():
+            where = f"callbacks.{name}"
+            callbacks.append(instantiate(callback))
+        where = "logger"
+        loggers = [instantiate(c) for c in cfg.logger.values()]
     except (InstantiationException, ValueError, TypeError) as error:
         cause = error.__cause__ if isinstance(error, InstantiationException) and error.__cause__ else error
-        raise ConfigError(str(cause)) from error
-    return task, module
+        message = (str(cause).splitlines() or [type(cause).__name__])[0]
+        raise ConfigError(message if where in ("task", "model") else f"{where}: {message}") from error
+    return task, module, callbacks, loggers
 
 
 def run_record(cfg: DictConfig, status: str, summary: RunSummary, task, trainer, started: float,
-            resumed_at: int | None, **extra) -> dict:
+               resume: dict | None = None, **extra) -> dict:
     """metrics.json's content. Everything but `timing` is a function of the configuration."""
     hydra_cfg = HydraConfig.get() if HydraConfig.initialized() else None
     return {
@@ -102,7 +123,9 @@ def run_record(cfg: DictConfig, status: str, summary: RunSummary, task, trainer,
         "timing": {
             "wall_time_s": round(time.time() - started, 3),
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "resumed_from_step": resumed_at,
+            "resumed_from_step": None,
+            "unreadable_checkpoints": [],
+            **(resume or {}),
         },
     }
 
@@ -112,7 +135,10 @@ def _resolved_config(cfg: DictConfig) -> dict:
     with open_dict(cfg):
         cfg.pop("hydra", None)  # present when composed with return_hydra_config (tests)
         cfg.paths.output_dir = "<output_dir>"  # where the run ran is not part of what it was
-    return OmegaConf.to_container(cfg, resolve=True)
+    try:
+        return OmegaConf.to_container(cfg, resolve=True)
+    except OmegaConfBaseException:  # recording a configuration whose interpolation does not resolve
+        return OmegaConf.to_container(cfg, resolve=False)
 
 
 def _objective(best: dict, metric: str) -> float:

@@ -194,12 +194,14 @@ def test_same_overrides_twice_give_identical_metrics(tmp_path):
 
 
 def test_the_default_run_records_learning_against_the_baseline(tmp_path):
-    train(compose_config(tmp_path, [*SHORT, "max_steps=20"]))
+    train(compose_config(tmp_path, [*SHORT, "max_steps=20", "checkpoint.every_n_steps=8"]))
     record = json.loads((tmp_path / "metrics.json").read_text())
     assert record["baseline"] == pytest.approx(2 / 12)
     assert record["best"]["val/loss"] <= record["final"]["val/loss"]
     assert record["best"]["train/loss"] <= record["final"]["train/loss"]
-    assert (tmp_path / "checkpoints" / "last.ckpt").exists()
+    steps = [torch.load(tmp_path / "checkpoints" / name, weights_only=False)["global_step"]
+             for name in ("last.ckpt", "previous.ckpt")]
+    assert steps == [16, 8]  # every 8 optimizer steps, the one before kept
 
 
 def _train_losses(tmp_path, model, steps):
