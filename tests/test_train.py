@@ -109,12 +109,16 @@ def test_an_exploding_run_ends_diverged_with_exit_code_zero(tmp_path):
 
 @pytest.mark.parametrize("override,expected", [
     ("num_layers=0", "num_layers=0 is invalid; allowed: an integer >= 1"),
-    ("init_scale=-0.5", "init_scale=-0.5 is invalid; allowed: a number >= 0"),
+    ("init_scale=-0.5", "init_scale=-0.5 is invalid; allowed: a number in [0, 3.403e+38]"),
     ("model=nope", "Could not find 'model/nope'"),
     ("hiden_size=3", "Key 'hiden_size' is not in struct"),
+    ("seed=4294967296", "seed=4294967296 is invalid; allowed: an integer in [0, 4294967295]"),
+    ("lr=${nope}", "lr: Interpolation key 'nope' not found"),
+    ("scheduler=step scheduler.step_size=0", "scheduler.step_size=0 is invalid; allowed: an integer >= 1"),
+    ("callbacks.grad_norms.every_n_steps=0", "callbacks.grad_norms: GradNorms: every_n_steps must be an integer"),
 ])
 def test_bad_configuration_gives_one_clear_error_and_no_results(override, expected, tmp_path):
-    result = run_cli(tmp_path, override)
+    result = run_cli(tmp_path, *override.split())
     assert result.returncode != 0 and expected in result.stderr
     assert "Traceback (most recent call last)" not in result.stderr and len(result.stderr.splitlines()) <= 20
     assert not (tmp_path / "metrics.json").exists() and not list(tmp_path.glob("events.*"))

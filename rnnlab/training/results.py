@@ -15,7 +15,7 @@ from typing import Any
 
 import lightning as L
 
-from rnnlab.training.checkpoint import remove_leftovers, write_atomically
+from rnnlab.training.checkpoint import write_atomically
 
 METRICS_FILE = "metrics.json"
 STATUSES = ("completed", "diverged", "failed")
@@ -90,7 +90,8 @@ def write_metrics(output_dir: str | os.PathLike, record: dict[str, Any]) -> Path
 def remove_metrics_leftovers(output_dir: str | os.PathLike) -> None:
     """Delete the temporary files a kill during write_metrics left behind."""
     if Path(output_dir).is_dir():
-        remove_leftovers(Path(output_dir), METRICS_FILE)
+        for tmp in Path(output_dir).glob(".metrics.*.tmp"):
+            tmp.unlink(missing_ok=True)
 
 
 def read_metrics(output_dir: str | os.PathLike) -> dict[str, Any] | None:

@@ -256,6 +256,17 @@ BAD = [
     ("task=lookahead task.offset=0", "task.offset must be a non-zero integer"),
     ("task=copy_memory task.copy_len=0", "task.copy_len must be an integer >= 1"),
     ("model=stacked model.cell=foo", "cell: unknown or not a single network: 'foo'; allowed: torch, myrnn, concat"),
+    # values that once failed with a traceback, some inside fit, one in native code
+    ("seed=4294967296", "seed=4294967296 is invalid; allowed: an integer in [0, 4294967295]"),
+    ("hidden_size=100000000", "hidden_size=100000000 is invalid; allowed: a network that fits in this machine's"),
+    ("lr=${nope}", "lr: Interpolation key 'nope' not found"),
+    ("optimizer=sgd optimizer.momentum=-1", "optimizer.momentum=-1 is invalid; allowed: a number >= 0"),
+    ("optimizer.weight_decay=-1", "optimizer.weight_decay=-1 is invalid; allowed: a number >= 0"),
+    ("scheduler=step scheduler.step_size=0", "scheduler.step_size=0 is invalid; allowed: an integer >= 1"),
+    ("callbacks.grad_norms.every_n_steps=0", "callbacks.grad_norms: GradNorms: every_n_steps must be an integer >= 1"),
+    ("trainer.accelerator=gpu", "trainer.accelerator='gpu' is invalid; allowed: one of cpu, auto"),
+    ("init_scale=1e39", "init_scale=1e+39 is invalid; allowed: a number in [0, 3.403e+38] (the run's float32"),
+    ("checkpoint.every_n_steps=0", "checkpoint.every_n_steps=0 is invalid; allowed: an integer >= 1"),
 ]
 
 
@@ -265,6 +276,7 @@ def test_bad_values_are_refused_before_training(override, message, tmp_path):
         train(compose_config(tmp_path, override.split()))
     assert message in str(error.value) and "\n" not in str(error.value)
     assert not (tmp_path / "metrics.json").exists() and not list(tmp_path.glob("events.*"))
+    assert not (tmp_path / "checkpoints").exists()
 
 
 @pytest.mark.parametrize("override,error", [("model=nope", MissingConfigException),
