@@ -106,19 +106,11 @@ def _umask() -> int:
 
 # ---- unreadable checkpoints ----------------------------------------------------------------------------------
 
-CORRUPTIONS = {
+CORRUPTIONS = {  # a checkpoint that loads but is no Lightning checkpoint: tests/training/test_checkpoint.py
     "truncated": lambda data: data[: len(data) // 3],
     "random_bytes": lambda data: os.urandom(len(data)),
     "empty": lambda data: b"",
-    "foreign_pickle": lambda data: _pickled({"not": "a checkpoint"}),
 }
-
-
-def _pickled(obj) -> bytes:
-    import io
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -164,9 +156,9 @@ def test_with_both_checkpoints_unreadable_the_run_starts_over_and_says_so(killed
 
 # ---- corrupt metrics.json ------------------------------------------------------------------------------------
 
-BAD_METRICS = {"empty": b"", "truncated": b'{"status": "comp', "object_without_keys": b"{}", "list": b"[]",
-               "binary": bytes(range(256)), "foreign_status": b'{"status": "done", "steps": 1, "final": {}, '
-               b'"best": {}, "config": {}, "timing": {}}'}
+# The other corruptions (truncated, binary, missing keys, a foreign status) are read in-process:
+# tests/training/test_results.py.
+BAD_METRICS = {"empty": b"", "list": b"[]"}
 
 
 @pytest.mark.parametrize("content", sorted(BAD_METRICS))
@@ -205,7 +197,7 @@ def test_a_killed_diverged_run_resumes_diverged_at_the_same_step(tmp_path):
     assert again["diverged_at_step"] == whole["diverged_at_step"] and again["steps"] == whole["steps"]
 
 
-@pytest.mark.parametrize("scale", ["1e39", "1e308"])
+@pytest.mark.parametrize("scale", ["1e39"])  # 1e308 and others: tests/training/test_run.py
 def test_an_init_scale_beyond_float32_is_refused_in_one_line(scale, tmp_path):
     result = run_cli(tmp_path, [*BASE, f"init_scale={scale}"])
     assert result.returncode == 2

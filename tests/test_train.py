@@ -76,10 +76,10 @@ def test_the_cli_runs_logs_checkpoints_and_skips_a_finished_run(tmp_path):
 
 
 def test_a_run_killed_mid_training_resumes_to_the_uninterrupted_result(tmp_path):
-    overrides = [*SMALL, "max_steps=30"]
+    overrides = [*SMALL, "max_steps=30", "checkpoint.every_n_steps=10"]
     assert run_cli(tmp_path / "whole", *overrides).returncode == 0
 
-    # Killed at step 15: the last checkpoint is the end of epoch 0 (step 10).
+    # Killed at step 15: the last checkpoint is step 10.
     killed = run_cli(tmp_path / "resumed", *overrides, "+callbacks.kill._target_=tests.helpers.faults.ExitAfterSteps",
                      "+callbacks.kill.steps=15")
     assert killed.returncode == 3 and not (tmp_path / "resumed" / "metrics.json").exists()

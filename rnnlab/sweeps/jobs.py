@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from rnnlab.sweeps.unlaunched import read_unlaunched
 from rnnlab.training.results import CorruptMetrics, read_metrics
 
 INCOMPLETE = "incomplete"  # started, no metrics.json yet: running now, or interrupted
@@ -60,7 +61,10 @@ def parse_overrides(overrides: list[str]) -> dict[str, str]:
 
 
 def find_jobs(sweep_dir: str | Path) -> list[Job]:
-    """Every job under `sweep_dir`, sorted by name; raises FileNotFoundError if the directory does not exist."""
+    """Every job under `sweep_dir` and every job a launcher could not start there, sorted by name.
+
+    Raises FileNotFoundError if the directory does not exist.
+    """
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         raise FileNotFoundError(f"no sweep directory at {sweep_dir}")
@@ -75,4 +79,9 @@ def find_jobs(sweep_dir: str | Path) -> list[Job]:
         jobs.append(Job(dir=job_dir, name=job_dir.relative_to(sweep_dir).as_posix(),
                         overrides=parse_overrides(overrides if isinstance(overrides, list) else []),
                         metrics=metrics, corrupt=corrupt))
+    names = {job.name for job in jobs}
+    for name, why in read_unlaunched(sweep_dir).items():  # jobs whose directory could not even be made
+        if name not in names:
+            jobs.append(Job(dir=sweep_dir, name=name, overrides=parse_overrides(name.split(",")),
+                            metrics={"status": "failed", "error": why}))
     return sorted(jobs, key=lambda job: job.name)

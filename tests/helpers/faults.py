@@ -6,6 +6,7 @@ and the uninterrupted run have the same configuration; the environment says when
 
 import io
 import os
+import signal
 import tempfile
 from pathlib import Path
 
@@ -24,11 +25,12 @@ def _env_int(name: str) -> int | None:
 
 
 class Faults(L.Callback):
-    """Raise at optimizer step `raise_at_step` (a failing job); hard-exit the process (a crash, an out-of-memory
-    kill or a cluster's time limit, which no `except` sees) at the moment the environment names."""
+    """Raise at optimizer step `raise_at_step` (a failing job); SIGKILL the process at `kill_at_step` (the
+    out-of-memory killer); hard-exit it (a crash or a cluster's time limit, which no `except` sees) at the moment
+    the environment names."""
 
-    def __init__(self, raise_at_step: int | None = None) -> None:
-        self.raise_at_step = raise_at_step
+    def __init__(self, raise_at_step: int | None = None, kill_at_step: int | None = None) -> None:
+        self.raise_at_step, self.kill_at_step = raise_at_step, kill_at_step
         self.exit_at_step = _env_int(EXIT_AT_STEP)
         self.exit_at_validation = _env_int(EXIT_AT_VALIDATION)
         self.exit_at_train_end = bool(os.environ.get(EXIT_AT_TRAIN_END))
@@ -52,6 +54,8 @@ class Faults(L.Callback):
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         if self.raise_at_step is not None and trainer.global_step >= self.raise_at_step:
             raise RuntimeError(f"injected fault at step {trainer.global_step}")
+        if self.kill_at_step is not None and trainer.global_step >= self.kill_at_step:
+            os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer would
         if self.exit_at_step is not None and trainer.global_step >= self.exit_at_step:
             os._exit(KILLED)
 

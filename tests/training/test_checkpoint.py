@@ -61,9 +61,10 @@ def test_the_newest_sound_checkpoint_is_chosen_and_an_unreadable_one_set_aside(t
     assert len(point.unreadable) == 1 and point.unreadable[0].startswith("last.ckpt: ")
     assert (directory / "last.ckpt.unreadable").exists() and not (directory / LAST).exists()
 
-    (directory / PREVIOUS).write_bytes(b"")
+    torch.save({"not": "a checkpoint"}, directory / PREVIOUS)
     point = find_resume_point(tmp_path)
-    assert (point.path, point.step) == (None, None) and point.unreadable[0].startswith("previous.ckpt: ")
+    assert (point.path, point.step) == (None, None)
+    assert point.unreadable == ["previous.ckpt: not a Lightning checkpoint"]
     assert find_resume_point(tmp_path / "nothing_yet") .path is None
 
 

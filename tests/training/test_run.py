@@ -266,6 +266,7 @@ BAD = [
     ("callbacks.grad_norms.every_n_steps=0", "callbacks.grad_norms: GradNorms: every_n_steps must be an integer >= 1"),
     ("trainer.accelerator=gpu", "trainer.accelerator='gpu' is invalid; allowed: one of cpu, auto"),
     ("init_scale=1e39", "init_scale=1e+39 is invalid; allowed: a number in [0, 3.403e+38] (the run's float32"),
+    ("init_scale=1e308", "init_scale=1e+308 is invalid; allowed: a number in [0, 3.403e+38]"),
     ("checkpoint.every_n_steps=0", "checkpoint.every_n_steps=0 is invalid; allowed: an integer >= 1"),
 ]
 
