@@ -15,7 +15,7 @@ from lightning.pytorch.loops.training_epoch_loop import _TrainingEpochLoop
 from packaging.version import Version
 
 # The Lightning releases whose private step counter this module sets (the lower bound is pyproject.toml's).
-LIGHTNING_CHECKED = (Version("2.2"), Version("2.7"))
+LIGHTNING_CHECKED = (Version("2.6"), Version("2.7"))
 PRIVATE_COUNTER = "_batches_that_stepped"
 
 

@@ -15,7 +15,7 @@ def test_the_installed_lightning_is_one_the_guard_knows_and_its_loop_has_the_cou
     assert isinstance(getattr(loop, PRIVATE_COUNTER), int)
 
 
-@pytest.mark.parametrize("version", ["2.1.4", "2.7.0", "3.0.0"])
+@pytest.mark.parametrize("version", ["2.5.6", "2.7.0", "3.0.0"])
 def test_an_unchecked_lightning_is_refused_loudly(version):
     with pytest.raises(RuntimeError, match=f"this is lightning {version}"):
         check_lightning(version)
