@@ -201,7 +201,8 @@ def test_a_killed_diverged_run_resumes_diverged_at_the_same_step(tmp_path):
 def test_an_init_scale_beyond_float32_is_refused_in_one_line(scale, tmp_path):
     result = run_cli(tmp_path, [*BASE, f"init_scale={scale}"])
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].startswith(f"rnnlab: bad configuration: init_scale={scale}")
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        f"rnnlab: bad configuration: init_scale={float(scale)!r} is invalid; allowed: a number in [0, 3.403e+38]")
     assert "Traceback" not in result.stderr and not (tmp_path / "metrics.json").exists()
 
 

@@ -36,11 +36,11 @@ def without_timing(record: dict) -> dict:
 
 def test_the_cli_runs_logs_checkpoints_and_skips_a_finished_run(tmp_path):
     run_dir = tmp_path / "run"
-    result = run_cli(run_dir, *SMALL, "max_steps=25")
+    result = run_cli(run_dir, *SMALL, "max_steps=25", "checkpoint.every_n_steps=10")
     assert result.returncode == 0, result.stderr
     record = metrics(run_dir)
     assert record["status"] == "completed" and record["steps"] == 25
-    assert record["overrides"] == [*SMALL, "max_steps=25"]
+    assert record["overrides"] == [*SMALL, "max_steps=25", "checkpoint.every_n_steps=10"]
     assert (run_dir / "checkpoints" / "last.ckpt").exists()
 
     events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0, "tensors": 0})
@@ -70,7 +70,7 @@ def test_the_cli_runs_logs_checkpoints_and_skips_a_finished_run(tmp_path):
 
     before = (run_dir / "metrics.json").read_text()
     started = time.monotonic()
-    again = run_cli(run_dir, *SMALL, "max_steps=25")
+    again = run_cli(run_dir, *SMALL, "max_steps=25", "checkpoint.every_n_steps=10")
     assert again.returncode == 0 and "already completed" in again.stdout
     assert time.monotonic() - started < 60 and (run_dir / "metrics.json").read_text() == before
 

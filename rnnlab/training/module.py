@@ -122,7 +122,7 @@ class RNNModule(L.LightningModule):
     def on_train_start(self) -> None:
         # Weights that are already non-finite (an init_scale near the dtype's limit) or a checkpoint written after
         # divergence: the run has diverged; nothing may train on, nor diagnose such weights.
-        if self.diverged_at_step is None and not all(torch.isfinite(p).all() for p in self.parameters()):
+        if self.diverged_at_step is None and not weights_finite(self):
             self.diverged_at_step = self.global_step
         if self.diverged_at_step is not None:
             self.trainer.should_stop = True
@@ -137,3 +137,8 @@ class RNNModule(L.LightningModule):
         if "rng_state" in checkpoint:
             torch.set_rng_state(checkpoint["rng_state"])
         self.diverged_at_step = checkpoint.get("diverged_at_step")
+
+
+def weights_finite(module: nn.Module) -> bool:
+    """Whether every parameter of `module` is finite."""
+    return all(bool(torch.isfinite(p).all()) for p in module.parameters())

@@ -40,15 +40,19 @@ class StepAligned(L.Callback):
     def __init__(self) -> None:
         check_lightning()
 
-    def _align(self, trainer: L.Trainer) -> None:
+    def _start_data_at_step(self, trainer: L.Trainer) -> None:
         sampler = getattr(trainer.train_dataloader, "sampler", None)
         if hasattr(sampler, "start_at"):
             sampler.start_at(trainer.global_step)
-        if trainer.accumulate_grad_batches == 1:
-            setattr(trainer.fit_loop.epoch_loop, PRIVATE_COUNTER, trainer.global_step)
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._align(trainer)  # a run resumed mid-epoch gets no on_train_epoch_start for that epoch
+        self._start_data_at_step(trainer)  # a run resumed mid-epoch gets no on_train_epoch_start for that epoch
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._align(trainer)
+        self._start_data_at_step(trainer)
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int) -> None:
+        # Here, after Lightning's restart bookkeeping (which runs after on_train_epoch_start), the counter of an
+        # uninterrupted run equals the global step.
+        if trainer.accumulate_grad_batches == 1:
+            setattr(trainer.fit_loop.epoch_loop, PRIVATE_COUNTER, trainer.global_step)

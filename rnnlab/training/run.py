@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from omegaconf.errors import OmegaConfBaseException
 from rnnlab.tasks.base import SyntheticTask
 from rnnlab.training.checkpoint import AtomicCheckpointIO, checkpoint_callback, find_resume_point
 from rnnlab.training.checks import ConfigError, check_config
-from rnnlab.training.module import RNNModule
+from rnnlab.training.module import RNNModule, weights_finite
 from rnnlab.training.results import (FINISHED, CorruptMetrics, RunSummary, read_metrics, remove_metrics_leftovers,
                                      write_metrics)
 from rnnlab.training.resume import StepAligned
@@ -62,9 +63,17 @@ def train(cfg: DictConfig) -> float:
     try:
         trainer = instantiate(cfg.trainer, callbacks=[*callbacks, checkpoint_callback(cfg), summary, StepAligned()],
                               logger=loggers, plugins=[AtomicCheckpointIO()])
-        trainer.fit(module, datamodule=task, ckpt_path=resume.path)
-        if module.diverged_at_step is None and summary.last_val_step != trainer.global_step:
-            trainer.validate(module, datamodule=task, verbose=False)  # max_steps ended mid-epoch
+        with warnings.catch_warnings():
+            # Lightning warns that a mid-epoch resume with a plain dataloader replays the epoch; rnnlab's training
+            # sampler starts at the step reached (rnnlab.training.resume.StepAligned), so the resume is exact.
+            warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch")
+            trainer.fit(module, datamodule=task, ckpt_path=resume.path)
+        if module.diverged_at_step is None and not weights_finite(module):
+            module.diverged_at_step = trainer.global_step  # the last update overflowed: a non-finite run diverged
+        if summary.last_val_step != trainer.global_step:
+            # max_steps ended mid-epoch, or divergence stopped the run (Lightning validates at such a stop unless
+            # it has just resumed): the final validation is the same for every history of the run
+            trainer.validate(module, datamodule=task, verbose=False)
     except Exception as error:
         write_metrics(output_dir, run_record(cfg, "failed", summary, task, trainer, started, timing,
                                           error=f"{type(error).__name__}: {error}"))
