@@ -17,11 +17,9 @@ if __name__ == "__main__":
     # code is imported (_import_train).
     gc.disable()
 
-import json
 import logging
 import math
 import sys
-from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -30,8 +28,7 @@ from omegaconf import DictConfig
 
 from rnnlab.config import CONF_DIR
 from rnnlab.training.console import quiet_third_party
-
-FINISHED = ("completed", "diverged")  # rnnlab.training.results.FINISHED, without importing Lightning
+from rnnlab.training.results import FINISHED, CorruptMetrics, read_metrics
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
@@ -73,14 +70,13 @@ def main(cfg: DictConfig) -> float:
 def _finished_record(output_dir: str) -> dict | None:
     """The run's metrics.json if it says completed or diverged (a re-run skips it), else None.
 
-    Read here rather than with rnnlab.training.results.read_metrics, whose module imports Lightning.
+    A corrupt one is not finished: rnnlab.training.run names the file and runs again.
     """
-    path = Path(output_dir) / "metrics.json"
     try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError):  # absent, or unreadable: the run goes ahead and rnnlab.training.run decides
+        record = read_metrics(output_dir)
+    except CorruptMetrics:
         return None
-    return record if isinstance(record, dict) and record.get("status") in FINISHED else None
+    return record if record is not None and record["status"] in FINISHED else None
 
 
 def _import_train():
@@ -106,10 +102,11 @@ def _import_train():
 def _record_config_error(cfg: DictConfig, message: str) -> None:
     import time
 
-    from rnnlab.training.results import RunSummary, write_metrics
+    from rnnlab.training.results import write_metrics
     from rnnlab.training.run import run_record
+    from rnnlab.training.summary import RunSummary
 
-    write_metrics(cfg.paths.output_dir, run_record(cfg, "failed", RunSummary(), None, None, time.time(), None,
+    write_metrics(cfg.paths.output_dir, run_record(cfg, "failed", RunSummary(), None, None, time.time(),
                                                    error=message))
 
 

@@ -37,11 +37,11 @@ def without_timing(record: dict) -> dict:
 
 def test_the_cli_runs_logs_checkpoints_and_skips_a_finished_run(tmp_path):
     run_dir = tmp_path / "run"
-    result = run_cli(run_dir, *SMALL, "max_steps=25")
+    result = run_cli(run_dir, *SMALL, "max_steps=25", "checkpoint.every_n_steps=10")
     assert result.returncode == 0, result.stderr
     record = metrics(run_dir)
     assert record["status"] == "completed" and record["steps"] == 25
-    assert record["overrides"] == [*SMALL, "max_steps=25"]
+    assert record["overrides"] == [*SMALL, "max_steps=25", "checkpoint.every_n_steps=10"]
     assert (run_dir / "checkpoints" / "last.ckpt").exists()
 
     events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0, "tensors": 0})
@@ -77,7 +77,7 @@ def test_the_cli_runs_logs_checkpoints_and_skips_a_finished_run(tmp_path):
 
     before = (run_dir / "metrics.json").read_text()
     started = time.monotonic()
-    again = run_cli(run_dir, *SMALL, "max_steps=25")
+    again = run_cli(run_dir, *SMALL, "max_steps=25", "checkpoint.every_n_steps=10")
     assert again.returncode == 0 and "already completed" in again.stdout
     assert time.monotonic() - started < 60 and (run_dir / "metrics.json").read_text() == before
 
@@ -137,10 +137,10 @@ def test_quick_answers_come_before_lightning_is_imported(case, tmp_path):
 
 
 def test_a_run_killed_mid_training_resumes_to_the_uninterrupted_result(tmp_path):
-    overrides = [*SMALL, "max_steps=30"]
+    overrides = [*SMALL, "max_steps=30", "checkpoint.every_n_steps=10"]
     assert run_cli(tmp_path / "whole", *overrides).returncode == 0
 
-    # Killed at step 15: the last checkpoint is the end of epoch 0 (step 10).
+    # Killed at step 15: the last checkpoint is step 10.
     killed = run_cli(tmp_path / "resumed", *overrides, "+callbacks.kill._target_=tests.helpers.faults.ExitAfterSteps",
                      "+callbacks.kill.steps=15")
     assert killed.returncode == 3 and not (tmp_path / "resumed" / "metrics.json").exists()
@@ -174,9 +174,13 @@ def test_an_exploding_run_ends_diverged_with_exit_code_zero(tmp_path):
     ("num_layers=0", "num_layers=0 is invalid; allowed: an integer >= 1"),
     ("model=nope", "Could not find 'model/nope'"),
     ("hiden_size=3", "Key 'hiden_size' is not in struct"),
+    ("seed=4294967296", "seed=4294967296 is invalid; allowed: an integer in [0, 4294967295]"),
+    ("lr=${nope}", "lr: Interpolation key 'nope' not found"),
+    ("scheduler=step scheduler.step_size=0", "scheduler.step_size=0 is invalid; allowed: an integer >= 1"),
+    ("callbacks.grad_norms.every_n_steps=0", "callbacks.grad_norms: GradNorms.every_n_steps=0 is invalid; allowed: an integer >= 1"),
 ])
 def test_bad_configuration_gives_one_clear_error_and_no_results(override, expected, tmp_path):
-    result = run_cli(tmp_path, override)
+    result = run_cli(tmp_path, *override.split())
     assert result.returncode != 0 and expected in result.stderr
     assert "Traceback (most recent call last)" not in result.stderr and len(result.stderr.splitlines()) <= 20
     assert not (tmp_path / "metrics.json").exists() and not list(tmp_path.glob("events.*"))

@@ -89,7 +89,7 @@ def bare_step_time(overrides: list[str], warmup: int, steps: int, workdir: Path)
     times: list[float] = []
     epoch = 0
     while len(times) < cfg.max_steps:
-        loader.sampler.set_epoch(epoch)  # fresh batches each epoch, as the lab's sampler draws them
+        loader.sampler.start_at(len(times))  # batch s for step s, as the lab's sampler draws them
         for batch in loader:
             times.append(time.perf_counter())
             loss = model.loss_from_rnn_output(model.rnn_output(batch), batch)

@@ -23,11 +23,22 @@ class EveryNSteps(L.Callback):
         self._last_step: int | None = None
 
     def due(self, trainer: L.Trainer) -> bool:
+        """True at the steps this diagnostic acts at, unless the weights or gradients are non-finite.
+
+        Native routines (an eigenvalue solver, a histogram) may crash the process on inf or nan; a run in that
+        state has diverged, which the LightningModule records.
+        """
         step = trainer.global_step
         if step % self.every_n_steps or step == self._last_step:
             return False
         self._last_step = step
-        return True
+        return all_finite(trainer.lightning_module)
+
+
+def all_finite(module: torch.nn.Module) -> bool:
+    """Whether every parameter of `module`, and every gradient it holds, is finite."""
+    tensors = [t for p in module.parameters() for t in (p, p.grad) if t is not None]
+    return bool(torch.stack([torch.isfinite(t).all() for t in tensors]).all()) if tensors else True
 
 
 def check_image_schedule(owner: str, every_n_steps: int, image_every_n_steps) -> None:

@@ -2,7 +2,8 @@
 
 A job is a directory under the sweep holding `.hydra/overrides.yaml` (Hydra writes it when the job starts);
 its metrics.json (written last, atomically, by rnnlab.train) says how it ended. No metrics.json: the job is
-still running, or was interrupted (re-running the sweep resumes it).
+still running, or was interrupted (re-running the sweep resumes it). A metrics.json that is no run record (emptied,
+truncated, foreign) makes the job `corrupt`: re-running the sweep runs it again.
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ from typing import Any
 
 import yaml
 
+from rnnlab.sweeps.unlaunched import read_unlaunched
+from rnnlab.training.results import CorruptMetrics, read_metrics
+
 INCOMPLETE = "incomplete"  # started, no metrics.json yet: running now, or interrupted
+CORRUPT = "corrupt"  # a metrics.json that is not a run record
 
 
 @dataclass(frozen=True)
@@ -24,14 +29,26 @@ class Job:
     name: str  # the job's directory relative to the sweep directory: its overrides
     overrides: dict[str, str]
     metrics: dict[str, Any] | None
+    corrupt: str | None = None  # why its metrics.json is no run record
 
     @property
     def status(self) -> str:
+        if self.corrupt is not None:
+            return CORRUPT
         return self.metrics["status"] if self.metrics is not None else INCOMPLETE
 
     @property
     def error(self) -> str | None:
+        if self.corrupt is not None:
+            return self.corrupt
         return self.metrics.get("error") if self.metrics is not None else None
+
+
+def _read_job_metrics(job_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
+    try:
+        return read_metrics(job_dir), None
+    except CorruptMetrics as error:
+        return None, str(error)
 
 
 def parse_overrides(overrides: list[str]) -> dict[str, str]:
@@ -44,18 +61,27 @@ def parse_overrides(overrides: list[str]) -> dict[str, str]:
 
 
 def find_jobs(sweep_dir: str | Path) -> list[Job]:
-    """Every job under `sweep_dir`, sorted by name; raises FileNotFoundError if the directory does not exist."""
-    # Imported here: rnnlab.training.results imports Lightning, and this module is loaded by the sweep's Hydra
-    # callback in every run of rnnlab.train, before `--help` or a configuration error is answered.
-    from rnnlab.training.results import read_metrics
+    """Every job under `sweep_dir` and every job a launcher could not start there, sorted by name.
 
+    Raises FileNotFoundError if the directory does not exist.
+    """
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         raise FileNotFoundError(f"no sweep directory at {sweep_dir}")
     jobs = []
     for overrides_file in sweep_dir.rglob(".hydra/overrides.yaml"):
         job_dir = overrides_file.parent.parent
-        overrides = yaml.safe_load(overrides_file.read_text()) or []
+        try:
+            overrides = yaml.safe_load(overrides_file.read_text()) or []
+        except (OSError, yaml.YAMLError):  # a damaged Hydra record must not hide the other jobs
+            overrides = []
+        metrics, corrupt = _read_job_metrics(job_dir)
         jobs.append(Job(dir=job_dir, name=job_dir.relative_to(sweep_dir).as_posix(),
-                        overrides=parse_overrides(overrides), metrics=read_metrics(job_dir)))
+                        overrides=parse_overrides(overrides if isinstance(overrides, list) else []),
+                        metrics=metrics, corrupt=corrupt))
+    names = {job.name for job in jobs}
+    for name, why in read_unlaunched(sweep_dir).items():  # jobs whose directory could not even be made
+        if name not in names:
+            jobs.append(Job(dir=sweep_dir, name=name, overrides=parse_overrides(name.split(",")),
+                            metrics={"status": "failed", "error": why}))
     return sorted(jobs, key=lambda job: job.name)

@@ -9,7 +9,6 @@ launcher's main process.
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import threading
@@ -22,9 +21,9 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from rnnlab.training.console import significant
+from rnnlab.training.results import FINISHED, CorruptMetrics, read_metrics
 
 POLL_SECONDS = 1.0
-FINISHED = ("completed", "diverged")  # rnnlab.training.results.FINISHED (that module imports Lightning)
 
 
 @dataclass(frozen=True)
@@ -80,8 +79,10 @@ def _label(path: Path, sweep_dir: Path, record: dict, keys: list[str] | None) ->
 
 def _read(path: Path, sweep_dir: Path, keys: list[str] | None = None) -> Finished | None:
     try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError):  # being replaced, or unreadable: read again at the next poll
+        record = read_metrics(path.parent)
+    except CorruptMetrics:  # unreadable: read again at the next poll (the summary names it at the end)
+        return None
+    if record is None:
         return None
     final, baseline = record.get("final") or {}, record.get("baseline")
     loss = final.get("val/loss")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rnnlab.sweeps.jobs import CORRUPT
 from rnnlab.sweeps.plots import final_loss_plot, grad_through_time_plot, learning_curves_plot
 from rnnlab.sweeps.table import sweep_table
 
@@ -69,9 +70,10 @@ def write_report(sweep_dir: str | Path, out: str | Path | None = None) -> dict[s
         markdown_table(table, columns) if len(table) else "(no jobs yet)",
         "",
     ]
-    failures = table[table["status"] == "failed"] if len(table) else table
+    failures = table[table["status"].isin(["failed", CORRUPT])] if len(table) else table
     if len(failures):
-        parts += ["## Failures", ""] + [f"- `{row.job}`: {row.error}" for row in failures.itertuples()] + [""]
+        parts += ["## Failures", ""] + [f"- `{row.job}` ({row.status}): {row.error}"
+                                        for row in failures.itertuples()] + [""]
     parts += [f"![{name}]({path.name})" for name, path in plots.items()]
     written["markdown"] = out / MARKDOWN
     written["markdown"].write_text("\n".join(parts) + "\n")

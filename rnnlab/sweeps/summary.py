@@ -14,9 +14,9 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from rnnlab.sweeps.jobs import INCOMPLETE, Job, find_jobs
+from rnnlab.sweeps.jobs import CORRUPT, INCOMPLETE, Job, find_jobs
 
-BAD = ("failed", INCOMPLETE)  # at a sweep's end an incomplete job was killed (out of memory, time limit...)
+BAD = ("failed", INCOMPLETE, CORRUPT)  # at a sweep's end an incomplete job was killed (out of memory, time limit...)
 
 
 def summary_lines(sweep_dir: str | Path, jobs: list[Job]) -> list[str]:
@@ -32,7 +32,11 @@ def summary_lines(sweep_dir: str | Path, jobs: list[Job]) -> list[str]:
 
 
 class SweepSummary(Callback):
-    """Print the sweep's summary at its end; exit with status 1 if a job failed or never ended."""
+    """Print the sweep's summary at its end; exit with status 1 if a job failed or never ended.
+
+    Hydra turns a callback's exception into a warning and exits 0; a summary that could not be made must fail the
+    sweep instead, so every error here ends in one line and exit status 1.
+    """
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         # before the sweeper starts: Optuna's SQLite storage (optuna.db in the sweep directory) needs the directory
@@ -40,9 +44,14 @@ class SweepSummary(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         sweep_dir = config.hydra.sweep.dir
-        jobs = find_jobs(sweep_dir) if Path(sweep_dir).is_dir() else []
-        lines = summary_lines(sweep_dir, jobs)
-        bad = any(job.status in BAD for job in jobs)
+        try:
+            jobs = find_jobs(sweep_dir) if Path(sweep_dir).is_dir() else []
+            lines = summary_lines(sweep_dir, jobs)
+            bad = any(job.status in BAD for job in jobs)
+        except Exception as error:
+            print(f"rnnlab sweep {sweep_dir}: no summary could be made ({type(error).__name__}: {error}); "
+                  "the sweep's result is unknown", file=sys.stderr, flush=True)
+            sys.exit(1)
         print("\n".join(lines), file=sys.stderr if bad else sys.stdout, flush=True)
         if bad:
             sys.exit(1)

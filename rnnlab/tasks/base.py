@@ -114,11 +114,14 @@ class SyntheticTask(L.LightningDataModule):
         return self.generate(generator, self.batch_size)
 
     def _loader(self, split: str, sampler: Sampler) -> DataLoader:
-        return DataLoader(_TaskBatches(self, split), batch_size=None, sampler=sampler,
+        # Its own generator: without one, every new iterator draws its base seed from the global RNG, which also
+        # drives dropout, so a resumed run (one iterator more) would draw other dropout masks.
+        generator = torch.Generator().manual_seed(batch_seed(self.seed, split, -1))
+        return DataLoader(_TaskBatches(self, split), batch_size=None, sampler=sampler, generator=generator,
                           num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", EpochSampler(self.train_batches))
+        return self._loader("train", StepSampler(self.train_batches))
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("val", EpochSampler(self.val_batches, advance=False))
@@ -130,6 +133,30 @@ class _TaskBatches(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         return self.task.batch(self.split, index)
+
+
+class StepSampler(Sampler):
+    """Training batch indices from the step reached (`start_at`) to the end of its epoch: batch s for step s.
+
+    The index is read when the first batch is drawn, so a run resumed mid-epoch continues with the very batch the
+    interrupted run would have drawn next (Lightning replays a plain sampler from the epoch's start).
+    """
+
+    def __init__(self, num_batches: int) -> None:
+        self.num_batches, self.start = num_batches, 0
+
+    def start_at(self, step: int) -> None:
+        self.start = step
+
+    def set_epoch(self, epoch: int) -> None:
+        """Lightning's epoch counter is ignored: the step reached says where the data continue."""
+
+    def __iter__(self):
+        start = self.start
+        yield from range(start, (start // self.num_batches + 1) * self.num_batches)
+
+    def __len__(self) -> int:
+        return self.num_batches
 
 
 class EpochSampler(Sampler):

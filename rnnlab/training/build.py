@@ -23,6 +23,13 @@ def build_module(cfg: DictConfig) -> tuple[SyntheticTask, RNNModule]:
                            scheduler=instantiate(cfg.scheduler) if "scheduler" in cfg else None,
                            init=cfg.init, init_scale=cfg.init_scale, seed=cfg.seed)
     except (InstantiationException, ValueError, TypeError) as error:
-        cause = error.__cause__ if isinstance(error, InstantiationException) and error.__cause__ else error
-        raise ConfigError(str(cause)) from error
+        raise config_error(error) from error
     return task, module
+
+
+def config_error(error: Exception, where: str | None = None) -> ConfigError:
+    """The one line to show for a constructor's refusal: the cause's first line, prefixed by the config key `where`
+    when the cause does not name it (a callback's or a logger's own message)."""
+    cause = error.__cause__ if isinstance(error, InstantiationException) and error.__cause__ else error
+    message = (str(cause).splitlines() or [type(cause).__name__])[0]
+    return ConfigError(message if where is None else f"{where}: {message}")

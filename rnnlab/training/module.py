@@ -120,10 +120,26 @@ class RNNModule(L.LightningModule):
         scheduler = self.scheduler_factory(optimizer)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
-    # The global RNG drives dropout; keeping it in the checkpoint lets a resumed run draw what the original would.
+    def on_train_start(self) -> None:
+        # Weights that are already non-finite (an init_scale near the dtype's limit) or a checkpoint written after
+        # divergence: the run has diverged; nothing may train on, nor diagnose such weights.
+        if self.diverged_at_step is None and not weights_finite(self):
+            self.diverged_at_step = self.global_step
+        if self.diverged_at_step is not None:
+            self.trainer.should_stop = True
+
+    # The global RNG drives dropout (the dataloaders have their own generators): keeping it in the checkpoint lets
+    # a resumed run draw the masks the original would. A diverged run stays diverged when resumed.
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["rng_state"] = torch.get_rng_state()
+        checkpoint["diverged_at_step"] = self.diverged_at_step
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         if "rng_state" in checkpoint:
             torch.set_rng_state(checkpoint["rng_state"])
+        self.diverged_at_step = checkpoint.get("diverged_at_step")
+
+
+def weights_finite(module: nn.Module) -> bool:
+    """Whether every parameter of `module` is finite."""
+    return all(bool(torch.isfinite(p).all()) for p in module.parameters())

@@ -1,4 +1,4 @@
-"""A run's result: `metrics.json` in its output directory, and the callback that gathers its final and best metrics.
+"""A run's result: `metrics.json` in its output directory (free of Lightning: sweeps and re-runs read it fast).
 
 metrics.json is written atomically and last, so its presence means the run ended. Everything in it except the
 `timing` section is a function of the configuration: two runs of the same overrides on the CPU give identical files
@@ -10,55 +10,19 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-import lightning as L
+from rnnlab.training.atomic import write_atomically
 
 METRICS_FILE = "metrics.json"
 STATUSES = ("completed", "diverged", "failed")
 FINISHED = ("completed", "diverged")  # a re-run skips these; a failed or interrupted run is run again
+REQUIRED_KEYS = {"status": str, "steps": int, "final": dict, "best": dict, "config": dict, "timing": dict}
 
 
-class RunSummary(L.Callback):
-    """The final and best value of the training loss and of every validation metric, kept in checkpoints.
-
-    Being part of the checkpoint, a resumed run's summary covers the whole run, not just its resumed part.
-    """
-
-    def __init__(self) -> None:
-        self.final: dict[str, float] = {}
-        self.best: dict[str, float] = {}
-        self.last_val_step: int | None = None
-
-    def _record(self, name: str, value: float) -> None:
-        self.final[name] = value
-        if math.isfinite(value):
-            better = max if name.endswith("acc") else min
-            self.best[name] = better(self.best.get(name, value), value)
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        # trainer.callback_metrics is only refreshed after this hook; the step's own output is current.
-        # A step that returned no loss (a non-finite one, see RNNModule.training_step) records nan.
-        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
-        self._record("train/loss", float(loss) if loss is not None else math.nan)
-
-    def on_validation_end(self, trainer, pl_module) -> None:
-        if trainer.sanity_checking:
-            return
-        for name, value in trainer.callback_metrics.items():
-            if name.startswith("val/"):
-                self._record(name, float(value))
-        self.last_val_step = trainer.global_step
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"final": dict(self.final), "best": dict(self.best), "last_val_step": self.last_val_step}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.final = dict(state_dict["final"])
-        self.best = dict(state_dict["best"])
-        self.last_val_step = state_dict["last_val_step"]
+class CorruptMetrics(ValueError):
+    """A metrics.json that is not a run record (empty, truncated, foreign): its message names the file."""
 
 
 def _finite_or_none(value: Any) -> Any:
@@ -72,24 +36,37 @@ def _finite_or_none(value: Any) -> Any:
 
 
 def write_metrics(output_dir: str | os.PathLike, record: dict[str, Any]) -> Path:
-    """Write `record` as output_dir/metrics.json atomically: a temporary file in the same directory, then a rename."""
+    """Write `record` as output_dir/metrics.json atomically (temporary file beside it, fsync, rename), mode 0644."""
     if record.get("status") not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {record.get('status')!r}")
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
     text = json.dumps(_finite_or_none(record), indent=2, allow_nan=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=".metrics.", suffix=".tmp", dir=output_dir)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, output_dir / METRICS_FILE)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(output_dir / METRICS_FILE, lambda f: f.write(text.encode()))
     return output_dir / METRICS_FILE
 
 
+def remove_metrics_leftovers(output_dir: str | os.PathLike) -> None:
+    """Delete the temporary files a kill during write_metrics left behind."""
+    if Path(output_dir).is_dir():
+        for tmp in Path(output_dir).glob(".metrics.*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+
 def read_metrics(output_dir: str | os.PathLike) -> dict[str, Any] | None:
-    """The run's metrics.json, or None if it has not ended (or never started)."""
+    """The run's metrics.json, or None if it has not ended (or never started); CorruptMetrics if it is no record."""
     path = Path(output_dir) / METRICS_FILE
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        record = json.loads(path.read_bytes())
+    except (ValueError, OSError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise CorruptMetrics(f"{path} is unreadable ({type(error).__name__}: {str(error)[:120]})") from error
+    if not isinstance(record, dict):
+        raise CorruptMetrics(f"{path} is not a run record: a JSON {type(record).__name__}, not an object")
+    for key, kind in REQUIRED_KEYS.items():
+        if not isinstance(record.get(key), kind):
+            raise CorruptMetrics(f"{path} is not a run record: '{key}' is missing or not a {kind.__name__}")
+    if record["status"] not in STATUSES:
+        raise CorruptMetrics(f"{path} is not a run record: status {record['status']!r} is none of "
+                             f"{', '.join(STATUSES)}")
+    return record

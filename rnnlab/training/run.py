@@ -5,36 +5,48 @@ run has ended, metrics.json. Re-running into the same directory skips a run that
 an interrupted or failed one from its last checkpoint.
 """
 
-
 from __future__ import annotations
 
 import math
+import sys
 import time
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
 import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import OmegaConfBaseException
 
-from rnnlab.training.build import build_module
+from rnnlab.tasks.base import SyntheticTask
+from rnnlab.training.build import build_module, config_error
+from rnnlab.training.checkpoint import AtomicCheckpointIO, checkpoint_callback, find_resume_point
 from rnnlab.training.checks import check_config
 from rnnlab.training.console import result_line
 from rnnlab.training.hparams import curated_hparams, final_metrics, hparams_summaries, varied_keys
+from rnnlab.training.module import RNNModule, weights_finite
 from rnnlab.training.progress import StepProgressBar
-from rnnlab.training.results import FINISHED, RunSummary, read_metrics, write_metrics
+from rnnlab.training.results import FINISHED, CorruptMetrics, read_metrics, remove_metrics_leftovers, write_metrics
 from rnnlab.training.resume import StepAligned
+from rnnlab.training.summary import RunSummary
 
 
 def train(cfg: DictConfig) -> float:
     """Run the experiment `cfg` in cfg.paths.output_dir; return the best value of cfg.optimized_metric."""
     check_config(cfg)
     output_dir = Path(cfg.paths.output_dir)
-    previous = read_metrics(output_dir)
+    remove_metrics_leftovers(output_dir)
+    try:
+        previous = read_metrics(output_dir)
+    except CorruptMetrics as error:
+        print(f"rnnlab: {error}: the run is treated as not finished", file=sys.stderr)
+        previous = None
     if previous is not None and previous["status"] in FINISHED:
         print(f"rnnlab: {output_dir} already {previous['status']} (metrics.json): skipped")
         return objective(previous["best"], cfg.optimized_metric)
@@ -42,30 +54,38 @@ def train(cfg: DictConfig) -> float:
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    checkpoint = output_dir / "checkpoints" / "last.ckpt"
-    resume_from = checkpoint if checkpoint.exists() else None
-    resumed_at = torch.load(resume_from, map_location="cpu", weights_only=False)["global_step"] if resume_from \
-        else None
-    task, module = build_module(cfg)
+    task, module, callbacks, loggers = _build(cfg)
+    resume = find_resume_point(output_dir)
+    for problem in resume.unreadable:
+        then = f"resuming from step {resume.step}" if resume.path is not None else "starting over"
+        print(f"rnnlab: unreadable checkpoint set aside ({problem}): {then}", file=sys.stderr)
     started, summary, trainer = time.time(), RunSummary(), None
+    timing = {"resumed_from_step": resume.step, "unreadable_checkpoints": resume.unreadable}
     try:
-        callbacks = [instantiate(c) for c in cfg.callbacks.values()] + [summary, StepAligned()]
         # In a sweep the sweep's own progress (rnnlab.sweeps.progress) replaces every job's bar.
         show_bar = bool(cfg.trainer.get("enable_progress_bar", True)) and not _sweeping()
         if show_bar:
             callbacks.append(StepProgressBar())
-        loggers = [instantiate(c) for c in cfg.logger.values()]
-        trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers, enable_progress_bar=show_bar)
-        trainer.fit(module, datamodule=task, ckpt_path=resume_from)
-        if module.diverged_at_step is None and summary.last_val_step != trainer.global_step:
-            trainer.validate(module, datamodule=task, verbose=False)  # max_steps ended mid-epoch
+        trainer = instantiate(cfg.trainer, callbacks=[*callbacks, checkpoint_callback(cfg), summary, StepAligned()],
+                              logger=loggers, plugins=[AtomicCheckpointIO()], enable_progress_bar=show_bar)
+        with warnings.catch_warnings():
+            # Lightning warns that a mid-epoch resume with a plain dataloader replays the epoch; rnnlab's training
+            # sampler starts at the step reached (rnnlab.training.resume.StepAligned), so the resume is exact.
+            warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch")
+            trainer.fit(module, datamodule=task, ckpt_path=resume.path)
+        if module.diverged_at_step is None and not weights_finite(module):
+            module.diverged_at_step = trainer.global_step  # the last update overflowed: a non-finite run diverged
+        if summary.last_val_step != trainer.global_step:
+            # max_steps ended mid-epoch, or divergence stopped the run (Lightning validates at such a stop unless
+            # it has just resumed): the final validation is the same for every history of the run
+            trainer.validate(module, datamodule=task, verbose=False)
     except Exception as error:
-        write_metrics(output_dir, run_record(cfg, "failed", summary, task, trainer, started, resumed_at,
+        write_metrics(output_dir, run_record(cfg, "failed", summary, task, trainer, started, timing,
                                           error=f"{type(error).__name__}: {error}"))
         raise
 
     status = "completed" if module.diverged_at_step is None else "diverged"
-    record = run_record(cfg, status, summary, task, trainer, started, resumed_at,
+    record = run_record(cfg, status, summary, task, trainer, started, timing,
                      diverged_at_step=module.diverged_at_step)
     _log_final_hparams(trainer, cfg, record)
     write_metrics(output_dir, record)  # last: its presence means the run has ended
@@ -84,10 +104,25 @@ def _sweeper_params() -> dict | None:
 def _sweeping() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
+def _build(cfg: DictConfig) -> tuple[SyntheticTask, RNNModule, list, list]:
+    """Task, module, callbacks and loggers, all before anything is written: a bad value leaves no trace in the
+    run's directory. Their constructors' argument checks become one-line configuration errors."""
+    task, module = build_module(cfg)
+    callbacks = [_instantiate(callback, f"callbacks.{name}") for name, callback in cfg.callbacks.items()]
+    loggers = [_instantiate(logger, "logger") for logger in cfg.logger.values()]
+    return task, module, callbacks, loggers
+
+
+def _instantiate(node: DictConfig, where: str):
+    try:
+        return instantiate(node)
+    except (InstantiationException, ValueError, TypeError) as error:
+        raise config_error(error, where) from error
+
 
 
 def run_record(cfg: DictConfig, status: str, summary: RunSummary, task, trainer, started: float,
-            resumed_at: int | None, **extra) -> dict:
+               resume: dict | None = None, **extra) -> dict:
     """metrics.json's content. Everything but `timing` is a function of the configuration."""
     hydra_cfg = HydraConfig.get() if HydraConfig.initialized() else None
     return {
@@ -104,7 +139,9 @@ def run_record(cfg: DictConfig, status: str, summary: RunSummary, task, trainer,
         "timing": {
             "wall_time_s": round(time.time() - started, 3),
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "resumed_from_step": resumed_at,
+            "resumed_from_step": None,
+            "unreadable_checkpoints": [],
+            **(resume or {}),
         },
     }
 
@@ -114,7 +151,10 @@ def _resolved_config(cfg: DictConfig) -> dict:
     with open_dict(cfg):
         cfg.pop("hydra", None)  # present when composed with return_hydra_config (tests)
         cfg.paths.output_dir = "<output_dir>"  # where the run ran is not part of what it was
-    return OmegaConf.to_container(cfg, resolve=True)
+    try:
+        return OmegaConf.to_container(cfg, resolve=True)
+    except OmegaConfBaseException:  # recording a configuration whose interpolation does not resolve
+        return OmegaConf.to_container(cfg, resolve=False)
 
 
 def objective(best: dict, metric: str) -> float:

@@ -18,8 +18,8 @@ def sweep_config(sweep_dir, task=(), params=None, **sweeper):
 def write_job(sweep_dir, name, status, loss=None, baseline=0.2, seconds=3.0, error=None, mtime=None):
     job = sweep_dir / name
     job.mkdir(parents=True, exist_ok=True)
-    record = {"status": status, "final": {"val/loss": loss}, "baseline": baseline,
-              "timing": {"wall_time_s": seconds}, **({"error": error} if error else {})}
+    record = {"status": status, "steps": 5, "final": {"val/loss": loss}, "best": {}, "baseline": baseline,
+              "config": {}, "timing": {"wall_time_s": seconds}, **({"error": error} if error else {})}
     record["overrides"] = [name, "max_steps=5"]
     (job / "metrics.json").write_text(json.dumps(record))
     if mtime is not None:

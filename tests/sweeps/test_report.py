@@ -38,7 +38,7 @@ def make_job(sweep_dir, overrides, metrics=None, grad_decay=None):
 
 def metrics(status, final=None, best=None, **extra):
     return {"status": status, "steps": 10, "baseline": 0.5, "final": {"val/loss": final} if final else {},
-            "best": {"val/loss": best} if best else {}, "timing": {"wall_time_s": 1.5, "resumed_from_step": None},
+            "best": {"val/loss": best} if best else {}, "config": {}, "timing": {"wall_time_s": 1.5, "resumed_from_step": None},
             **extra}
 
 
@@ -105,3 +105,51 @@ def test_the_summary_lists_each_failure_and_each_job_that_never_ended(sweep_dir)
 def test_a_missing_directory_is_one_line_and_exit_2(tmp_path, capsys):
     assert main([str(tmp_path / "nowhere")]) == 2
     assert "no sweep directory" in capsys.readouterr().err
+
+
+# ---- corrupt results and a summary that cannot be made -----------------------------------------------------
+
+
+@pytest.mark.parametrize("content", [b"", b'{"status": "compl', b"{}", b"[]", bytes(range(256))])
+def test_a_corrupt_metrics_json_is_a_corrupt_job_in_the_table_the_report_and_the_summary(sweep_dir, content,
+                                                                                         tmp_path):
+    job_dir = sweep_dir / "init_scale=1.0,nonlinearity=tanh"
+    (job_dir / "metrics.json").write_bytes(content)
+    job = {j.name: j for j in find_jobs(sweep_dir)}["init_scale=1.0,nonlinearity=tanh"]
+    assert job.status == "corrupt" and job.metrics is None and str(job_dir / "metrics.json") in job.error
+    written = write_report(sweep_dir, tmp_path / "report")
+    table = pd.read_csv(written["csv"])
+    assert table.set_index("job").loc["init_scale=1.0,nonlinearity=tanh", "status"] == "corrupt"
+    markdown = written["markdown"].read_text()
+    assert "1 corrupt" in markdown and "`init_scale=1.0,nonlinearity=tanh` (corrupt)" in markdown
+    lines = summary_lines(sweep_dir, find_jobs(sweep_dir))
+    assert any(line.startswith("  CORRUPT init_scale=1.0,nonlinearity=tanh: ") for line in lines)
+
+
+def test_a_summary_that_cannot_be_made_fails_the_sweep_in_one_line(sweep_dir, monkeypatch, capsys):
+    from omegaconf import OmegaConf
+
+    from rnnlab.sweeps import summary
+
+    def broken(_):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(summary, "find_jobs", broken)
+    with pytest.raises(SystemExit) as exit_:
+        summary.SweepSummary().on_multirun_end(OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep_dir)}}}))
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no summary could be made (PermissionError" in err[0]
+
+
+def test_the_summary_of_a_sweep_with_a_corrupt_job_exits_1(sweep_dir, capsys):
+    from omegaconf import OmegaConf
+
+    from rnnlab.sweeps.summary import SweepSummary
+
+    for job_dir in sweep_dir.iterdir():  # every job finished, one of them with a corrupt record
+        if not (job_dir / "metrics.json").exists() or "relu" in job_dir.name:
+            (job_dir / "metrics.json").write_text("[]")
+    with pytest.raises(SystemExit) as exit_:
+        SweepSummary().on_multirun_end(OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep_dir)}}}))
+    assert exit_.value.code == 1 and "2 corrupt" in capsys.readouterr().err

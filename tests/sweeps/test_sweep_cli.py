@@ -15,7 +15,8 @@ from tests.helpers.faults import EXIT_AT_STEP
 
 # Tiny runs: 4 epochs of 5 steps, a checkpoint and a validation at each epoch's end.
 TINY = {"hidden_size": 8, "seq_len": 10, "batch_size": 16, "max_steps": 20, "task.train_batches": 5,
-        "task.val_batches": 2, "+callbacks.faults._target_": "tests.helpers.faults.Faults"}
+        "task.val_batches": 2, "checkpoint.every_n_steps": 5,
+        "+callbacks.faults._target_": "tests.helpers.faults.Faults"}
 # Job directories named by the grid alone (every override would pass the file system's 255-character limit).
 NAMED_BY_GRID = "hydra.job.config.override_dirname.exclude_keys=[threads,trainer.enable_progress_bar,{}]".format(
     ",".join(key.lstrip("+") for key in TINY))

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from rnnlab.models.sequences import length_mask, valid_steps
 from rnnlab.tasks import TASKS, AddingTask, CopyMemoryTask, LookaheadTask, SineTask, XorTask
-from rnnlab.tasks.base import EpochSampler
+from rnnlab.tasks.base import StepSampler
 
 # One small configuration per task and variant; the name says which.
 CASES = {
@@ -236,16 +236,22 @@ def test_baselines_have_their_closed_forms():
 # ---- dataloaders ----------------------------------------------------------------------------------------------
 
 
-def test_dataloaders_advance_training_data_with_epochs_and_keep_validation_fixed():
+def test_training_data_continue_from_the_step_reached_and_validation_stays_fixed():
     task = SineTask(seq_len=5, batch_size=4, train_batches=3, val_batches=2, seed=1)
     train, val = task.train_dataloader(), task.val_dataloader()
-    assert isinstance(train.sampler, EpochSampler)
+    assert isinstance(train.sampler, StepSampler)
     epoch0 = list(train)
     assert len(epoch0) == 3
     assert all(torch.equal(b["x"], task.batch("train", i)["x"]) for i, b in enumerate(epoch0))
-    train.sampler.set_epoch(1)
+    train.sampler.start_at(3)
     epoch1 = list(train)
-    assert all(torch.equal(b["x"], task.batch("train", 3 + i)["x"]) for i, b in enumerate(epoch1))
+    assert len(epoch1) == 3 and all(torch.equal(b["x"], task.batch("train", 3 + i)["x"]) for i, b in enumerate(epoch1))
+    iterator = iter(train)  # created before the step is known, as Lightning does: the index is read at the draw
+    train.sampler.start_at(4)
+    rest = list(iterator)  # mid-epoch: batches 4 and 5, the rest of the second epoch
+    assert len(rest) == 2 and all(torch.equal(b["x"], task.batch("train", 4 + i)["x"]) for i, b in enumerate(rest))
+    train.sampler.set_epoch(7)  # Lightning's epoch counter does not move the data
+    assert torch.equal(next(iter(train))["x"], task.batch("train", 4)["x"])
     first = list(val)
     val.sampler.set_epoch(1)
     again = list(val)

@@ -212,12 +212,14 @@ def test_same_overrides_twice_give_identical_metrics(tmp_path):
 
 
 def test_the_default_run_records_learning_against_the_baseline(tmp_path):
-    train(compose_run(tmp_path, [*SHORT, "max_steps=20"]))
+    train(compose_run(tmp_path, [*SHORT, "max_steps=20", "checkpoint.every_n_steps=8"]))
     record = json.loads((tmp_path / "metrics.json").read_text())
     assert record["baseline"] == pytest.approx(2 / 12)
     assert record["best"]["val/loss"] <= record["final"]["val/loss"]
     assert record["best"]["train/loss"] <= record["final"]["train/loss"]
-    assert (tmp_path / "checkpoints" / "last.ckpt").exists()
+    steps = [torch.load(tmp_path / "checkpoints" / name, weights_only=False)["global_step"]
+             for name in ("last.ckpt", "previous.ckpt")]
+    assert steps == [16, 8]  # every 8 optimizer steps, the one before kept
 
 
 def _train_losses(tmp_path, model, steps):
@@ -267,7 +269,7 @@ BAD = [
     ("nonlinearity=sigmoid", "nonlinearity='sigmoid' is invalid; allowed: one of tanh, relu"),
     ("init=xavier", "init='xavier' is invalid; allowed: one of normal, uniform, orthogonal, identity, torch"),
     ("init_scale=-1", "init_scale=-1"),
-    ("init_scale=-0.5", "init_scale=-0.5 is invalid; allowed: a number >= 0"),
+    ("init_scale=-0.5", "init_scale=-0.5 is invalid; allowed: a number in [0, 3.403e+38]"),
     ("seq_len=1", "seq_len=1 is invalid; allowed: task 'adding' needs an integer >= 2"),
     ("lr=0", "lr=0 is invalid; allowed: a number > 0"),
     ("lr=-0.1", "lr=-0.1"),
@@ -279,6 +281,18 @@ BAD = [
     ("model=base", "model='base' is invalid; allowed: one of bidirectional, concat, myrnn, stacked, torch"),
     ("task=base", "task='base' is invalid; allowed: one of adding, copy_memory, lookahead, sine, xor"),
     ("model=stacked model.cell=foo", "cell: unknown or not a single network: 'foo'; allowed: torch, myrnn, concat"),
+    # values that once failed with a traceback, some inside fit, one in native code
+    ("seed=4294967296", "seed=4294967296 is invalid; allowed: an integer in [0, 4294967295]"),
+    ("hidden_size=100000000", "hidden_size=100000000 is invalid; allowed: a network that fits in this machine's"),
+    ("lr=${nope}", "lr: Interpolation key 'nope' not found"),
+    ("optimizer=sgd optimizer.momentum=-1", "optimizer.momentum=-1 is invalid; allowed: a number >= 0"),
+    ("optimizer.weight_decay=-1", "optimizer.weight_decay=-1 is invalid; allowed: a number >= 0"),
+    ("scheduler=step scheduler.step_size=0", "scheduler.step_size=0 is invalid; allowed: an integer >= 1"),
+    ("callbacks.grad_norms.every_n_steps=0", "callbacks.grad_norms: GradNorms.every_n_steps=0 is invalid; allowed: an integer >= 1"),
+    ("trainer.accelerator=gpu", "trainer.accelerator='gpu' is invalid; allowed: one of cpu, auto"),
+    ("init_scale=1e39", "init_scale=1e+39 is invalid; allowed: a number in [0, 3.403e+38] (the run's float32"),
+    ("init_scale=1e308", "init_scale=1e+308 is invalid; allowed: a number in [0, 3.403e+38]"),
+    ("checkpoint.every_n_steps=0", "checkpoint.every_n_steps=0 is invalid; allowed: an integer >= 1"),
 ]
 
 
@@ -288,6 +302,7 @@ def test_bad_values_are_refused_before_training(override, message, tmp_path):
         train(compose_run(tmp_path, override.split()))
     assert message in str(error.value) and "\n" not in str(error.value)
     assert not (tmp_path / "metrics.json").exists() and not list(tmp_path.glob("events.*"))
+    assert not (tmp_path / "checkpoints").exists()
 
 
 @pytest.mark.parametrize("override,error", [("model=nope", MissingConfigException),

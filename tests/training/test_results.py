@@ -1,0 +1,43 @@
+"""metrics.json: written atomically and readable by the group, read back only if it is a run record."""
+
+import json
+
+import pytest
+
+from rnnlab.training.atomic import readable_mode
+from rnnlab.training.results import CorruptMetrics, read_metrics, remove_metrics_leftovers, write_metrics
+
+RECORD = {"status": "completed", "steps": 3, "final": {"val/loss": float("nan")}, "best": {}, "config": {},
+          "timing": {}}
+
+
+def test_a_record_is_written_mode_0644_and_read_back_with_nan_as_null(tmp_path):
+    path = write_metrics(tmp_path, RECORD)
+    assert path.stat().st_mode & 0o777 == readable_mode() and [p.name for p in tmp_path.iterdir()] == [path.name]
+    assert read_metrics(tmp_path) == {**RECORD, "final": {"val/loss": None}}
+    assert read_metrics(tmp_path / "not_yet") is None
+
+
+@pytest.mark.parametrize("content,reason", [
+    (b"", "is unreadable (JSONDecodeError"),
+    (b'{"status": "comp', "is unreadable (JSONDecodeError"),
+    (bytes(range(256)), "is unreadable ("),
+    (b"[]", "is not a run record: a JSON list, not an object"),
+    (b"{}", "is not a run record: 'status' is missing or not a str"),
+    (json.dumps({**RECORD, "final": None}).encode(), "'final' is missing or not a dict"),
+    (json.dumps({**RECORD, "status": "done"}).encode(), "status 'done' is none of completed, diverged, failed"),
+])
+def test_a_corrupt_or_foreign_file_is_one_error_naming_it(tmp_path, content, reason):
+    (tmp_path / "metrics.json").write_bytes(content)
+    with pytest.raises(CorruptMetrics) as error:
+        read_metrics(tmp_path)
+    message = str(error.value)
+    assert message.startswith(f"{tmp_path / 'metrics.json'} ") and reason in message and "\n" not in message
+
+
+def test_leftovers_of_killed_writes_are_removed(tmp_path):
+    write_metrics(tmp_path, RECORD)
+    for name in (".metrics.abc.tmp", ".metrics.json.x1.tmp"):
+        (tmp_path / name).write_text("{")
+    remove_metrics_leftovers(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
