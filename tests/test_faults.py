@@ -4,16 +4,13 @@ checkpoints and metrics.json, a killed diverged run. Each re-run must end with t
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT
+from tests.helpers.cli import read_record, run_cli, without_timing
 from tests.helpers.faults import EXIT_AT_STEP, EXIT_AT_TRAIN_END, EXIT_AT_VALIDATION, EXIT_IN_SAVE, KILLED
 
 pytestmark = pytest.mark.slow  # each run starts Python, torch and Lightning (seconds)
@@ -32,20 +29,6 @@ CONFIGS = {
 }
 
 
-def run_cli(run_dir: Path, overrides: list[str], env: dict | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HYDRA_FULL_ERROR": "", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "rnnlab.train", *overrides, f"hydra.run.dir={run_dir}"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-
-
-def record(run_dir: Path) -> dict:
-    return json.loads((run_dir / "metrics.json").read_text())
-
-
-def without_timing(metrics: dict) -> dict:
-    return {k: v for k, v in metrics.items() if k != "timing"}
-
-
 def leftovers(run_dir: Path) -> list[Path]:
     return [p for p in run_dir.rglob("*.tmp")]
 
@@ -56,9 +39,9 @@ def references(tmp_path_factory) -> dict[str, dict]:
     root = tmp_path_factory.mktemp("reference")
     found = {}
     for name, overrides in CONFIGS.items():
-        result = run_cli(root / name, [*BASE, *overrides])
+        result = run_cli(root / name, *BASE, *overrides)
         assert result.returncode == 0, result.stderr
-        found[name] = record(root / name)
+        found[name] = read_record(root / name)
         assert found[name]["status"] == "completed" and found[name]["steps"] == 40
     return found
 
@@ -81,14 +64,14 @@ def test_a_killed_run_resumes_to_the_uninterrupted_metrics(case, references, tmp
     config, kills = KILLS[case]
     overrides = [*BASE, *CONFIGS[config]]
     for env in kills:
-        killed = run_cli(tmp_path, overrides, env)
+        killed = run_cli(tmp_path, *overrides, env=env)
         assert killed.returncode == KILLED, killed.stderr
         assert not (tmp_path / "metrics.json").exists()
     if "write" in str(kills[-1]) or "swap" in str(kills[-1]):
         assert leftovers(tmp_path)  # the kill really came mid-save
-    resumed = run_cli(tmp_path, overrides)
+    resumed = run_cli(tmp_path, *overrides)
     assert resumed.returncode == 0, resumed.stderr
-    again = record(tmp_path)
+    again = read_record(tmp_path)
     assert without_timing(again) == without_timing(references[config])
     assert again["timing"]["resumed_from_step"] is not None and again["timing"]["unreadable_checkpoints"] == []
     assert leftovers(tmp_path) == []
@@ -116,7 +99,7 @@ CORRUPTIONS = {  # a checkpoint that loads but is no Lightning checkpoint: tests
 def killed_at_30(tmp_path_factory) -> Path:
     """The dropout configuration killed at step 30: last.ckpt at step 28, previous.ckpt at step 21."""
     run_dir = tmp_path_factory.mktemp("killed") / "run"
-    assert run_cli(run_dir, [*BASE, *CONFIGS["dropout"]], {EXIT_AT_STEP: "30"}).returncode == KILLED
+    assert run_cli(run_dir, *BASE, *CONFIGS["dropout"], env={EXIT_AT_STEP: "30"}).returncode == KILLED
     return run_dir
 
 
@@ -127,12 +110,12 @@ def test_an_unreadable_last_checkpoint_is_set_aside_and_the_previous_one_resumes
     shutil.copytree(killed_at_30, run_dir)
     last = run_dir / "checkpoints" / "last.ckpt"
     last.write_bytes(CORRUPTIONS[corruption](last.read_bytes()))
-    result = run_cli(run_dir, [*BASE, *CONFIGS["dropout"]])
+    result = run_cli(run_dir, *BASE, *CONFIGS["dropout"])
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stderr.splitlines() if "unreadable checkpoint" in line]
     assert len(lines) == 1 and "last.ckpt" in lines[0] and "resuming from step 21" in lines[0]
     assert "Traceback" not in result.stderr
-    again = record(run_dir)
+    again = read_record(run_dir)
     assert without_timing(again) == without_timing(references["dropout"])
     assert again["timing"]["resumed_from_step"] == 21
     assert len(again["timing"]["unreadable_checkpoints"]) == 1
@@ -144,11 +127,11 @@ def test_with_both_checkpoints_unreadable_the_run_starts_over_and_says_so(killed
     shutil.copytree(killed_at_30, run_dir)
     for name in ("last.ckpt", "previous.ckpt"):
         (run_dir / "checkpoints" / name).write_bytes(b"\x00garbage")
-    result = run_cli(run_dir, [*BASE, *CONFIGS["dropout"]])
+    result = run_cli(run_dir, *BASE, *CONFIGS["dropout"])
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stderr.splitlines() if "unreadable checkpoint" in line]
     assert len(lines) == 2 and all("starting over" in line for line in lines)
-    again = record(run_dir)
+    again = read_record(run_dir)
     assert without_timing(again) == without_timing(references["dropout"])
     assert again["timing"]["resumed_from_step"] is None and len(again["timing"]["unreadable_checkpoints"]) == 2
 
@@ -167,12 +150,12 @@ def test_a_corrupt_metrics_json_is_named_in_one_line_and_the_run_finishes_again(
     shutil.copytree(killed_at_30, run_dir)
     (run_dir / "metrics.json").write_bytes(BAD_METRICS[content])
     (run_dir / ".metrics.json.abc123.tmp").write_text("{")  # a kill's leftover
-    result = run_cli(run_dir, [*BASE, *CONFIGS["dropout"]])
+    result = run_cli(run_dir, *BASE, *CONFIGS["dropout"])
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stderr.splitlines() if "metrics.json" in line]
     assert len(lines) == 1 and str(run_dir / "metrics.json") in lines[0] and "not finished" in lines[0]
     assert "Traceback" not in result.stderr
-    assert without_timing(record(run_dir)) == without_timing(references["dropout"])
+    assert without_timing(read_record(run_dir)) == without_timing(references["dropout"])
     assert leftovers(run_dir) == []
 
 
@@ -184,21 +167,21 @@ EXPLODING = ["nonlinearity=relu", "init=normal", "init_scale=10", "optimizer=sgd
 
 def test_a_killed_diverged_run_resumes_diverged_at_the_same_step(tmp_path):
     overrides = [*BASE, *EXPLODING]
-    assert run_cli(tmp_path / "whole", overrides).returncode == 0
-    whole = record(tmp_path / "whole")
+    assert run_cli(tmp_path / "whole", *overrides).returncode == 0
+    whole = read_record(tmp_path / "whole")
     assert whole["status"] == "diverged"
-    killed = run_cli(tmp_path / "killed", overrides, {EXIT_AT_TRAIN_END: "1"})
+    killed = run_cli(tmp_path / "killed", *overrides, env={EXIT_AT_TRAIN_END: "1"})
     assert killed.returncode == KILLED
-    resumed = run_cli(tmp_path / "killed", overrides)
+    resumed = run_cli(tmp_path / "killed", *overrides)
     assert resumed.returncode == 0, resumed.stderr
-    again = record(tmp_path / "killed")
+    again = read_record(tmp_path / "killed")
     assert without_timing(again) == without_timing(whole)
     assert again["diverged_at_step"] == whole["diverged_at_step"] and again["steps"] == whole["steps"]
 
 
 @pytest.mark.parametrize("scale", ["1e39"])  # 1e308 and others: tests/training/test_run.py
 def test_an_init_scale_beyond_float32_is_refused_in_one_line(scale, tmp_path):
-    result = run_cli(tmp_path, [*BASE, f"init_scale={scale}"])
+    result = run_cli(tmp_path, *BASE, f"init_scale={scale}")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith(
         f"rnnlab: bad configuration: init_scale={float(scale)!r} is invalid; allowed: a number in [0, 3.403e+38]")
@@ -206,7 +189,7 @@ def test_an_init_scale_beyond_float32_is_refused_in_one_line(scale, tmp_path):
 
 
 def test_weights_that_overflow_at_init_end_diverged_without_running_the_diagnostics(tmp_path):
-    result = run_cli(tmp_path, [*BASE, "init=normal", "init_scale=1e38", "hidden_size=64"])
+    result = run_cli(tmp_path, *BASE, "init=normal", "init_scale=1e38", "hidden_size=64")
     assert result.returncode == 0, result.stderr
-    metrics = record(tmp_path)
+    metrics = read_record(tmp_path)
     assert metrics["status"] == "diverged" and metrics["diverged_at_step"] == 0 and metrics["steps"] == 0

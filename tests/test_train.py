@@ -7,13 +7,13 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 from tests.helpers import ROOT, compose_run
+from tests.helpers.cli import read_record, run_cli, without_timing
 
 SMALL = ["hidden_size=8", "seq_len=10", "batch_size=16", "task.train_batches=10", "task.val_batches=2",
          "trainer.enable_progress_bar=false", "trainer.log_every_n_steps=1"]  # every step: compared step by step
@@ -21,25 +21,11 @@ SMALL = ["hidden_size=8", "seq_len=10", "batch_size=16", "task.train_batches=10"
 pytestmark = pytest.mark.slow  # each test starts Python, torch and Lightning (seconds)
 
 
-def run_cli(run_dir: Path, *overrides: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HYDRA_FULL_ERROR": ""}
-    return subprocess.run([sys.executable, "-m", "rnnlab.train", *overrides, f"hydra.run.dir={run_dir}"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-
-
-def metrics(run_dir: Path) -> dict:
-    return json.loads((run_dir / "metrics.json").read_text())
-
-
-def without_timing(record: dict) -> dict:
-    return {k: v for k, v in record.items() if k != "timing"}
-
-
 def test_the_cli_runs_logs_checkpoints_and_skips_a_finished_run(tmp_path):
     run_dir = tmp_path / "run"
     result = run_cli(run_dir, *SMALL, "max_steps=25", "checkpoint.every_n_steps=10")
     assert result.returncode == 0, result.stderr
-    record = metrics(run_dir)
+    record = read_record(run_dir)
     assert record["status"] == "completed" and record["steps"] == 25
     assert record["overrides"] == [*SMALL, "max_steps=25", "checkpoint.every_n_steps=10"]
     assert (run_dir / "checkpoints" / "last.ckpt").exists()
@@ -92,7 +78,7 @@ def test_a_default_run_prints_only_the_labs_lines_a_bar_in_steps_and_its_result(
         assert noise not in output, noise
     frames = [line for line in output.splitlines() if line.startswith("step ")]
     assert frames and frames[-1].startswith("step 25/25 ") and "baseline 0.1667" in frames[-1]
-    loss = metrics(run_dir)["final"]["val/loss"]
+    loss = read_record(run_dir)["final"]["val/loss"]
     (line,) = [line for line in output.splitlines() if line.strip() and not line.startswith("step ")]
     assert line == (f"rnnlab: completed after 25 steps: val/loss {loss:.4g} (baseline 0.1667) = {loss * 6:.3g} x "
                     f"baseline -> {run_dir / 'metrics.json'}")
@@ -120,7 +106,8 @@ def test_quick_answers_come_before_lightning_is_imported(case, tmp_path):
     modules are most of a run's start-up); checked with Python's own import log, not a clock (the times are the
     bench's: python -m rnnlab.bench --section startup)."""
     if case == "finished directory":
-        (tmp_path / "metrics.json").write_text(json.dumps({"status": "completed", "best": {"val/loss": 0.5}}))
+        record = {"status": "completed", "steps": 5, "final": {}, "best": {"val/loss": 0.5}, "config": {}, "timing": {}}
+        (tmp_path / "metrics.json").write_text(json.dumps(record))
     args = {"help": ["--help"], "bad configuration": ["num_layers=0"], "finished directory": []}[case]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HYDRA_FULL_ERROR": ""}
     result = subprocess.run([sys.executable, "-X", "importtime", "-m", "rnnlab.train", *args,
@@ -148,7 +135,7 @@ def test_a_run_killed_mid_training_resumes_to_the_uninterrupted_result(tmp_path)
 
     resumed = run_cli(tmp_path / "resumed", *overrides)
     assert resumed.returncode == 0, resumed.stderr
-    whole, again = metrics(tmp_path / "whole"), metrics(tmp_path / "resumed")
+    whole, again = read_record(tmp_path / "whole"), read_record(tmp_path / "resumed")
     assert again["timing"]["resumed_from_step"] == 10 and whole["timing"]["resumed_from_step"] is None
     assert without_timing(again) == without_timing(whole)
     whole_losses, resumed_losses = (EventAccumulator(str(tmp_path / d), size_guidance={"scalars": 0})
@@ -164,7 +151,7 @@ def test_an_exploding_run_ends_diverged_with_exit_code_zero(tmp_path):
     result = run_cli(tmp_path, *SMALL[:1], "seq_len=30", *SMALL[2:], "max_steps=30", "nonlinearity=relu",
                      "init=normal", "init_scale=10", "optimizer=sgd", "lr=1", "grad_clip=null")
     assert result.returncode == 0, result.stderr
-    record = metrics(tmp_path)
+    record = read_record(tmp_path)
     assert record["status"] == "diverged" and record["final"]["train/loss"] is None
 
 

@@ -13,7 +13,7 @@ from rnnlab.errors import invalid
 class EveryNSteps(L.Callback):
     """A callback that acts at optimizer steps 0, N, 2N, ... (once per step, even with gradient accumulation).
 
-    Diagnostics cost time; running them every N steps keeps a run's overhead small (issue 5).
+    Diagnostics cost time; running them every N steps keeps a run's overhead small (README, Speed).
     """
 
     def __init__(self, every_n_steps: int) -> None:

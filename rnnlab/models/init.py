@@ -5,7 +5,7 @@ weights: it compares implementations, not initialisation noise.
 
 | scheme     | W_ih                     | W_hh                      | biases                 |
 |------------|--------------------------|---------------------------|------------------------|
-| normal     | scale * N(0, 1)          | scale * N(0, 1)           | 0  (the seeds' randn * 0.01) |
+| normal     | scale * N(0, 1)          | scale * N(0, 1)           | 0  (the common randn * 0.01) |
 | uniform    | U(-scale, scale)         | U(-scale, scale)          | 0                      |
 | orthogonal | N(0, 1 / fan_in)         | scale * random orthogonal | 0                      |
 | identity   | N(0, 1 / fan_in)         | scale * I (IRNN)          | 0                      |

@@ -6,7 +6,7 @@ The default path is that equation, one step at a time, differentiated by autogra
 layer: for t), so the input part x_t W_ih^T + b_ih of every step is one matrix product before the loop. Two options
 change how, never what, it computes:
 
-- `loop_order="time"`: for t: for layer, the seed's order, each step's input projected inside the loop (the
+- `loop_order="time"`: for t: for layer, the order of most hand-written RNNs, each step's input projected inside the loop (the
   variant `time-major`; on 2 CPU threads about 1.3-1.5x nn.RNN's time where layer-major is about 1.1x).
 - `backward="manual"`: each layer and direction is one `rnnlab.models.bptt.RNNLayerBPTT` with BPTT written out
   (layer-major by construction): the fast path.
@@ -34,7 +34,7 @@ class MyRNN(RNNBase):
     """A drop-in for `torch.nn.RNN` written as loops over its equation; parameters carry nn.RNN's names.
 
     Extra keyword arguments: `loop_order` ("layer": for layer: for t, the default; "time": for t: for layer, the
-    seed's order) and `backward` ("autograd", the default; "manual": hand-written BPTT, needs loop_order="layer").
+    order of most hand-written RNNs) and `backward` ("autograd", the default; "manual": hand-written BPTT, needs loop_order="layer").
     A bidirectional layer reads the whole output of the layer below, so with bidirectional=True the layers run
     one after the other whatever the loop order; "time" then only means one `cell` call per step.
     """
@@ -100,7 +100,7 @@ class MyRNN(RNNBase):
         return self._layer_major(x, h0, lengths)
 
     def _time_major(self, x: Tensor, h0: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
-        """for t: for layer — the seed's order; each layer's state at t feeds the next layer at t."""
+        """for t: for layer — the order of most hand-written RNNs; each layer's state at t feeds the next layer at t."""
         valid = valid_steps(lengths, x.size(0), x.device)
         h = list(h0.unbind(0))
         outputs = []
