@@ -80,6 +80,22 @@ def test_a_killed_run_resumes_to_the_uninterrupted_metrics(case, references, tmp
     assert (tmp_path / "checkpoints" / "last.ckpt").stat().st_mode & 0o777 == mode
 
 
+def test_a_kill_in_an_epoch_end_validation_loses_no_validation(tmp_path):
+    """A step that ends an epoch is checkpointed after its validation (Lightning does not replay that validation on
+    resume): a run killed during it resumes from the checkpoint before and keeps every validation the original made.
+    The run fails at step 25, so its record's final val/loss is the validation at step 20 itself."""
+    overrides = [*BASE, *CONFIGS["dropout"], "checkpoint.every_n_steps=10", "+callbacks.faults.raise_at_step=25"]
+    assert run_cli(tmp_path / "whole", *overrides).returncode != 0
+    whole = read_record(tmp_path / "whole")
+    assert whole["status"] == "failed" and whole["steps"] == 25 and "val/loss" in whole["final"]
+    killed = run_cli(tmp_path / "killed", *overrides, env={EXIT_AT_VALIDATION: "20"})
+    assert killed.returncode == KILLED, killed.stderr
+    assert run_cli(tmp_path / "killed", *overrides).returncode != 0
+    again = read_record(tmp_path / "killed")
+    assert again["timing"]["resumed_from_step"] == 10  # not 20: that checkpoint comes after the validation
+    assert without_timing(again) == without_timing(whole)
+
+
 def _umask() -> int:
     umask = os.umask(0)
     os.umask(umask)

@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import lightning as L
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
-from lightning.pytorch.callbacks import ModelCheckpoint
-from omegaconf import DictConfig
 
 from rnnlab.training.atomic import remove_leftovers, write_atomically
 
@@ -38,15 +37,32 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         write_atomically(path, lambda f: torch.save(checkpoint, f), keep_previous=path.with_name(PREVIOUS))
 
 
-def checkpoint_callback(cfg: DictConfig) -> ModelCheckpoint:
-    """Lightning's ModelCheckpoint writing checkpoints/last.ckpt every `checkpoint.every_n_steps` optimizer steps.
+class StepCheckpoint(L.Callback):
+    """checkpoints/last.ckpt every `every_n_steps` optimizer steps, each holding what a resumed run needs.
 
-    Part of the run whatever `callbacks=` says: resuming relies on it. (`save_last` only follows a top-k save, so
-    the one kept checkpoint is simply named "last".)
+    A step that ends an epoch is saved at the epoch's end, after its validation: Lightning does not replay an
+    epoch-end validation on resume, so a checkpoint taken between the step and its validation would give a resumed
+    run one validation fewer than the original (its best and final metrics could differ). Part of the run whatever
+    `callbacks=` says: resuming relies on it. Written through the trainer, so through AtomicCheckpointIO.
     """
-    return ModelCheckpoint(dirpath=str(checkpoint_dir(cfg.paths.output_dir)), filename=Path(LAST).stem,
-                           enable_version_counter=False, save_top_k=-1,
-                           every_n_train_steps=cfg.checkpoint.every_n_steps)
+
+    def __init__(self, output_dir: str | os.PathLike, every_n_steps: int) -> None:
+        self.path = checkpoint_dir(output_dir) / LAST
+        self.every_n_steps = every_n_steps
+        self._due_at_epoch_end = False
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module, outputs, batch, batch_idx: int) -> None:
+        if trainer.global_step % self.every_n_steps:
+            return
+        if batch_idx + 1 == trainer.num_training_batches:
+            self._due_at_epoch_end = True
+        else:
+            trainer.save_checkpoint(self.path)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module) -> None:
+        if self._due_at_epoch_end:
+            self._due_at_epoch_end = False
+            trainer.save_checkpoint(self.path)
 
 
 @dataclass

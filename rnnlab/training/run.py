@@ -26,7 +26,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from rnnlab.tasks.base import SyntheticTask
 from rnnlab.training.build import build_module, config_error
-from rnnlab.training.checkpoint import AtomicCheckpointIO, checkpoint_callback, find_resume_point
+from rnnlab.training.checkpoint import AtomicCheckpointIO, StepCheckpoint, find_resume_point
 from rnnlab.training.checks import check_config
 from rnnlab.training.console import result_line
 from rnnlab.training.hparams import curated_hparams, final_metrics, hparams_summaries, varied_keys
@@ -66,8 +66,11 @@ def train(cfg: DictConfig) -> float:
         show_bar = bool(cfg.trainer.get("enable_progress_bar", True)) and not _sweeping()
         if show_bar:
             callbacks.append(StepProgressBar())
-        trainer = instantiate(cfg.trainer, callbacks=[*callbacks, checkpoint_callback(cfg), summary, StepAligned()],
-                              logger=loggers, plugins=[AtomicCheckpointIO()], enable_progress_bar=show_bar)
+        # after the summary: a checkpoint holds the metrics of the step (and validation) it follows
+        checkpoint = StepCheckpoint(output_dir, cfg.checkpoint.every_n_steps)
+        trainer = instantiate(cfg.trainer, callbacks=[*callbacks, summary, StepAligned(), checkpoint],
+                              logger=loggers, plugins=[AtomicCheckpointIO()], enable_progress_bar=show_bar,
+                              enable_checkpointing=False)  # no ModelCheckpoint of Lightning's: StepCheckpoint is it
         with warnings.catch_warnings():
             # Lightning warns that a mid-epoch resume with a plain dataloader replays the epoch; rnnlab's training
             # sampler starts at the step reached (rnnlab.training.resume.StepAligned), so the resume is exact.

@@ -21,13 +21,12 @@ from hydra.utils import instantiate
 
 from rnnlab.sweeps.jobs import find_jobs
 from rnnlab.sweeps.slurm_launcher import refusal_message, slurm_executor
-from tests.helpers import compose_run
+from tests.helpers import ROOT, compose_run
 from tests.sweeps.slurm_helpers import STEP_SLEEP
 
-ROOT = Path(__file__).resolve().parents[2]
-# Tiny runs: epochs of 5 steps, each ending with a checkpoint and a validation.
-TINY = {"hidden_size": 8, "seq_len": 10, "batch_size": 16, "max_steps": 20, "task.train_batches": 5,
-        "task.val_batches": 2, "+callbacks.faults._target_": "tests.sweep_helpers.Faults",
+# Tiny runs: a checkpoint every 5 steps, epochs of 5 steps, each ending with a validation.
+TINY = {"hidden_size": 8, "seq_len": 10, "batch_size": 16, "max_steps": 20, "checkpoint.every_n_steps": 5,
+        "task.train_batches": 5, "task.val_batches": 2, "+callbacks.faults._target_": "tests.helpers.faults.Faults",
         "+callbacks.slow._target_": "tests.sweeps.slurm_helpers.Slow"}
 NAMED_BY_GRID = "hydra.job.config.override_dirname.exclude_keys=[threads,trainer.enable_progress_bar,{}]".format(
     ",".join(key.lstrip("+") for key in TINY))
