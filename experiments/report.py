@@ -31,8 +31,15 @@ END = "<!-- /measured -->"
 # Per study: the columns of its headline table (the swept keys first), and how to sort it.
 HEADLINES: dict[str, list[str]] = {
     "vanishing": ["nonlinearity", "init_scale", "grad_log10_ratio_start", "final_over_baseline"],
-    "irnn": ["init", "nonlinearity", "init_scale", "status", "final_over_baseline", "grad_log10_ratio_start",
-             "grad_log10_ratio_end"],
+    "irnn": [
+        "init",
+        "nonlinearity",
+        "init_scale",
+        "status",
+        "final_over_baseline",
+        "grad_log10_ratio_start",
+        "grad_log10_ratio_end",
+    ],
     "depth": ["num_layers", "seed", "final_over_baseline", "wall_time_s"],
     "bidirectional": ["bidirectional", "num_layers", "final_over_baseline", "final_val_acc"],
     "implementations": ["bidirectional", "model", "final_val_loss", "best_val_loss"],
@@ -55,14 +62,16 @@ def measured_block(study: str, table: pd.DataFrame) -> str:
     for column in EXACT & set(columns):
         shown[column] = [repr(float(v)) if isinstance(v, float) and not math.isnan(v) else v for v in shown[column]]
     counts = ", ".join(f"{n} {s}" for s, n in sorted(table["status"].value_counts().items()))
-    return "\n".join([
-        BEGIN,
-        f"{len(table)} jobs ({counts}), {table['wall_time_s'].sum():.0f} s of job wall time in all "
-        f"([report.md](report.md), [jobs.csv](jobs.csv)):",
-        "",
-        markdown_table(shown, columns),
-        END,
-    ])
+    return "\n".join(
+        [
+            BEGIN,
+            f"{len(table)} jobs ({counts}), {table['wall_time_s'].sum():.0f} s of job wall time in all "
+            f"([report.md](report.md), [jobs.csv](jobs.csv)):",
+            "",
+            markdown_table(shown, columns),
+            END,
+        ]
+    )
 
 
 def update_readme(readme: Path, block: str) -> None:
@@ -95,8 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print(f"{study}: {report(study)}")
         except FileNotFoundError as error:
-            print(f"experiments/report.py: {study}: {error} (run: python -m rnnlab.train -m experiment={study})",
-                  file=sys.stderr)
+            print(
+                f"experiments/report.py: {study}: {error} (run: python -m rnnlab.train -m experiment={study})",
+                file=sys.stderr,
+            )
             return 2
     return 0
 

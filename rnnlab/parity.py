@@ -47,9 +47,14 @@ class Config:
     h0: bool
 
     def __str__(self) -> str:
-        flags = [f"L{self.num_layers}", "bi" if self.bidirectional else "uni", self.nonlinearity,
-                 "bias" if self.bias else "nobias", "batch_first" if self.batch_first else "time_first",
-                 "h0" if self.h0 else "no_h0"]
+        flags = [
+            f"L{self.num_layers}",
+            "bi" if self.bidirectional else "uni",
+            self.nonlinearity,
+            "bias" if self.bias else "nobias",
+            "batch_first" if self.batch_first else "time_first",
+            "h0" if self.h0 else "no_h0",
+        ]
         return f"{self.mode} " + " ".join(flags)
 
 
@@ -100,9 +105,16 @@ def reference(config: Config, dtype: torch.dtype, seed: int) -> dict:
     _backward(run, upstream)
     grads = {"input": run["x"].grad, "h0": None if h0 is None else run["h0"].grad}
     grads |= {name: parameter.grad for name, parameter in network.named_parameters()}
-    return {"state_dict": network.state_dict(), "x": x, "h0": h0, "upstream": upstream,
-            "layout": _layout(run["raw_output"]), "output": run["output"].detach(), "h_n": run["h_n"].detach(),
-            "grads": {name: grad for name, grad in grads.items() if grad is not None}}
+    return {
+        "state_dict": network.state_dict(),
+        "x": x,
+        "h0": h0,
+        "upstream": upstream,
+        "layout": _layout(run["raw_output"]),
+        "output": run["output"].detach(),
+        "h_n": run["h_n"].detach(),
+        "grads": {name: grad for name, grad in grads.items() if grad is not None},
+    }
 
 
 def _check(impl_cls, kwargs, config: Config, dtype, seed) -> Result:
@@ -119,8 +131,9 @@ def _check(impl_cls, kwargs, config: Config, dtype, seed) -> Result:
 
     parameter_grads = model.torch_grad_dict()
     if set(parameter_grads) != set(expected["state_dict"]):
-        return Result(error=f"torch_grad_dict names {sorted(parameter_grads)}, "
-                            f"expected {sorted(expected['state_dict'])}")
+        return Result(
+            error=f"torch_grad_dict names {sorted(parameter_grads)}, expected {sorted(expected['state_dict'])}"
+        )
     actual_grads = {"input": actual["x"].grad, "h0": None if actual["h0"] is None else actual["h0"].grad}
     actual_grads |= parameter_grads
     grad_errors = {}
@@ -129,15 +142,25 @@ def _check(impl_cls, kwargs, config: Config, dtype, seed) -> Result:
             return Result(error=f"no gradient for {name}")
         grad_errors[name] = _max_difference(actual_grads[name], want)
     worst = max(grad_errors, key=grad_errors.get)
-    return Result(forward=_max_difference(actual["output"], expected["output"]),
-                  h_n=_max_difference(actual["h_n"], expected["h_n"]),
-                  gradients=grad_errors[worst], worst_gradient=worst)
+    return Result(
+        forward=_max_difference(actual["output"], expected["output"]),
+        h_n=_max_difference(actual["h_n"], expected["h_n"]),
+        gradients=grad_errors[worst],
+        worst_gradient=worst,
+    )
 
 
 def _arguments(config: Config) -> dict:
-    return dict(input_size=INPUT_SIZE, hidden_size=HIDDEN_SIZE, num_layers=config.num_layers,
-                nonlinearity=config.nonlinearity, bias=config.bias, batch_first=config.batch_first, dropout=0.0,
-                bidirectional=config.bidirectional)
+    return dict(
+        input_size=INPUT_SIZE,
+        hidden_size=HIDDEN_SIZE,
+        num_layers=config.num_layers,
+        nonlinearity=config.nonlinearity,
+        bias=config.bias,
+        batch_first=config.batch_first,
+        dropout=0.0,
+        bidirectional=config.bidirectional,
+    )
 
 
 def _inputs(config: Config, dtype, g) -> tuple[Tensor, Tensor | None]:
@@ -161,8 +184,9 @@ def _run(model: nn.Module, x: Tensor, h0: Tensor | None, config: Config) -> dict
     h0 = None if h0 is None else h0.detach().clone().requires_grad_()
     model_input = x
     if config.mode == "packed":
-        model_input = pack_padded_sequence(x, torch.tensor(LENGTHS), batch_first=config.batch_first,
-                                           enforce_sorted=False)
+        model_input = pack_padded_sequence(
+            x, torch.tensor(LENGTHS), batch_first=config.batch_first, enforce_sorted=False
+        )
     output, h_n = model(model_input, h0)
     data = output.data if isinstance(output, PackedSequence) else output
     return {"x": x, "h0": h0, "raw_output": output, "output": data, "h_n": h_n}
@@ -192,8 +216,12 @@ def _max_difference(a: Tensor, b: Tensor) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rnnlab.parity", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--impl", action="append", metavar="NAME",
-                        help=f"implementation to check (repeatable); default all: {', '.join(IMPLEMENTATIONS)}")
+    parser.add_argument(
+        "--impl",
+        action="append",
+        metavar="NAME",
+        help=f"implementation to check (repeatable); default all: {', '.join(IMPLEMENTATIONS)}",
+    )
     parser.add_argument("--dtype", choices=DTYPES, default="float64")
     args = parser.parse_args(argv)
     names = args.impl or list(IMPLEMENTATIONS)
@@ -203,8 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     tolerance = TOLERANCE[dtype]
 
     start = time.perf_counter()
-    header = f"{'implementation':<16}{'variant':<20}{'input':<11}{'configs':>8}{'forward':>10}{'h_n':>10}" \
-             f"{'gradients':>11}  result"
+    header = (
+        f"{'implementation':<16}{'variant':<20}{'input':<11}{'configs':>8}{'forward':>10}{'h_n':>10}"
+        f"{'gradients':>11}  result"
+    )
     print(f"parity with torch.nn.RNN in {args.dtype}, tolerance {tolerance:.0e}\n\n{header}\n{'-' * len(header)}")
     failures, largest, checks = [], (0.0, ""), 0
     for name in names:
@@ -216,26 +246,35 @@ def main(argv: list[str] | None = None) -> int:
                 failed = [(config, result) for config, result in results if not result.passed(tolerance)]
                 failures += [(name, variant, config, result) for config, result in failed]
                 measured = [result for _, result in results if result.error is None]
-                worst = [max((getattr(r, field) for r in measured), default=math.nan)
-                         for field in ("forward", "h_n", "gradients")]
+                worst = [
+                    max((getattr(r, field) for r in measured), default=math.nan)
+                    for field in ("forward", "h_n", "gradients")
+                ]
                 for config, result in results:
                     if result.error is None and not result.max_error <= largest[0]:
                         largest = (result.max_error, f"{name} {variant} {config}")
                 verdict = "ok" if not failed else f"FAIL {len(failed)}/{len(results)}"
-                print(f"{name:<16}{variant:<20}{mode:<11}{len(results):>8}"
-                      + "".join(f"{e:>10.1e}" for e in worst[:2]) + f"{worst[2]:>11.1e}  {verdict}")
+                print(
+                    f"{name:<16}{variant:<20}{mode:<11}{len(results):>8}"
+                    + "".join(f"{e:>10.1e}" for e in worst[:2])
+                    + f"{worst[2]:>11.1e}  {verdict}"
+                )
 
     if failures:
         print(f"\n{len(failures)} failing configurations:")
         for name, variant, config, result in failures[:40]:
-            detail = result.error or (f"forward {result.forward:.1e}, h_n {result.h_n:.1e}, "
-                                      f"gradients {result.gradients:.1e} ({result.worst_gradient})")
+            detail = result.error or (
+                f"forward {result.forward:.1e}, h_n {result.h_n:.1e}, "
+                f"gradients {result.gradients:.1e} ({result.worst_gradient})"
+            )
             print(f"  {name} {variant} {config}: {detail}")
         if len(failures) > 40:
             print(f"  ... and {len(failures) - 40} more")
     print(f"\nlargest error: {largest[0]:.2e} ({largest[1]})")
-    print(f"{checks} checks in {time.perf_counter() - start:.1f} s: "
-          + ("all equal to nn.RNN" if not failures else f"{len(failures)} MISMATCHES"))
+    print(
+        f"{checks} checks in {time.perf_counter() - start:.1f} s: "
+        + ("all equal to nn.RNN" if not failures else f"{len(failures)} MISMATCHES")
+    )
     surface_failures = print_surface(names)
     return 1 if failures or surface_failures else 0
 
@@ -244,12 +283,16 @@ def print_surface(names: list[str]) -> int:
     """The surface audit as a table (item x implementation, every variant); returns the number of failures."""
     start = time.perf_counter()
     unclassified = surface.unclassified()
-    outcomes = {name: [surface.audit(IMPLEMENTATIONS[name], kwargs)
-                       for kwargs in IMPLEMENTATIONS[name].variants.values()] for name in names}
+    outcomes = {
+        name: [surface.audit(IMPLEMENTATIONS[name], kwargs) for kwargs in IMPLEMENTATIONS[name].variants.values()]
+        for name in names
+    }
     width = max(len(item.name) for item in surface.ITEMS) + 2
     header = f"{'nn.RNN surface item':<{width}}" + "".join(f"{name:>15}" for name in names)
-    print(f"\nnn.RNN's public surface: same (=), documented difference (differs), or FAIL; every variant\n\n"
-          f"{header}\n{'-' * len(header)}")
+    print(
+        f"\nnn.RNN's public surface: same (=), documented difference (differs), or FAIL; every variant\n\n"
+        f"{header}\n{'-' * len(header)}"
+    )
     failures, differences = [], {}
     for item in surface.ITEMS:
         cells = []
@@ -271,8 +314,10 @@ def print_surface(names: list[str]) -> int:
     for failure in failures[:40]:
         print(f"  FAIL {failure}")
     checks = len(surface.ITEMS) * sum(len(audits) for audits in outcomes.values())
-    print(f"\n{checks} surface checks in {time.perf_counter() - start:.1f} s: "
-          + ("no failure" if not failures else f"{len(failures)} FAILURES"))
+    print(
+        f"\n{checks} surface checks in {time.perf_counter() - start:.1f} s: "
+        + ("no failure" if not failures else f"{len(failures)} FAILURES")
+    )
     return len(failures)
 
 

@@ -106,8 +106,7 @@ def _record_config_error(cfg: DictConfig, message: str) -> None:
     from rnnlab.training.run import run_record
     from rnnlab.training.summary import RunSummary
 
-    write_metrics(cfg.paths.output_dir, run_record(cfg, "failed", RunSummary(), None, None, time.time(),
-                                                   error=message))
+    write_metrics(cfg.paths.output_dir, run_record(cfg, "failed", RunSummary(), None, None, time.time(), error=message))
 
 
 if __name__ == "__main__":

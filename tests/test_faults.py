@@ -17,15 +17,34 @@ pytestmark = pytest.mark.slow  # each run starts Python, torch and Lightning (se
 
 # 4 epochs of 10 steps, a checkpoint every 7 steps: checkpoints fall mid-epoch, and one (step 28) lies between two
 # validations; every diagnostic is on. Every run of a comparison carries the fault callback (its configuration).
-BASE = ["hidden_size=8", "seq_len=8", "batch_size=8", "task.train_batches=10", "task.val_batches=2", "max_steps=40",
-        "checkpoint.every_n_steps=7", "trainer.enable_progress_bar=false",
-        "+callbacks.faults._target_=tests.helpers.faults.Faults"]
+BASE = [
+    "hidden_size=8",
+    "seq_len=8",
+    "batch_size=8",
+    "task.train_batches=10",
+    "task.val_batches=2",
+    "max_steps=40",
+    "checkpoint.every_n_steps=7",
+    "trainer.enable_progress_bar=false",
+    "+callbacks.faults._target_=tests.helpers.faults.Faults",
+]
 CONFIGS = {
     "dropout": ["num_layers=2", "dropout=0.3"],
-    "sgd_step_scheduler_variable_length_myrnn": ["model=myrnn", "optimizer=sgd", "scheduler=step",
-                                                 "scheduler.step_size=9", "task.variable_length=true"],
-    "bidirectional_xor_rmsprop_cosine": ["model=bidirectional", "task=xor", "optimizer=rmsprop", "scheduler=cosine",
-                                         "num_layers=2", "dropout=0.2"],
+    "sgd_step_scheduler_variable_length_myrnn": [
+        "model=myrnn",
+        "optimizer=sgd",
+        "scheduler=step",
+        "scheduler.step_size=9",
+        "task.variable_length=true",
+    ],
+    "bidirectional_xor_rmsprop_cosine": [
+        "model=bidirectional",
+        "task=xor",
+        "optimizer=rmsprop",
+        "scheduler=cosine",
+        "num_layers=2",
+        "dropout=0.2",
+    ],
 }
 
 
@@ -120,8 +139,9 @@ def killed_at_30(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("corruption", sorted(CORRUPTIONS))
-def test_an_unreadable_last_checkpoint_is_set_aside_and_the_previous_one_resumes(corruption, killed_at_30,
-                                                                                  references, tmp_path):
+def test_an_unreadable_last_checkpoint_is_set_aside_and_the_previous_one_resumes(
+    corruption, killed_at_30, references, tmp_path
+):
     run_dir = tmp_path / "run"
     shutil.copytree(killed_at_30, run_dir)
     last = run_dir / "checkpoints" / "last.ckpt"
@@ -160,8 +180,9 @@ BAD_METRICS = {"empty": b"", "list": b"[]"}
 
 
 @pytest.mark.parametrize("content", sorted(BAD_METRICS))
-def test_a_corrupt_metrics_json_is_named_in_one_line_and_the_run_finishes_again(content, killed_at_30, references,
-                                                                                 tmp_path):
+def test_a_corrupt_metrics_json_is_named_in_one_line_and_the_run_finishes_again(
+    content, killed_at_30, references, tmp_path
+):
     run_dir = tmp_path / "run"
     shutil.copytree(killed_at_30, run_dir)
     (run_dir / "metrics.json").write_bytes(BAD_METRICS[content])
@@ -177,8 +198,16 @@ def test_a_corrupt_metrics_json_is_named_in_one_line_and_the_run_finishes_again(
 
 # ---- divergence ----------------------------------------------------------------------------------------------
 
-EXPLODING = ["nonlinearity=relu", "init=normal", "init_scale=10", "optimizer=sgd", "lr=1", "grad_clip=null",
-             "seq_len=30", "checkpoint.every_n_steps=1"]
+EXPLODING = [
+    "nonlinearity=relu",
+    "init=normal",
+    "init_scale=10",
+    "optimizer=sgd",
+    "lr=1",
+    "grad_clip=null",
+    "seq_len=30",
+    "checkpoint.every_n_steps=1",
+]
 
 
 def test_a_killed_diverged_run_resumes_diverged_at_the_same_step(tmp_path):
@@ -199,8 +228,13 @@ def test_a_killed_diverged_run_resumes_diverged_at_the_same_step(tmp_path):
 def test_an_init_scale_beyond_float32_is_refused_in_one_line(scale, tmp_path):
     result = run_cli(tmp_path, *BASE, f"init_scale={scale}")
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].startswith(
-        f"rnnlab: bad configuration: init_scale={float(scale)!r} is invalid; allowed: a number in [0, 3.403e+38]")
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith(
+            f"rnnlab: bad configuration: init_scale={float(scale)!r} is invalid; allowed: a number in [0, 3.403e+38]"
+        )
+    )
     assert "Traceback" not in result.stderr and not (tmp_path / "metrics.json").exists()
 
 

@@ -15,8 +15,15 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 from tests.helpers import ROOT, compose_run
 from tests.helpers.cli import read_record, run_cli, without_timing
 
-SMALL = ["hidden_size=8", "seq_len=10", "batch_size=16", "task.train_batches=10", "task.val_batches=2",
-         "trainer.enable_progress_bar=false", "trainer.log_every_n_steps=1"]  # every step: compared step by step
+SMALL = [
+    "hidden_size=8",
+    "seq_len=10",
+    "batch_size=16",
+    "task.train_batches=10",
+    "task.val_batches=2",
+    "trainer.enable_progress_bar=false",
+    "trainer.log_every_n_steps=1",
+]  # every step: compared step by step
 
 pytestmark = pytest.mark.slow  # each test starts Python, torch and Lightning (seconds)
 
@@ -39,9 +46,18 @@ def test_the_cli_runs_logs_checkpoints_and_skips_a_finished_run(tmp_path):
     assert events.Scalars("baseline/loss")[-1].value == pytest.approx(2 / 12)
     # The diagnostics of the real run: gradient norms per parameter and in total, and through time.
     grad_norm = {tag for tag in scalars if tag.startswith("grad_norm/")}
-    assert grad_norm == {f"grad_norm/{name}" for name in ("rnn.weight_ih_l0", "rnn.weight_hh_l0",
-                                                          "rnn.bias_ih_l0", "rnn.bias_hh_l0",
-                                                          "head.weight", "head.bias", "total")}
+    assert grad_norm == {
+        f"grad_norm/{name}"
+        for name in (
+            "rnn.weight_ih_l0",
+            "rnn.weight_hh_l0",
+            "rnn.bias_ih_l0",
+            "rnn.bias_hh_l0",
+            "head.weight",
+            "head.bias",
+            "total",
+        )
+    }
     grad_h = {tag for tag in scalars if tag.startswith("grad_h/layer0/t")}
     assert len(grad_h) == 8 and {"grad_h/layer0/t0", "grad_h/layer0/t9"} <= grad_h  # first and last of T=10
     for tag in grad_norm | grad_h | {"grad_h/layer0/first_over_last"}:
@@ -50,7 +66,8 @@ def test_the_cli_runs_logs_checkpoints_and_skips_a_finished_run(tmp_path):
     assert events.Scalars("grad_norm/total")[0].value > 0
     # The HParams dashboard: the run's hyper-parameters, and its real final metrics (no -1 placeholder).
     hparams = plugin_data_pb2.HParamsPluginData.FromString(
-        events.PluginTagToContent("hparams")["_hparams_/session_start_info"]).session_start_info.hparams
+        events.PluginTagToContent("hparams")["_hparams_/session_start_info"]
+    ).session_start_info.hparams
     assert hparams["hidden_size"].number_value == 8 and hparams["model"].string_value == "torch"
     assert events.Scalars("hp/final_loss")[-1].value == pytest.approx(record["final"]["val/loss"])
     assert events.Scalars("hp/baseline")[-1].value == pytest.approx(2 / 12)
@@ -80,20 +97,42 @@ def test_a_default_run_prints_only_the_labs_lines_a_bar_in_steps_and_its_result(
     assert frames and frames[-1].startswith("step 25/25 ") and "baseline 0.1667" in frames[-1]
     loss = read_record(run_dir)["final"]["val/loss"]
     (line,) = [line for line in output.splitlines() if line.strip() and not line.startswith("step ")]
-    assert line == (f"rnnlab: completed after 25 steps: val/loss {loss:.4g} (baseline 0.1667) = {loss * 6:.3g} x "
-                    f"baseline -> {run_dir / 'metrics.json'}")
+    assert line == (
+        f"rnnlab: completed after 25 steps: val/loss {loss:.4g} (baseline 0.1667) = {loss * 6:.3g} x "
+        f"baseline -> {run_dir / 'metrics.json'}"
+    )
 
 
 def test_help_lists_the_keys_with_the_values_a_run_would_use(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "rnnlab.train", "--help", "num_layers=3", "model=myrnn"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "rnnlab.train", "--help", "num_layers=3", "model=myrnn"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     cfg = compose_run(tmp_path, ["num_layers=3", "model=myrnn"])
     section = result.stdout.split("The keys that matter")[1].split("Config groups")[0]
     shown = {line.split()[0]: line.split()[1] for line in section.splitlines()[1:] if len(line.split()) >= 2}
     assert shown["model"] == "myrnn" and shown["task"] == "adding" and shown["optimizer"] == "adam"
-    for key in ("num_layers", "hidden_size", "nonlinearity", "bias", "bidirectional", "dropout", "init", "init_scale",
-                "seq_len", "batch_size", "seed", "lr", "max_steps", "grad_clip", "threads"):
+    for key in (
+        "num_layers",
+        "hidden_size",
+        "nonlinearity",
+        "bias",
+        "bidirectional",
+        "dropout",
+        "init",
+        "init_scale",
+        "seq_len",
+        "batch_size",
+        "seed",
+        "lr",
+        "max_steps",
+        "grad_clip",
+        "threads",
+    ):
         assert shown[key] == str(cfg[key]), key
     for command in ("python -m rnnlab.train model=", "python -m rnnlab.train -m ", "tensorboard --logdir"):
         assert command in result.stdout
@@ -110,16 +149,24 @@ def test_quick_answers_come_before_lightning_is_imported(case, tmp_path):
         (tmp_path / "metrics.json").write_text(json.dumps(record))
     args = {"help": ["--help"], "bad configuration": ["num_layers=0"], "finished directory": []}[case]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HYDRA_FULL_ERROR": ""}
-    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "rnnlab.train", *args,
-                             f"hydra.run.dir={tmp_path}"], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "rnnlab.train", *args, f"hydra.run.dir={tmp_path}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     imported = [line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time")]
     assert "hydra" in imported, result.stderr[-2000:]
     assert not [name for name in imported if name.split(".")[0] in ("lightning", "torchmetrics")]
     # only the configuration checks need torch (the models' constants)
     assert ("torch" in imported) == (case == "bad configuration")
-    expected = {"help": "The keys that matter", "bad configuration": "num_layers=0 is invalid",
-                "finished directory": "already completed (metrics.json): skipped"}[case]
+    expected = {
+        "help": "The keys that matter",
+        "bad configuration": "num_layers=0 is invalid",
+        "finished directory": "already completed (metrics.json): skipped",
+    }[case]
     assert expected in result.stdout + result.stderr
 
 
@@ -128,8 +175,12 @@ def test_a_run_killed_mid_training_resumes_to_the_uninterrupted_result(tmp_path)
     assert run_cli(tmp_path / "whole", *overrides).returncode == 0
 
     # Killed at step 15: the last checkpoint is step 10.
-    killed = run_cli(tmp_path / "resumed", *overrides, "+callbacks.kill._target_=tests.helpers.faults.ExitAfterSteps",
-                     "+callbacks.kill.steps=15")
+    killed = run_cli(
+        tmp_path / "resumed",
+        *overrides,
+        "+callbacks.kill._target_=tests.helpers.faults.ExitAfterSteps",
+        "+callbacks.kill.steps=15",
+    )
     assert killed.returncode == 3 and not (tmp_path / "resumed" / "metrics.json").exists()
     assert (tmp_path / "resumed" / "checkpoints" / "last.ckpt").exists()
 
@@ -138,18 +189,31 @@ def test_a_run_killed_mid_training_resumes_to_the_uninterrupted_result(tmp_path)
     whole, again = read_record(tmp_path / "whole"), read_record(tmp_path / "resumed")
     assert again["timing"]["resumed_from_step"] == 10 and whole["timing"]["resumed_from_step"] is None
     assert without_timing(again) == without_timing(whole)
-    whole_losses, resumed_losses = (EventAccumulator(str(tmp_path / d), size_guidance={"scalars": 0})
-                                    for d in ("whole", "resumed"))
+    whole_losses, resumed_losses = (
+        EventAccumulator(str(tmp_path / d), size_guidance={"scalars": 0}) for d in ("whole", "resumed")
+    )
     for events in (whole_losses, resumed_losses):
         events.Reload()
     # The killed run logged steps 10-14 too; the resumed run's later values for those steps are what count.
-    assert {e.step: e.value for e in resumed_losses.Scalars("train/loss")} == \
-        {e.step: e.value for e in whole_losses.Scalars("train/loss")}
+    assert {e.step: e.value for e in resumed_losses.Scalars("train/loss")} == {
+        e.step: e.value for e in whole_losses.Scalars("train/loss")
+    }
 
 
 def test_an_exploding_run_ends_diverged_with_exit_code_zero(tmp_path):
-    result = run_cli(tmp_path, *SMALL[:1], "seq_len=30", *SMALL[2:], "max_steps=30", "nonlinearity=relu",
-                     "init=normal", "init_scale=10", "optimizer=sgd", "lr=1", "grad_clip=null")
+    result = run_cli(
+        tmp_path,
+        *SMALL[:1],
+        "seq_len=30",
+        *SMALL[2:],
+        "max_steps=30",
+        "nonlinearity=relu",
+        "init=normal",
+        "init_scale=10",
+        "optimizer=sgd",
+        "lr=1",
+        "grad_clip=null",
+    )
     assert result.returncode == 0, result.stderr
     record = read_record(tmp_path)
     assert record["status"] == "diverged" and record["final"]["train/loss"] is None
@@ -157,15 +221,21 @@ def test_an_exploding_run_ends_diverged_with_exit_code_zero(tmp_path):
 
 # One value the lab's checks refuse (each check's message is tested in-process, tests/training/test_run.py) and the
 # two ways Hydra refuses a command line.
-@pytest.mark.parametrize("override,expected", [
-    ("num_layers=0", "num_layers=0 is invalid; allowed: an integer >= 1"),
-    ("model=nope", "Could not find 'model/nope'"),
-    ("hiden_size=3", "Key 'hiden_size' is not in struct"),
-    ("seed=4294967296", "seed=4294967296 is invalid; allowed: an integer in [0, 4294967295]"),
-    ("lr=${nope}", "lr: Interpolation key 'nope' not found"),
-    ("scheduler=step scheduler.step_size=0", "scheduler.step_size=0 is invalid; allowed: an integer >= 1"),
-    ("callbacks.grad_norms.every_n_steps=0", "callbacks.grad_norms: GradNorms.every_n_steps=0 is invalid; allowed: an integer >= 1"),
-])
+@pytest.mark.parametrize(
+    "override,expected",
+    [
+        ("num_layers=0", "num_layers=0 is invalid; allowed: an integer >= 1"),
+        ("model=nope", "Could not find 'model/nope'"),
+        ("hiden_size=3", "Key 'hiden_size' is not in struct"),
+        ("seed=4294967296", "seed=4294967296 is invalid; allowed: an integer in [0, 4294967295]"),
+        ("lr=${nope}", "lr: Interpolation key 'nope' not found"),
+        ("scheduler=step scheduler.step_size=0", "scheduler.step_size=0 is invalid; allowed: an integer >= 1"),
+        (
+            "callbacks.grad_norms.every_n_steps=0",
+            "callbacks.grad_norms: GradNorms.every_n_steps=0 is invalid; allowed: an integer >= 1",
+        ),
+    ],
+)
 def test_bad_configuration_gives_one_clear_error_and_no_results(override, expected, tmp_path):
     result = run_cli(tmp_path, *override.split())
     assert result.returncode != 0 and expected in result.stderr

@@ -13,7 +13,6 @@ TerminatedWorkerError loses every job in flight and the rest of the sweep). Here
 Hydra only loads launchers from the `hydra_plugins` package, hence this package beside `rnnlab`.
 """
 
-
 import logging
 import os
 import sys
@@ -75,9 +74,15 @@ class ResilientBasicLauncher(BasicLauncher):
                 with open_dict(sweep_config):
                     sweep_config.hydra.job.id = idx
                     sweep_config.hydra.job.num = idx
-                runs.append(run_job(hydra_context=self.hydra_context, task_function=self.task_function,
-                                    config=sweep_config, job_dir_key="hydra.sweep.dir",
-                                    job_subdir_key="hydra.sweep.subdir"))
+                runs.append(
+                    run_job(
+                        hydra_context=self.hydra_context,
+                        task_function=self.task_function,
+                        config=sweep_config,
+                        job_dir_key="hydra.sweep.dir",
+                        job_subdir_key="hydra.sweep.subdir",
+                    )
+                )
                 started.append(_dir_name(self, overrides))
             except Exception as error:
                 failed[_dir_name(self, overrides)] = _why(error)
@@ -89,6 +94,7 @@ class ResilientBasicLauncher(BasicLauncher):
 
 def _end_with_parent(parent: int) -> None:
     """In a joblib worker: exit once the sweep process that started it is gone (a killed sweep leaves no orphan)."""
+
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(1.0)
@@ -137,8 +143,17 @@ class ResilientJoblibLauncher(JoblibLauncher):
 
         def batch(indices: list[int], cfg: dict) -> list[tuple[JobReturn | None, str | None]]:
             return Parallel(**cfg)(
-                delayed(execute_job_safely)(os.getpid(), initial_job_idx + i, job_overrides[i], self.hydra_context,
-                                            self.config, self.task_function, singleton_state) for i in indices)
+                delayed(execute_job_safely)(
+                    os.getpid(),
+                    initial_job_idx + i,
+                    job_overrides[i],
+                    self.hydra_context,
+                    self.config,
+                    self.task_function,
+                    singleton_state,
+                )
+                for i in indices
+            )
 
         outcomes: dict[int, tuple[JobReturn | None, str | None]] = {}
         attempts = dict.fromkeys(range(len(job_overrides)), 0)
@@ -153,8 +168,12 @@ class ResilientJoblibLauncher(JoblibLauncher):
                     # alone: still in a worker process (joblib runs n_jobs=1 in the sweep's own process)
                     outcomes.update(zip(group, batch(group, {**joblib_cfg, "n_jobs": 2} if alone else joblib_cfg)))
                 except TerminatedWorkerError as error:
-                    print(f"rnnlab sweep: a worker died ({str(error).splitlines()[0][:160]}); the jobs it took "
-                          "down run again, one at a time", file=sys.stderr, flush=True)
+                    print(
+                        f"rnnlab sweep: a worker died ({str(error).splitlines()[0][:160]}); the jobs it took "
+                        "down run again, one at a time",
+                        file=sys.stderr,
+                        flush=True,
+                    )
             pending = [i for i in pending if i not in outcomes and attempts[i] < ATTEMPTS]
             alone = True
 
@@ -185,7 +204,9 @@ class ResilientJoblibLauncherConf(JobLibLauncherConf):
     _target_: str = "hydra_plugins.rnnlab_launchers.launchers.ResilientJoblibLauncher"
 
 
-ConfigStore.instance().store(group="hydra/launcher", name="rnnlab_basic", node=ResilientBasicLauncherConf,
-                             provider="rnnlab")
-ConfigStore.instance().store(group="hydra/launcher", name="rnnlab_joblib", node=ResilientJoblibLauncherConf,
-                             provider="rnnlab")
+ConfigStore.instance().store(
+    group="hydra/launcher", name="rnnlab_basic", node=ResilientBasicLauncherConf, provider="rnnlab"
+)
+ConfigStore.instance().store(
+    group="hydra/launcher", name="rnnlab_joblib", node=ResilientJoblibLauncherConf, provider="rnnlab"
+)

@@ -55,8 +55,11 @@ def run_train(threads: int, quick: bool, workdir: Path) -> list[dict]:
     """rnnlab.train against the bare loop at the target shape, one and three layers, at `threads` and 1 thread."""
     if quick:
         return [training.compare(1, threads, repeats=1, warmup=2, steps=10, workdir=workdir)]
-    return [training.compare(layers, count, repeats=3, warmup=10, steps=100, workdir=workdir)
-            for count in dict.fromkeys([threads, 1]) for layers in (1, 3)]
+    return [
+        training.compare(layers, count, repeats=3, warmup=10, steps=100, workdir=workdir)
+        for count in dict.fromkeys([threads, 1])
+        for layers in (1, 3)
+    ]
 
 
 def run_sweep(quick: bool, workdir: Path) -> dict:
@@ -68,20 +71,38 @@ def run_startup(quick: bool, workdir: Path) -> dict:
 
 
 def machine() -> dict:
-    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
-            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
-            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")}
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+    }
 
 
-def benchmark(sections: tuple[str, ...] = SECTIONS, threads: int = 2, repeats: int = 9, quick: bool = False,
-              workdir: Path | None = None) -> dict:
+def benchmark(
+    sections: tuple[str, ...] = SECTIONS,
+    threads: int = 2,
+    repeats: int = 9,
+    quick: bool = False,
+    workdir: Path | None = None,
+) -> dict:
     """Run the chosen sections; the report (what --out writes) with the targets evaluated."""
     torch.set_num_threads(threads)
-    report: dict = {"meta": {"started": datetime.now(UTC).isoformat(timespec="seconds"),
-                             "command": " ".join(["python -m rnnlab.bench", *sys.argv[1:]]),
-                             "sections": list(sections), "threads": threads, "repeats": repeats, "quick": quick,
-                             "machine": machine(), "load_average_start": list(os.getloadavg())}}
+    report: dict = {
+        "meta": {
+            "started": datetime.now(UTC).isoformat(timespec="seconds"),
+            "command": " ".join(["python -m rnnlab.bench", *sys.argv[1:]]),
+            "sections": list(sections),
+            "threads": threads,
+            "repeats": repeats,
+            "quick": quick,
+            "machine": machine(),
+            "load_average_start": list(os.getloadavg()),
+        }
+    }
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="rnnlab-bench-") as scratch:
         workdir = Path(workdir or scratch)
@@ -100,6 +121,7 @@ def benchmark(sections: tuple[str, ...] = SECTIONS, threads: int = 2, repeats: i
 
 
 # ---- tables ------------------------------------------------------------------------------------------------
+
 
 def markdown(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
@@ -120,37 +142,68 @@ def models_tables(entries: list[dict]) -> list[str]:
             row = [f"{impl} (ms)" if impl == models.REFERENCE else impl]
             for entry in group:
                 result = cells.get((entry["label"], impl))
-                row.append("" if result is None else f"{result['median_ms']:.1f}" if impl == models.REFERENCE
-                           else f"{result['ratio']:.2f}")
+                row.append(
+                    ""
+                    if result is None
+                    else f"{result['median_ms']:.1f}"
+                    if impl == models.REFERENCE
+                    else f"{result['ratio']:.2f}"
+                )
             rows.append(row)
-        title = (f"Forward+backward per batch, {device}" + (f", {threads} thread(s)" if device == "cpu" else "")
-                 + f": ratio to nn.RNN (median of {group[0]['repeats']} interleaved repeats)")
+        title = (
+            f"Forward+backward per batch, {device}"
+            + (f", {threads} thread(s)" if device == "cpu" else "")
+            + f": ratio to nn.RNN (median of {group[0]['repeats']} interleaved repeats)"
+        )
         tables.append(title + "\n\n" + markdown(["implementation", *(e["label"] for e in group)], rows))
     return tables
 
 
 def train_table(entries: list[dict]) -> str:
-    rows = [[str(e["num_layers"]), str(e["threads"]), f"{e['lab_ms_per_step']:.1f}", f"{e['bare_ms_per_step']:.1f}",
-             f"{e['ratio']:.2f}"] for e in entries]
-    return ("Training step, nn.RNN T100 B64 H128 on the adding task (median of runs, ms per step)\n\n"
-            + markdown(["layers", "threads", "rnnlab.train (all diagnostics)", "bare loop", "ratio"], rows))
+    rows = [
+        [
+            str(e["num_layers"]),
+            str(e["threads"]),
+            f"{e['lab_ms_per_step']:.1f}",
+            f"{e['bare_ms_per_step']:.1f}",
+            f"{e['ratio']:.2f}",
+        ]
+        for e in entries
+    ]
+    return "Training step, nn.RNN T100 B64 H128 on the adding task (median of runs, ms per step)\n\n" + markdown(
+        ["layers", "threads", "rnnlab.train (all diagnostics)", "bare loop", "ratio"], rows
+    )
 
 
 def sweep_table(entry: dict) -> str:
-    rows = [["basic", f"{entry['basic_s']:.1f}", "1.00"], ["joblib, n_jobs=2", f"{entry['joblib_s']:.1f}",
-                                                           f"{entry['ratio']:.2f}"]]
-    return (f"Sweep of {entry['jobs']} jobs ({' '.join(entry['job'])}), wall time\n\n"
-            + markdown(["launcher", "seconds", "ratio"], rows))
+    rows = [
+        ["basic", f"{entry['basic_s']:.1f}", "1.00"],
+        ["joblib, n_jobs=2", f"{entry['joblib_s']:.1f}", f"{entry['ratio']:.2f}"],
+    ]
+    return f"Sweep of {entry['jobs']} jobs ({' '.join(entry['job'])}), wall time\n\n" + markdown(
+        ["launcher", "seconds", "ratio"], rows
+    )
 
 
 def targets_table(rows: list[dict]) -> str:
     def verdict(row):
         return "not measured" if row["met"] is None else "met" if row["met"] else "NOT met"
 
-    body = [[r["target"], str(r["threads"]), "" if r["layers"] is None else str(r["layers"]),
-             f"{r['measured']:.2f}", f"<= {r['limit']:g}", verdict(r), r["note"]] for r in rows]
+    body = [
+        [
+            r["target"],
+            str(r["threads"]),
+            "" if r["layers"] is None else str(r["layers"]),
+            f"{r['measured']:.2f}",
+            f"<= {r['limit']:g}",
+            verdict(r),
+            r["note"],
+        ]
+        for r in rows
+    ]
     return "Targets (CPU)\n\n" + markdown(
-        ["target", "threads", "layers", "measured", "limit", "verdict", "measured on"], body)
+        ["target", "threads", "layers", "measured", "limit", "verdict", "measured on"], body
+    )
 
 
 def render(report: dict) -> str:
@@ -171,11 +224,13 @@ def render(report: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rnnlab.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small shapes, few repeats, tiny jobs (a smoke run)")
-    parser.add_argument("--section", action="append", choices=SECTIONS,
-                        help="run only this part (repeatable; default: all)")
+    parser.add_argument(
+        "--section", action="append", choices=SECTIONS, help="run only this part (repeatable; default: all)"
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2; 1 is reported too)")
-    parser.add_argument("--repeats", type=int, default=None,
-                        help="interleaved rounds per shape in `models` (default 9; --quick: 3)")
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="interleaved rounds per shape in `models` (default 9; --quick: 3)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="write the report as JSON here")
     args = parser.parse_args(argv)
     if args.threads < 1:

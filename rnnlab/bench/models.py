@@ -33,19 +33,19 @@ class Shape:
 
     def __str__(self) -> str:
         bi = " bi" if self.bidirectional else ""
-        return (f"T{self.steps} B{self.batch} I{self.input_size} H{self.hidden_size} L{self.num_layers}{bi}")
+        return f"T{self.steps} B{self.batch} I{self.input_size} H{self.hidden_size} L{self.num_layers}{bi}"
 
 
 # the speed targets' shape: T=100, batch 64, input 2, hidden 128, one and three layers
 TARGET_SHAPES = (Shape(100, 64, 2, 128, 1), Shape(100, 64, 2, 128, 3))
 # small to large, not the Cartesian product: each point moves one thing that matters for the loops
 FULL_SHAPES = (
-    Shape(50, 16, 2, 64, 1),       # small: Python's per-step overhead dominates
+    Shape(50, 16, 2, 64, 1),  # small: Python's per-step overhead dominates
     *TARGET_SHAPES,
-    Shape(400, 32, 2, 64, 1),      # long and thin: 400 steps of tiny products
+    Shape(400, 32, 2, 64, 1),  # long and thin: 400 steps of tiny products
     Shape(100, 64, 2, 128, 2, True),  # bidirectional
-    Shape(200, 128, 32, 256, 2),   # medium
-    Shape(400, 256, 64, 512, 1),   # large: the products dominate
+    Shape(200, 128, 32, 256, 2),  # medium
+    Shape(400, 256, 64, 512, 1),  # large: the products dominate
 )
 QUICK_SHAPES = (Shape(50, 16, 2, 64, 1), Shape(50, 16, 2, 64, 2, True))
 
@@ -59,8 +59,9 @@ def implementations() -> dict[str, tuple[type, dict]]:
     return found
 
 
-def training_step(rnn: nn.Module, x: torch.Tensor, grad_output: torch.Tensor,
-                  grad_h_n: torch.Tensor) -> Callable[[], None]:
+def training_step(
+    rnn: nn.Module, x: torch.Tensor, grad_output: torch.Tensor, grad_h_n: torch.Tensor
+) -> Callable[[], None]:
     """A call that runs rnn's forward and backward on x, as a training step does (gradients set to None first)."""
 
     def step() -> None:
@@ -71,8 +72,14 @@ def training_step(rnn: nn.Module, x: torch.Tensor, grad_output: torch.Tensor,
     return step
 
 
-def time_shape(shape: Shape, repeats: int, device: torch.device = torch.device("cpu"),
-               names: list[str] | None = None, warmup: int = 1, seed: int = 0) -> dict:
+def time_shape(
+    shape: Shape,
+    repeats: int,
+    device: torch.device = torch.device("cpu"),
+    names: list[str] | None = None,
+    warmup: int = 1,
+    seed: int = 0,
+) -> dict:
     """Median seconds per forward+backward of nn.RNN and each implementation (all on the same weights and data),
     and each one's ratio to nn.RNN; `names` picks some of `implementations()` (default: all)."""
     generator = torch.Generator().manual_seed(seed)
@@ -101,8 +108,12 @@ def time_shape(shape: Shape, repeats: int, device: torch.device = torch.device("
         "threads": torch.get_num_threads(),
         "repeats": repeats,
         "results": [
-            {"impl": label, "median_ms": median(seconds) * 1e3, "ratio": median(seconds) / reference_median,
-             "times_ms": [s * 1e3 for s in seconds]}
+            {
+                "impl": label,
+                "median_ms": median(seconds) * 1e3,
+                "ratio": median(seconds) / reference_median,
+                "times_ms": [s * 1e3 for s in seconds],
+            }
             for label, seconds in times.items()
         ],
     }

@@ -49,12 +49,14 @@ def _call(command: list[str], workdir: Path, expect_exit: int):
 
     def call() -> None:
         line = command
-        if command[-len(ONE_STEP):] == list(ONE_STEP):
+        if command[-len(ONE_STEP) :] == list(ONE_STEP):
             line = [*command, f"hydra.run.dir={tempfile.mkdtemp(dir=workdir, prefix='run-')}"]
         result = subprocess.run(line, cwd=ROOT, env=env, capture_output=True, text=True)
         if result.returncode != expect_exit:
-            raise RuntimeError(f"{' '.join(line)} exited {result.returncode}, expected {expect_exit}:\n"
-                               f"{result.stderr[-2000:]}")
+            raise RuntimeError(
+                f"{' '.join(line)} exited {result.returncode}, expected {expect_exit}:\n{result.stderr[-2000:]}"
+            )
+
     return call
 
 
@@ -65,16 +67,27 @@ def measure(repeats: int, workdir: Path) -> dict:
     calls = {name: _call(line, workdir, 2 if name == "a configuration error" else 0) for name, line in lines.items()}
     times = interleaved(calls, repeats, warmup=1)
     medians = {name: median(values) for name, values in times.items()}
-    return {"repeats": repeats, "reference": REFERENCE,
-            "results": [{"command": name, "argv": " ".join(Path(a).name if i == 0 else a
-                                                           for i, a in enumerate(lines[name])),
-                         "median_s": medians[name], "ratio": medians[name] / medians[REFERENCE],
-                         "times_s": times[name]} for name in lines]}
+    return {
+        "repeats": repeats,
+        "reference": REFERENCE,
+        "results": [
+            {
+                "command": name,
+                "argv": " ".join(Path(a).name if i == 0 else a for i, a in enumerate(lines[name])),
+                "median_s": medians[name],
+                "ratio": medians[name] / medians[REFERENCE],
+                "times_s": times[name],
+            }
+            for name in lines
+        ],
+    }
 
 
 def table(entry: dict) -> str:
     from rnnlab.bench.cli import markdown
 
     rows = [[r["command"], f"{r['median_s']:.2f}", f"{r['ratio']:.2f}"] for r in entry["results"]]
-    return (f"Start-up, wall time of the whole command (median of {entry['repeats']} interleaved rounds), "
-            f"ratio to `python -c \"{entry['reference']}\"`\n\n" + markdown(["command", "seconds", "ratio"], rows))
+    return (
+        f"Start-up, wall time of the whole command (median of {entry['repeats']} interleaved rounds), "
+        f'ratio to `python -c "{entry["reference"]}"`\n\n' + markdown(["command", "seconds", "ratio"], rows)
+    )

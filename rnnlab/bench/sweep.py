@@ -23,8 +23,15 @@ PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 # than a basic one (the workers import torch and Lightning again), so short jobs favour the basic launcher (README,
 # Speed, has the measurements).
 FULL_JOB = ("max_steps=2000", "threads=1", "trainer.enable_progress_bar=false")
-QUICK_JOB = ("max_steps=20", "hidden_size=16", "seq_len=10", "task.train_batches=10", "task.val_batches=2",
-             "threads=1", "trainer.enable_progress_bar=false")
+QUICK_JOB = (
+    "max_steps=20",
+    "hidden_size=16",
+    "seq_len=10",
+    "task.train_batches=10",
+    "task.val_batches=2",
+    "threads=1",
+    "trainer.enable_progress_bar=false",
+)
 LAUNCHERS = {
     "basic": (),
     "joblib": ("hydra/launcher=joblib", "hydra.launcher.n_jobs=2"),
@@ -36,8 +43,16 @@ def sweep_command(launcher: str, jobs: int, job: tuple[str, ...], sweep_dir: Pat
     if launcher not in LAUNCHERS:
         raise ValueError(f"launcher must be one of {sorted(LAUNCHERS)}, got {launcher!r}")
     seeds = ",".join(str(seed) for seed in range(jobs))
-    return [sys.executable, "-m", "rnnlab.train", "-m", *LAUNCHERS[launcher], *job, f"seed={seeds}",
-            f"hydra.sweep.dir={sweep_dir}"]
+    return [
+        sys.executable,
+        "-m",
+        "rnnlab.train",
+        "-m",
+        *LAUNCHERS[launcher],
+        *job,
+        f"seed={seeds}",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
 
 
 def time_sweep(launcher: str, jobs: int, job: tuple[str, ...], workdir: Path) -> float:
@@ -45,18 +60,27 @@ def time_sweep(launcher: str, jobs: int, job: tuple[str, ...], workdir: Path) ->
     sweep_dir = Path(tempfile.mkdtemp(dir=workdir, prefix=f"{launcher}-"))
     env = {**os.environ, "PYTHONPATH": str(PACKAGE_PARENT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     start = time.perf_counter()
-    result = subprocess.run(sweep_command(launcher, jobs, job, sweep_dir), cwd=workdir, env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        sweep_command(launcher, jobs, job, sweep_dir), cwd=workdir, env=env, capture_output=True, text=True
+    )
     seconds = time.perf_counter() - start
     completed = sorted(sweep_dir.glob("*/metrics.json"))
     if result.returncode != 0 or len(completed) != jobs:
-        raise RuntimeError(f"the {launcher} sweep failed ({len(completed)}/{jobs} jobs wrote metrics.json, exit "
-                           f"{result.returncode}):\n{result.stderr[-2000:]}")
+        raise RuntimeError(
+            f"the {launcher} sweep failed ({len(completed)}/{jobs} jobs wrote metrics.json, exit "
+            f"{result.returncode}):\n{result.stderr[-2000:]}"
+        )
     return seconds
 
 
 def compare(jobs: int, job: tuple[str, ...], workdir: Path) -> dict:
     """Wall seconds of the same sweep with each launcher (basic first, then joblib), and joblib's ratio to basic."""
     seconds = {launcher: time_sweep(launcher, jobs, job, workdir) for launcher in LAUNCHERS}
-    return {"jobs": jobs, "job": list(job), "n_jobs": 2, "basic_s": seconds["basic"], "joblib_s": seconds["joblib"],
-            "ratio": seconds["joblib"] / seconds["basic"]}
+    return {
+        "jobs": jobs,
+        "job": list(job),
+        "n_jobs": 2,
+        "basic_s": seconds["basic"],
+        "joblib_s": seconds["joblib"],
+        "ratio": seconds["joblib"] / seconds["basic"],
+    }

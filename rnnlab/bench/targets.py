@@ -13,17 +13,27 @@ from rnnlab.bench.models import TARGET_SHAPES
 from rnnlab.bench.startup import QUICK, QUICK_LIMIT
 
 # (label, implementation in the models table, limit on its ratio to nn.RNN)
-MODEL_TARGETS = (("readable myrnn step / nn.RNN", "myrnn", 1.3),
-                 ("fast path (myrnn/fast) step / nn.RNN", "myrnn/fast", 1.0))
+MODEL_TARGETS = (
+    ("readable myrnn step / nn.RNN", "myrnn", 1.3),
+    ("fast path (myrnn/fast) step / nn.RNN", "myrnn/fast", 1.0),
+)
 TRAIN_LIMIT = 1.15
 SWEEP_LIMIT = 0.6
 
 
-def _row(target: str, threads: int | None, layers: int | None, measured: float | None, limit: float,
-         note: str = "") -> dict:
+def _row(
+    target: str, threads: int | None, layers: int | None, measured: float | None, limit: float, note: str = ""
+) -> dict:
     met = None if measured is None else measured <= limit
-    return {"target": target, "threads": threads, "layers": layers, "measured": measured, "limit": limit,
-            "met": met, "note": note}
+    return {
+        "target": target,
+        "threads": threads,
+        "layers": layers,
+        "measured": measured,
+        "limit": limit,
+        "met": met,
+        "note": note,
+    }
 
 
 def evaluate(report: dict) -> list[dict]:
@@ -39,15 +49,39 @@ def evaluate(report: dict) -> list[dict]:
             if impl in ratios:
                 rows.append(_row(label, entry["threads"], shape["num_layers"], ratios[impl], limit, entry["label"]))
     for entry in sorted(report.get("train", []), key=lambda e: (-e["threads"], e["num_layers"])):
-        rows.append(_row("rnnlab.train (all diagnostics) step / bare loop", entry["threads"], entry["num_layers"],
-                         entry["ratio"], TRAIN_LIMIT, f"{entry['steps']} steps, nn.RNN T100 B64 H128"))
+        rows.append(
+            _row(
+                "rnnlab.train (all diagnostics) step / bare loop",
+                entry["threads"],
+                entry["num_layers"],
+                entry["ratio"],
+                TRAIN_LIMIT,
+                f"{entry['steps']} steps, nn.RNN T100 B64 H128",
+            )
+        )
     sweep = report.get("sweep")
     if sweep:
-        rows.append(_row(f"{sweep['jobs']}-job sweep: joblib (2 at a time) / basic launcher", 1, None,
-                         sweep["ratio"], SWEEP_LIMIT, " ".join(sweep["job"])))
+        rows.append(
+            _row(
+                f"{sweep['jobs']}-job sweep: joblib (2 at a time) / basic launcher",
+                1,
+                None,
+                sweep["ratio"],
+                SWEEP_LIMIT,
+                " ".join(sweep["job"]),
+            )
+        )
     startup = report.get("startup")
     for result in startup["results"] if startup else []:
         if result["command"] in QUICK:
-            rows.append(_row(f"start-up: {result['command']} / {startup['reference']}", 1, None, result["ratio"],
-                             QUICK_LIMIT, f"median of {startup['repeats']}"))
+            rows.append(
+                _row(
+                    f"start-up: {result['command']} / {startup['reference']}",
+                    1,
+                    None,
+                    result["ratio"],
+                    QUICK_LIMIT,
+                    f"median of {startup['repeats']}",
+                )
+            )
     return rows

@@ -20,8 +20,12 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def interleaved(candidates: dict[str, Callable[[], object]], repeats: int, warmup: int = 1,
-                device: torch.device = torch.device("cpu")) -> dict[str, list[float]]:
+def interleaved(
+    candidates: dict[str, Callable[[], object]],
+    repeats: int,
+    warmup: int = 1,
+    device: torch.device = torch.device("cpu"),
+) -> dict[str, list[float]]:
     """Seconds per call of each candidate: `warmup` untimed rounds, then `repeats` rounds, each calling every
     candidate once in turn (the order rotates by one each round, so no candidate always follows the same one)."""
     if repeats < 1:

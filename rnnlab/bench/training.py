@@ -28,8 +28,13 @@ from rnnlab.training.build import build_module
 
 # The target shape: the adding problem (input 2) at T=100, batch 64, hidden 128; nn.RNN. No progress bar: a
 # benchmark's output is its table, and sweeps (which run many such jobs) turn it off too.
-TARGET_OVERRIDES = ("model=torch", "hidden_size=128", "seq_len=100", "batch_size=64",
-                    "trainer.enable_progress_bar=false")
+TARGET_OVERRIDES = (
+    "model=torch",
+    "hidden_size=128",
+    "seq_len=100",
+    "batch_size=64",
+    "trainer.enable_progress_bar=false",
+)
 
 
 class StepClock(L.Callback):
@@ -106,8 +111,15 @@ def bare_step_time(overrides: list[str], warmup: int, steps: int, workdir: Path)
     return per_step(times, warmup, steps)
 
 
-def compare(num_layers: int, threads: int, repeats: int, warmup: int, steps: int, workdir: Path,
-            extra_overrides: tuple[str, ...] = ()) -> dict:
+def compare(
+    num_layers: int,
+    threads: int,
+    repeats: int,
+    warmup: int,
+    steps: int,
+    workdir: Path,
+    extra_overrides: tuple[str, ...] = (),
+) -> dict:
     """Median seconds per step of the lab and of the bare loop, alternating which runs first each repeat."""
     overrides = [*TARGET_OVERRIDES, f"num_layers={num_layers}", f"threads={threads}", *extra_overrides]
     runs = {"lab": lab_step_time, "bare": bare_step_time}
@@ -115,14 +127,21 @@ def compare(num_layers: int, threads: int, repeats: int, warmup: int, steps: int
     threads_before = torch.get_num_threads()  # each run sets the configured count: leave the caller's as it was
     try:
         for repeat in range(repeats):
-            for name in (list(runs) if repeat % 2 == 0 else list(runs)[::-1]):
+            for name in list(runs) if repeat % 2 == 0 else list(runs)[::-1]:
                 times[name].append(runs[name](overrides, warmup, steps, workdir))
     finally:
         torch.set_num_threads(threads_before)
     lab, bare = median(times["lab"]), median(times["bare"])
     return {
-        "num_layers": num_layers, "threads": threads, "repeats": repeats, "warmup": warmup, "steps": steps,
+        "num_layers": num_layers,
+        "threads": threads,
+        "repeats": repeats,
+        "warmup": warmup,
+        "steps": steps,
         "overrides": overrides,
-        "lab_ms_per_step": lab * 1e3, "bare_ms_per_step": bare * 1e3, "ratio": lab / bare,
-        "lab_ms": [t * 1e3 for t in times["lab"]], "bare_ms": [t * 1e3 for t in times["bare"]],
+        "lab_ms_per_step": lab * 1e3,
+        "bare_ms_per_step": bare * 1e3,
+        "ratio": lab / bare,
+        "lab_ms": [t * 1e3 for t in times["lab"]],
+        "bare_ms": [t * 1e3 for t in times["bare"]],
     }

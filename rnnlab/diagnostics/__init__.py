@@ -13,6 +13,16 @@ from rnnlab.diagnostics.spectrum import Spectrum, spectral_stats
 from rnnlab.diagnostics.through_time import GradThroughTime, through_time_norms
 
 __all__ = [
-    "Activations", "CustomScalarsLayout", "GradNorms", "GradThroughTime", "Histograms", "ProbeResult", "Spectrum",
-    "activation_stats", "custom_scalars_layout", "probe", "spectral_stats", "through_time_norms",
+    "Activations",
+    "CustomScalarsLayout",
+    "GradNorms",
+    "GradThroughTime",
+    "Histograms",
+    "ProbeResult",
+    "Spectrum",
+    "activation_stats",
+    "custom_scalars_layout",
+    "probe",
+    "spectral_stats",
+    "through_time_norms",
 ]

@@ -43,10 +43,17 @@ def all_finite(module: torch.nn.Module) -> bool:
 
 def check_image_schedule(owner: str, every_n_steps: int, image_every_n_steps) -> None:
     """An image step must be a step the callback runs at: a multiple of every_n_steps, or 0 for no images."""
-    if (not isinstance(image_every_n_steps, int) or isinstance(image_every_n_steps, bool) or image_every_n_steps < 0
-            or image_every_n_steps % every_n_steps):
-        raise invalid(f"{owner}.image_every_n_steps", image_every_n_steps,
-                      f"0 (no images) or a multiple of every_n_steps={every_n_steps}")
+    if (
+        not isinstance(image_every_n_steps, int)
+        or isinstance(image_every_n_steps, bool)
+        or image_every_n_steps < 0
+        or image_every_n_steps % every_n_steps
+    ):
+        raise invalid(
+            f"{owner}.image_every_n_steps",
+            image_every_n_steps,
+            f"0 (no images) or a multiple of every_n_steps={every_n_steps}",
+        )
 
 
 def log_scalars(trainer: L.Trainer, metrics: dict[str, Tensor | float], step: int) -> None:

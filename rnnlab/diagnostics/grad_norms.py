@@ -26,6 +26,8 @@ class GradNorms(EveryNSteps):
             return
         prefix = f"grad_{self.norm_type}_norm"  # Lightning's key: grad_2.0_norm/<name>, grad_2.0_norm_total
         norms = grad_norm(pl_module, self.norm_type, group_separator="/")
-        metrics = {tags.GRAD_NORM_TOTAL if key == f"{prefix}_total" else tags.grad_norm(key[len(prefix) + 1:]): value
-                   for key, value in norms.items()}
+        metrics = {
+            tags.GRAD_NORM_TOTAL if key == f"{prefix}_total" else tags.grad_norm(key[len(prefix) + 1 :]): value
+            for key, value in norms.items()
+        }
         log_scalars(trainer, metrics, trainer.global_step)

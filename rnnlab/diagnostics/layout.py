@@ -35,16 +35,27 @@ def custom_scalars_layout(num_layers: int) -> dict:
         },
         "gradients": {
             "|dL/dtheta| total, before clipping (spikes: exploding)": ["Multiline", _exactly(tags.GRAD_NORM_TOTAL)],
-            **{f"layer {k}: log10 |dL/dh_first| / |dL/dh_last| (< 0 vanishing, > 0 exploding)":
-               ["Multiline", _exactly(tags.grad_h_log10_ratio(k))] for k in layers},
+            **{
+                f"layer {k}: log10 |dL/dh_first| / |dL/dh_last| (< 0 vanishing, > 0 exploding)": [
+                    "Multiline",
+                    _exactly(tags.grad_h_log10_ratio(k)),
+                ]
+                for k in layers
+            },
         },
         "spectrum": {
-            f"layer {k}: spectral radius of W_hh (> 1: a direction grows each step)":
-            ["Multiline", [re.escape(tags.SPECTRUM) + rf"layer{k}(_reverse)?/radius$"]] for k in layers
+            f"layer {k}: spectral radius of W_hh (> 1: a direction grows each step)": [
+                "Multiline",
+                [re.escape(tags.SPECTRUM) + rf"layer{k}(_reverse)?/radius$"],
+            ]
+            for k in layers
         },
         "activations": {
-            f"layer {k}: saturated tanh / dead relu fraction":
-            ["Multiline", [re.escape(tags.ACTIVATIONS) + rf"layer{k}/(saturated|dead)_fraction$"]] for k in layers
+            f"layer {k}: saturated tanh / dead relu fraction": [
+                "Multiline",
+                [re.escape(tags.ACTIVATIONS) + rf"layer{k}/(saturated|dead)_fraction$"],
+            ]
+            for k in layers
         },
     }
 

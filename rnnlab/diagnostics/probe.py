@@ -101,8 +101,9 @@ def probe(pl_module: ObservedModule, batch: dict, with_grads: bool = True) -> Pr
         grads = None
         if with_grads:
             flat = [h for direction in states for h in direction]
-            flat_grads = torch.autograd.grad(pl_module.loss_from_rnn_output(top, batch), flat, allow_unused=True,
-                                             materialize_grads=True)
+            flat_grads = torch.autograd.grad(
+                pl_module.loss_from_rnn_output(top, batch), flat, allow_unused=True, materialize_grads=True
+            )
             grads = _per_layer(flat_grads, rnn, lengths, x.size(0))
     return ProbeResult([o.detach().transpose(0, 1) for o in outputs], grads, lengths)
 
@@ -112,9 +113,9 @@ def _per_layer(flat_grads, rnn: ObservedRNN, lengths, steps) -> list[Tensor]:
     grads = []
     for k in range(rnn.num_layers):
         start = k * rnn.num_directions * steps
-        directions = [torch.stack(flat_grads[start:start + steps])]
+        directions = [torch.stack(flat_grads[start : start + steps])]
         if rnn.bidirectional:
-            directions.append(reverse_padded(torch.stack(flat_grads[start + steps:start + 2 * steps]), lengths))
+            directions.append(reverse_padded(torch.stack(flat_grads[start + steps : start + 2 * steps]), lengths))
         grads.append(torch.cat(directions, dim=-1).transpose(0, 1))
     return grads
 

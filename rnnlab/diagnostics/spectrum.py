@@ -18,8 +18,10 @@ def spectral_stats(weight_hh: Tensor) -> dict[str, float]:
     The radius governs the long-run growth of W^t; the largest singular value bounds one step's growth.
     """
     w = weight_hh.detach().to("cpu", torch.float64)
-    return {"radius": torch.linalg.eigvals(w).abs().max().item(),
-            "sigma_max": torch.linalg.matrix_norm(w, ord=2).item()}
+    return {
+        "radius": torch.linalg.eigvals(w).abs().max().item(),
+        "sigma_max": torch.linalg.matrix_norm(w, ord=2).item(),
+    }
 
 
 class Spectrum(EveryNSteps):
@@ -52,6 +54,7 @@ class Spectrum(EveryNSteps):
         if self.image_every_n_steps and step % self.image_every_n_steps == 0 and writer is not None:
             from rnnlab.diagnostics.figures import eigenvalue_figure, log_figure  # matplotlib: only when drawing
 
-            eigenvalues = {name: torch.linalg.eigvals(w.detach().to("cpu", torch.float64)).numpy()
-                           for name, w in matrices.items()}
+            eigenvalues = {
+                name: torch.linalg.eigvals(w.detach().to("cpu", torch.float64)).numpy() for name, w in matrices.items()
+            }
             log_figure(writer, tags.SPECTRUM_IMAGE, eigenvalue_figure(eigenvalues, step), step)

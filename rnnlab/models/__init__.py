@@ -13,5 +13,14 @@ from rnnlab.models.torch_rnn import TorchRNN
 
 IMPLEMENTATIONS: dict[str, type[LabRNN]] = {**CELLS, "stacked": StackedRNN, "bidirectional": BidirectionalRNN}
 
-__all__ = ["CELLS", "IMPLEMENTATIONS", "BidirectionalRNN", "ConcatRNN", "LabRNN", "MyRNN", "RNNBase", "StackedRNN",
-           "TorchRNN"]
+__all__ = [
+    "CELLS",
+    "IMPLEMENTATIONS",
+    "BidirectionalRNN",
+    "ConcatRNN",
+    "LabRNN",
+    "MyRNN",
+    "RNNBase",
+    "StackedRNN",
+    "TorchRNN",
+]

@@ -245,8 +245,9 @@ class RNNBase(LabRNN, nn.Module):
             batch = input.size(0) if self.batch_first else input.size(1)
         return (self.num_layers * self.num_directions, batch, self.hidden_size)
 
-    def check_hidden_size(self, hx: Tensor, expected_hidden_size: tuple[int, int, int],
-                          msg: str = "Expected hidden size {}, got {}") -> None:
+    def check_hidden_size(
+        self, hx: Tensor, expected_hidden_size: tuple[int, int, int], msg: str = "Expected hidden size {}, got {}"
+    ) -> None:
         if hx.size() != expected_hidden_size:
             raise RuntimeError(msg.format(expected_hidden_size, list(hx.size())))
 
@@ -279,9 +280,7 @@ class RNNBase(LabRNN, nn.Module):
             unbatched = input.dim() == 2
             if unbatched:
                 if hx is not None and hx.dim() != 2:
-                    raise RuntimeError(
-                        f"For unbatched 2-D input, hx should also be 2-D but got {hx.dim()}-D tensor"
-                    )
+                    raise RuntimeError(f"For unbatched 2-D input, hx should also be 2-D but got {hx.dim()}-D tensor")
                 input = input.unsqueeze(0 if self.batch_first else 1)
                 hx = None if hx is None else hx.unsqueeze(1)
             elif hx is not None and hx.dim() != 3:

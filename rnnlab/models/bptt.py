@@ -64,11 +64,14 @@ class RNNLayerBPTT(torch.autograd.Function):
         # act'(pre_t) comes from the stored state h_t = act(pre_t): tanh' = 1 - h_t^2, relu' = [h_t > 0]. aten's own
         # fused backward kernels apply it in one pass, written straight into dL/dpre_t's slot.
         if ctx.nonlinearity == "tanh":
+
             def activation_backward(grad, t):
                 torch.ops.aten.tanh_backward.grad_input(grad, states[t], grad_input=grad_pre[t])
         else:
+
             def activation_backward(grad, t):
                 torch.ops.aten.threshold_backward.grad_input(grad, states[t], 0, grad_input=grad_pre[t])
+
         if valid is not None:
             grad_output = grad_output.masked_fill(~valid, 0.0)  # the output is zero past each length
 
@@ -107,8 +110,9 @@ def _backward_with_graph(ctx, inputs: tuple, valid: Tensor | None, grad_output: 
     originals, so the graph reaches them) and differentiated with create_graph=True."""
     needed = [i for i, tensor in enumerate(inputs) if tensor is not None and ctx.needs_input_grad[i]]
     output, h_n = _autograd_layer(*inputs, valid, ctx.nonlinearity)
-    grads = torch.autograd.grad((output, h_n), [inputs[i] for i in needed], (grad_output, grad_h_n),
-                                create_graph=True, allow_unused=True)
+    grads = torch.autograd.grad(
+        (output, h_n), [inputs[i] for i in needed], (grad_output, grad_h_n), create_graph=True, allow_unused=True
+    )
     result = [None] * 8  # one per argument of forward; lengths and nonlinearity have none
     for i, grad in zip(needed, grads):
         result[i] = grad
@@ -134,8 +138,16 @@ def _sum_biases(b_ih: Tensor | None, b_hh: Tensor | None) -> Tensor | None:
     return b_ih + b_hh
 
 
-def rnn_layer(x: Tensor, h0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None, b_hh: Tensor | None,
-              lengths: Tensor | None, nonlinearity: str) -> tuple[Tensor, Tensor]:
+def rnn_layer(
+    x: Tensor,
+    h0: Tensor,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor | None,
+    b_hh: Tensor | None,
+    lengths: Tensor | None,
+    nonlinearity: str,
+) -> tuple[Tensor, Tensor]:
     """One layer and direction over x (T, B, I) from h0 (B, H): (output (T, B, H), h_n (B, H)), BPTT backward.
 
     Past a sequence's length (lengths: (B,) int64, or None) its state is frozen and its output is zero.

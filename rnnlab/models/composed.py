@@ -38,8 +38,10 @@ class ComposedRNN(RNNBase):
 
     def __setattr__(self, name: str, value) -> None:
         if name == "cell" and name in self.__dict__ and value != self.__dict__[name]:
-            raise AttributeError(f"{type(self).__name__}.cell is fixed at construction ({self.__dict__[name]!r}): "
-                                 f"its layers are built of it; build a new network for cell={value!r}")
+            raise AttributeError(
+                f"{type(self).__name__}.cell is fixed at construction ({self.__dict__[name]!r}): "
+                f"its layers are built of it; build a new network for cell={value!r}"
+            )
         super().__setattr__(name, value)
         if name == "nonlinearity" and "_modules" in self.__dict__:  # the cells compute it: they must follow
             for module in self.modules():
@@ -58,8 +60,9 @@ class ComposedRNN(RNNBase):
                 f"missing keys {missing}, unexpected keys {unexpected}"
             )
         for layer, suffix, cell in self.cells():
-            cell.load_torch_state_dict({name: state_dict[naming.rename(name, layer, suffix)]
-                                        for name in cell.torch_parameter_names()})
+            cell.load_torch_state_dict(
+                {name: state_dict[naming.rename(name, layer, suffix)] for name in cell.torch_parameter_names()}
+            )
 
     def torch_state_dict(self) -> dict[str, Tensor]:
         return self._gather(lambda cell: cell.torch_state_dict())
@@ -75,8 +78,11 @@ class ComposedRNN(RNNBase):
 
     def own_names(self) -> dict[str, tuple[LabRNN, str]]:
         """Each state-dict name of the whole (nn.RNN's, or a concat cell's kinds) -> (cell, the cell's own name)."""
-        return {naming.rename(key, layer, suffix): (cell, key)
-                for layer, suffix, cell in self.cells() for key in cell.state_dict(keep_vars=True)}
+        return {
+            naming.rename(key, layer, suffix): (cell, key)
+            for layer, suffix, cell in self.cells()
+            for key in cell.state_dict(keep_vars=True)
+        }
 
     def __getattr__(self, name: str):
         try:
@@ -91,8 +97,10 @@ class ComposedRNN(RNNBase):
                     return getattr(cell, naming.rename(name, 0, ""))
                 except AttributeError as error:
                     raise AttributeError(f"{type(self).__name__}.{name} is layer {layer}'s cell's: {error}") from None
-        raise AttributeError(f"{type(self).__name__} has no {name}: it has {self.num_layers} layer(s) and "
-                             f"{self.num_directions} direction(s)")
+        raise AttributeError(
+            f"{type(self).__name__} has no {name}: it has {self.num_layers} layer(s) and "
+            f"{self.num_directions} direction(s)"
+        )
 
     @property
     def all_weights(self) -> list[list[nn.Parameter]]:
@@ -113,25 +121,39 @@ class ComposedRNN(RNNBase):
 class DirectionPair(ComposedRNN):
     """One layer: a one-layer, single-direction network of `cell` forwards, and (bidirectional) one in reverse."""
 
-    def __init__(self, input_size, hidden_size, nonlinearity="tanh", bias=True, bidirectional=True,
-                 cell: str = "torch", device=None, dtype=None):
-        super().__init__(input_size, hidden_size, 1, nonlinearity, bias, bidirectional=bidirectional,
-                         device=device, dtype=dtype)
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        nonlinearity="tanh",
+        bias=True,
+        bidirectional=True,
+        cell: str = "torch",
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(
+            input_size, hidden_size, 1, nonlinearity, bias, bidirectional=bidirectional, device=device, dtype=dtype
+        )
         network = cell_class(cell)
         self.forward_network = network(input_size, hidden_size, 1, nonlinearity, bias, device=device, dtype=dtype)
-        self.reverse_network = network(input_size, hidden_size, 1, nonlinearity, bias, device=device,
-                                       dtype=dtype) if bidirectional else None
+        self.reverse_network = (
+            network(input_size, hidden_size, 1, nonlinearity, bias, device=device, dtype=dtype)
+            if bidirectional
+            else None
+        )
 
     def cells(self):
-        return [(0, suffix, network) for suffix, network in
-                zip(self.direction_suffixes(), (self.forward_network, self.reverse_network))]
+        return [
+            (0, suffix, network)
+            for suffix, network in zip(self.direction_suffixes(), (self.forward_network, self.reverse_network))
+        ]
 
     def forward_padded(self, x: Tensor, h0: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
         output, h_n = self.forward_network.forward_padded(x, h0[:1], lengths)
         if not self.bidirectional:
             return output, h_n
-        reversed_output, reversed_h_n = self.reverse_network.forward_padded(reverse_padded(x, lengths), h0[1:],
-                                                                            lengths)
+        reversed_output, reversed_h_n = self.reverse_network.forward_padded(reverse_padded(x, lengths), h0[1:], lengths)
         output = torch.cat([output, reverse_padded(reversed_output, lengths)], dim=-1)
         return output, torch.cat([h_n, reversed_h_n])
 
@@ -154,10 +176,23 @@ class StackedRNN(ComposedRNN):
     #: Build every layer as a DirectionPair, even with one direction (BidirectionalRNN).
     direction_pairs = False
 
-    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, device=None, dtype=None, cell: str = "torch"):
-        super().__init__(input_size, hidden_size, num_layers, nonlinearity, bias, batch_first, dropout, bidirectional,
-                         device, dtype)
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        nonlinearity="tanh",
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        device=None,
+        dtype=None,
+        cell: str = "torch",
+    ):
+        super().__init__(
+            input_size, hidden_size, num_layers, nonlinearity, bias, batch_first, dropout, bidirectional, device, dtype
+        )
         self.cell = cell
         self.cell_class = cell_class(cell)
         self.layers = nn.ModuleList(self.make_layer(layer) for layer in range(num_layers))
@@ -168,16 +203,27 @@ class StackedRNN(ComposedRNN):
     def make_layer(self, layer: int) -> RNNBase:
         """Layer `layer`: a one-layer network of `cell` (time-major, no dropout), or a pair of them."""
         if self.bidirectional or self.direction_pairs:
-            return DirectionPair(self.layer_input_size(layer), self.hidden_size, self.nonlinearity, self.bias,
-                                 bidirectional=self.bidirectional, cell=self.cell, **self.factory_kwargs)
-        return self.cell_class(self.layer_input_size(layer), self.hidden_size, 1, self.nonlinearity, self.bias,
-                               **self.factory_kwargs)
+            return DirectionPair(
+                self.layer_input_size(layer),
+                self.hidden_size,
+                self.nonlinearity,
+                self.bias,
+                bidirectional=self.bidirectional,
+                cell=self.cell,
+                **self.factory_kwargs,
+            )
+        return self.cell_class(
+            self.layer_input_size(layer), self.hidden_size, 1, self.nonlinearity, self.bias, **self.factory_kwargs
+        )
 
     def cells(self):
         found = []
         for k, layer in enumerate(self.layers):
-            found += [(k, suffix, cell) for _, suffix, cell in layer.cells()] if isinstance(layer, DirectionPair) \
+            found += (
+                [(k, suffix, cell) for _, suffix, cell in layer.cells()]
+                if isinstance(layer, DirectionPair)
                 else [(k, "", layer)]
+            )
         return found
 
     def forward_padded(self, x: Tensor, h0: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
@@ -198,8 +244,11 @@ class StackedRNN(ComposedRNN):
         paths = {id(module): path for path, module in self.named_modules()}
         names = {own: f"{paths[id(cell)]}.{key}" for own, (cell, key) in self.own_names().items()}
         if torch_names:
-            names |= {naming.rename(name, layer, suffix): f"{paths[id(cell)]}.{name}"
-                      for layer, suffix, cell in self.cells() for name in cell.torch_parameter_names()}
+            names |= {
+                naming.rename(name, layer, suffix): f"{paths[id(cell)]}.{name}"
+                for layer, suffix, cell in self.cells()
+                for name in cell.torch_parameter_names()
+            }
         return names
 
     def extra_repr(self) -> str:

@@ -33,14 +33,18 @@ class ConcatRNN(MyRNN):
         for names in self._own_names():
             for name in names:
                 kind, layer, _ = naming.parse(name)
-                shape = (self.hidden_size, self.layer_input_size(layer) + self.hidden_size) if kind == "weight" \
+                shape = (
+                    (self.hidden_size, self.layer_input_size(layer) + self.hidden_size)
+                    if kind == "weight"
                     else (self.hidden_size,)
+                )
                 self.register_parameter(name, nn.Parameter(torch.empty(shape, **self.factory_kwargs)))
 
     def _own_names(self) -> list[list[str]]:
         """weight_l{k}[_reverse] and bias_l{k}[_reverse], per layer and direction, in nn.RNN's order."""
-        return naming.all_weights_names(self.num_layers, self.bidirectional, self.bias,
-                                        OWN_KINDS if self.bias else OWN_KINDS[:1])
+        return naming.all_weights_names(
+            self.num_layers, self.bidirectional, self.bias, OWN_KINDS if self.bias else OWN_KINDS[:1]
+        )
 
     def reset_parameters(self) -> None:
         """nn.RNN's default init for W, and for b the sum of two such biases, so the function matches nn.RNN's."""
@@ -109,8 +113,9 @@ class ConcatRNN(MyRNN):
                 ih, hh = (state_dict[prefix + naming.name(kind, layer, suffix)] for kind in naming.WEIGHT_KINDS)
                 own[prefix + weight_name] = torch.cat([ih, hh], dim=1)
                 if self.bias:
-                    own[prefix + bias_name] = sum(state_dict[prefix + naming.name(kind, layer, suffix)]
-                                                  for kind in naming.BIAS_KINDS)
+                    own[prefix + bias_name] = sum(
+                        state_dict[prefix + naming.name(kind, layer, suffix)] for kind in naming.BIAS_KINDS
+                    )
         return own
 
     def torch_state_dict(self) -> dict[str, Tensor]:

@@ -45,11 +45,25 @@ class MyRNN(RNNBase):
         "fast": {"loop_order": "layer", "backward": "manual"},
     }
 
-    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, device=None, dtype=None, *, loop_order: str = "layer",
-                 backward: str = "autograd"):
-        super().__init__(input_size, hidden_size, num_layers, nonlinearity, bias, batch_first, dropout, bidirectional,
-                         device, dtype)
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        nonlinearity="tanh",
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        device=None,
+        dtype=None,
+        *,
+        loop_order: str = "layer",
+        backward: str = "autograd",
+    ):
+        super().__init__(
+            input_size, hidden_size, num_layers, nonlinearity, bias, batch_first, dropout, bidirectional, device, dtype
+        )
         check_options(loop_order, backward)
         self.loop_order = loop_order
         self.backward = backward
@@ -65,8 +79,11 @@ class MyRNN(RNNBase):
     # ---- parameters: nn.RNN's names, so the base's state-dict and gradient layouts work unchanged --------------
 
     def _create_parameters(self) -> None:
-        shapes = {"weight_hh": (self.hidden_size, self.hidden_size), "bias_ih": (self.hidden_size,),
-                  "bias_hh": (self.hidden_size,)}
+        shapes = {
+            "weight_hh": (self.hidden_size, self.hidden_size),
+            "bias_ih": (self.hidden_size,),
+            "bias_hh": (self.hidden_size,),
+        }
         for names in naming.all_weights_names(self.num_layers, self.bidirectional, self.bias):
             for name in names:
                 kind, layer, _ = naming.parse(name)

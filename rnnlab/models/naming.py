@@ -41,8 +41,11 @@ def name(kind: str, layer: int, suffix: str = "") -> str:
 def all_weights_names(num_layers: int, bidirectional, bias: bool, kinds_: tuple[str, ...] | None = None) -> list:
     """One list of names per layer and direction, as nn.RNN's `_all_weights` (layer, then direction)."""
     kinds_ = kinds(bias) if kinds_ is None else kinds_
-    return [[name(kind, layer, suffix) for kind in kinds_]
-            for layer in range(num_layers) for suffix in direction_suffixes(bidirectional)]
+    return [
+        [name(kind, layer, suffix) for kind in kinds_]
+        for layer in range(num_layers)
+        for suffix in direction_suffixes(bidirectional)
+    ]
 
 
 def parameter_names(num_layers: int, bidirectional, bias: bool) -> list[str]:

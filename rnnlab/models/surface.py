@@ -34,11 +34,18 @@ BASE = dict(input_size=INPUT, hidden_size=HIDDEN, num_layers=2, bidirectional=Tr
 TORCHSCRIPT_METADATA = {"__constants__", "__jit_unused_properties__"}
 #: Attributes whose new value takes effect at the next forward; the structural ones are refused once built.
 WRITABLE = {"dropout": 0.5, "batch_first": True, "nonlinearity": "relu", "mode": "RNN_RELU", "training": False}
-STRUCTURAL = {"input_size": 5, "hidden_size": 6, "num_layers": 3, "bias": False, "bidirectional": False,
-              "proj_size": 1}
+STRUCTURAL = {"input_size": 5, "hidden_size": 6, "num_layers": 3, "bias": False, "bidirectional": False, "proj_size": 1}
 #: A value other than the default for each constructor keyword (device and dtype are checked on the parameters).
-NON_DEFAULT = {"input_size": 5, "hidden_size": 6, "num_layers": 3, "nonlinearity": "relu", "bias": False,
-               "batch_first": True, "dropout": 0.25, "bidirectional": True}
+NON_DEFAULT = {
+    "input_size": 5,
+    "hidden_size": 6,
+    "num_layers": 3,
+    "nonlinearity": "relu",
+    "bias": False,
+    "batch_first": True,
+    "dropout": 0.25,
+    "bidirectional": True,
+}
 
 
 class Outcome(NamedTuple):
@@ -82,8 +89,10 @@ def torch_surface() -> dict[str, set[str]]:
 
 def unclassified() -> dict[str, set[str]]:
     """Items nn.RNN exposes that `ITEMS` does not check, by section; and items checked that nn.RNN no longer has."""
-    known = {section: {item.name.split(": ", 1)[1] for item in ITEMS if item.section == section}
-             for section in ("constructor", "attribute", "method")}
+    known = {
+        section: {item.name.split(": ", 1)[1] for item in ITEMS if item.section == section}
+        for section in ("constructor", "attribute", "method")
+    }
     known["metadata"] = TORCHSCRIPT_METADATA
     surface = torch_surface()
     return {section: (surface[section] ^ known[section]) for section in surface if surface[section] ^ known[section]}
@@ -132,8 +141,10 @@ def _assert_same_refusal(reference_action: Callable, action: Callable) -> None:
     want_type, want = _outcome_of(reference_action)
     got_type, got = _outcome_of(action)
     if got_type is not want_type:
-        raise AssertionError(f"raised {got_type and got_type.__name__}: {got!r}; nn.RNN raises "
-                             f"{want_type and want_type.__name__}: {want!r}")
+        raise AssertionError(
+            f"raised {got_type and got_type.__name__}: {got!r}; nn.RNN raises "
+            f"{want_type and want_type.__name__}: {want!r}"
+        )
     if want_type is not None and want.split(". ")[0].split(", got")[0] not in got:
         raise AssertionError(f"message {got!r}; nn.RNN's {want!r}")
 
@@ -148,7 +159,7 @@ def _constructor(keyword: str):
             names = [p.name for p in parameters]
             torch_names = torch_constructor_keywords()
             if names[: len(torch_names)] != torch_names:
-                raise AssertionError(f"positional parameters {names[:len(torch_names)]}, nn.RNN's {torch_names}")
+                raise AssertionError(f"positional parameters {names[: len(torch_names)]}, nn.RNN's {torch_names}")
             default = torch_constructor_signature().parameters[keyword].default
             if parameters[names.index(keyword)].default != default:
                 raise AssertionError(f"default {parameters[names.index(keyword)].default!r}, nn.RNN's {default!r}")
@@ -165,6 +176,7 @@ def _constructor(keyword: str):
         _assert_same_attributes(reference, model)
         _assert_same_function(reference, model)
         return None
+
     return check
 
 
@@ -179,6 +191,7 @@ def _read(attribute: str):
         reference, model = _pair(impl_cls, kwargs, nonlinearity="relu", bias=False, batch_first=True, dropout=0.25)
         if getattr(model, attribute) != getattr(reference, attribute):
             raise AssertionError(f"reads {getattr(model, attribute)!r}, nn.RNN's {getattr(reference, attribute)!r}")
+
     return check
 
 
@@ -190,10 +203,14 @@ def _write(attribute: str):
             value = STRUCTURAL[attribute]
             type_, message = _outcome_of(lambda: setattr(model, attribute, value))
             if type_ is not AttributeError or attribute not in message or "construction" not in message:
-                raise AssertionError(f"writing {attribute}={value!r}: {type_ and type_.__name__} {message!r}; "
-                                     f"expected an AttributeError naming it")
-            return ("writing a structural attribute after construction is refused (AttributeError naming it); "
-                    "nn.RNN takes the value and then fails or computes with its old layout")
+                raise AssertionError(
+                    f"writing {attribute}={value!r}: {type_ and type_.__name__} {message!r}; "
+                    f"expected an AttributeError naming it"
+                )
+            return (
+                "writing a structural attribute after construction is refused (AttributeError naming it); "
+                "nn.RNN takes the value and then fails or computes with its old layout"
+            )
         value = WRITABLE[attribute]
         if attribute == "training":
             model.train(False)
@@ -215,11 +232,14 @@ def _write(attribute: str):
             model.eval(), reference.eval()
             _assert_same_function(reference, model)
             return None
-        fresh = nn.RNN(**BASE | {("nonlinearity" if attribute == "mode" else attribute):
-                                 ("relu" if attribute == "mode" else value)})
+        fresh = nn.RNN(
+            **BASE
+            | {("nonlinearity" if attribute == "mode" else attribute): ("relu" if attribute == "mode" else value)}
+        )
         fresh.load_state_dict(reference.state_dict())
         _assert_same_function(fresh, model)  # as an nn.RNN built with the new value
         return None
+
     return check
 
 
@@ -265,18 +285,24 @@ def _reset_parameters(impl_cls, kwargs):
 
 def _same_method(name: str, *calls: Callable[[nn.Module], tuple]):
     """The method, called with the same arguments on both, returns the same value or raises the same error."""
+
     def check(impl_cls, kwargs):
         reference, model = _pair(impl_cls, kwargs)
         for arguments in calls:
             want_type, want = _outcome_of(lambda a=arguments: getattr(reference, name)(*a(reference)))
-            _assert_same_refusal(lambda a=arguments: getattr(reference, name)(*a(reference)),
-                                 lambda a=arguments: getattr(model, name)(*a(reference)))
+            _assert_same_refusal(
+                lambda a=arguments: getattr(reference, name)(*a(reference)),
+                lambda a=arguments: getattr(model, name)(*a(reference)),
+            )
             if want_type is None:
-                got, expected = getattr(model, name)(*arguments(reference)), getattr(reference, name)(
-                    *arguments(reference))
+                got, expected = (
+                    getattr(model, name)(*arguments(reference)),
+                    getattr(reference, name)(*arguments(reference)),
+                )
                 same = torch.equal(got, expected) if isinstance(got, Tensor) else got == expected
                 if not same:
                     raise AssertionError(f"{name} returned {got!r}, nn.RNN's {expected!r}")
+
     return check
 
 
@@ -316,8 +342,10 @@ def _named_parameters(impl_cls, kwargs):
         return None
     if len(names) != len(set(names)) or (model.torch_layout and len(names) != len(want)):
         raise AssertionError(f"names {names}")
-    return ("named_parameters: the module tree (stacked: layers.{k}.weight_hh_l0) or concat's own names; "
-            "state_dict, load_state_dict and attributes use nn.RNN's where the layout allows")
+    return (
+        "named_parameters: the module tree (stacked: layers.{k}.weight_hh_l0) or concat's own names; "
+        "state_dict, load_state_dict and attributes use nn.RNN's where the layout allows"
+    )
 
 
 def _parameter_attributes(impl_cls, kwargs):
@@ -330,8 +358,11 @@ def _parameter_attributes(impl_cls, kwargs):
         type_, message = _outcome_of(lambda n=name: getattr(model, n))
         if type_ is not AttributeError or "one weight [W_ih | W_hh]" not in message:
             raise AssertionError(f"{name}: {type_ and type_.__name__} {message!r}; expected concat's explanation")
-    return None if model.torch_layout else \
-        "concat: nn.RNN's parameter names raise an AttributeError that explains the layout (one weight, one bias)"
+    return (
+        None
+        if model.torch_layout
+        else "concat: nn.RNN's parameter names raise an AttributeError that explains the layout (one weight, one bias)"
+    )
 
 
 def _parametrize(impl_cls, kwargs):
@@ -353,12 +384,15 @@ def _parametrize(impl_cls, kwargs):
         return None
     if type_ is None or "weight_hh_l0" not in message:
         raise AssertionError(f"expected a refusal naming weight_hh_l0, got {type_}: {message!r}")
-    return ("parametrize / weight_norm by nn.RNN's name need a parameter registered under it: refused by name "
-            "(parametrize a cell of a composed network instead)")
+    return (
+        "parametrize / weight_norm by nn.RNN's name need a parameter registered under it: refused by name "
+        "(parametrize a cell of a composed network instead)"
+    )
 
 
 def _refusal(arguments: dict, run: Callable | None = None):
     """nn.RNN and the implementation refuse the same arguments (or input) with the same error."""
+
     def check(impl_cls, kwargs):
         def attempt(build):
             with warnings.catch_warnings():
@@ -366,7 +400,9 @@ def _refusal(arguments: dict, run: Callable | None = None):
                 network = build(**BASE | arguments)
             if run is not None:
                 run(network)
+
         _assert_same_refusal(lambda: attempt(nn.RNN), lambda: attempt(lambda **a: impl_cls(**a, **kwargs)))
+
     return check
 
 
@@ -386,6 +422,7 @@ def _accepted(arguments: dict):
     """Built as nn.RNN builds it, keeping the value as given. nn.RNN's own forward then refuses the non-bool
     (a TypeError from inside rnn_tanh); an implementation either does the same or computes as nn.RNN would with
     the plain value (a documented difference: it runs where nn.RNN fails)."""
+
     def check(impl_cls, kwargs):
         reference, model = _pair(impl_cls, kwargs, **arguments)
         _assert_same_attributes(reference, model)
@@ -397,6 +434,7 @@ def _accepted(arguments: dict):
         plain = {name: (int if name == "num_layers" else bool)(value) for name, value in arguments.items()}
         _assert_same_function(_pair(impl_cls, kwargs, **plain)[0], model)
         return f"{arguments}: nn.RNN builds it and its forward then fails inside rnn_tanh; this one computes"
+
     return check
 
 
@@ -405,8 +443,9 @@ def _moved(move: Callable[[nn.Module], nn.Module], dtype: torch.dtype, atol: flo
         reference, model = _pair(impl_cls, kwargs, dtype=torch.float32)
         reference, model = move(reference), move(model)
         if {p.dtype for p in model.parameters()} != {dtype}:
-            raise AssertionError(f"parameters {({p.dtype for p in model.parameters()})}, expected {dtype}")
+            raise AssertionError(f"parameters { ({p.dtype for p in model.parameters()}) }, expected {dtype}")
         _assert_same_function(reference, model, _input(reference, dtype), atol)
+
     return check
 
 
@@ -428,6 +467,7 @@ def _round_trip(copier: Callable[[nn.Module], nn.Module]):
         with torch.no_grad():
             next(copied.parameters()).add_(1.0)  # a copy, not a view of the same parameters
         _assert_same_function(reference, model)
+
     return check
 
 
@@ -464,30 +504,80 @@ def _zero_length(network):
 # ---- the table ---------------------------------------------------------------------------------------------------
 
 ITEMS: list[Item] = (
-    [Item(f"constructor: {keyword}", "constructor", _constructor(keyword)) for keyword in
-     ("input_size", "hidden_size", "num_layers", "nonlinearity", "bias", "batch_first", "dropout", "bidirectional",
-      "device", "dtype")]
-    + [Item(f"attribute: {name}", "attribute", _read(name)) for name in
-       ("input_size", "hidden_size", "num_layers", "nonlinearity", "bias", "batch_first", "dropout",
-        "bidirectional", "proj_size", "mode", "training")]
+    [
+        Item(f"constructor: {keyword}", "constructor", _constructor(keyword))
+        for keyword in (
+            "input_size",
+            "hidden_size",
+            "num_layers",
+            "nonlinearity",
+            "bias",
+            "batch_first",
+            "dropout",
+            "bidirectional",
+            "device",
+            "dtype",
+        )
+    ]
+    + [
+        Item(f"attribute: {name}", "attribute", _read(name))
+        for name in (
+            "input_size",
+            "hidden_size",
+            "num_layers",
+            "nonlinearity",
+            "bias",
+            "batch_first",
+            "dropout",
+            "bidirectional",
+            "proj_size",
+            "mode",
+            "training",
+        )
+    ]
     + [Item(f"write: {name}", "write", _write(name)) for name in (*WRITABLE, *STRUCTURAL)]
     + [
         Item("method: all_weights", "method", _all_weights),
         Item("method: flatten_parameters", "method", _flatten_parameters),
         Item("method: reset_parameters", "method", _reset_parameters),
-        Item("method: check_input", "method", _same_method(
-            "check_input", _good_input, lambda r: (_input(r)[..., :2], None),
-            lambda r: (_input(r, torch.float32), None))),
+        Item(
+            "method: check_input",
+            "method",
+            _same_method(
+                "check_input",
+                _good_input,
+                lambda r: (_input(r)[..., :2], None),
+                lambda r: (_input(r, torch.float32), None),
+            ),
+        ),
         Item("method: get_expected_hidden_size", "method", _same_method("get_expected_hidden_size", _good_input)),
-        Item("method: check_hidden_size", "method", _same_method(
-            "check_hidden_size", lambda r: (torch.zeros(4, BATCH, HIDDEN), (4, BATCH, HIDDEN)),
-            lambda r: (torch.zeros(2, BATCH, HIDDEN), (4, BATCH, HIDDEN)))),
-        Item("method: check_forward_args", "method", _same_method(
-            "check_forward_args", lambda r: (_input(r), torch.zeros(4, BATCH, HIDDEN), None),
-            lambda r: (_input(r), torch.zeros(4, BATCH + 1, HIDDEN), None))),
-        Item("method: permute_hidden", "method", _same_method(
-            "permute_hidden", lambda r: (torch.arange(24.0).view(4, 2, 3), torch.tensor([1, 0])),
-            lambda r: (torch.arange(24.0).view(4, 2, 3), None))),
+        Item(
+            "method: check_hidden_size",
+            "method",
+            _same_method(
+                "check_hidden_size",
+                lambda r: (torch.zeros(4, BATCH, HIDDEN), (4, BATCH, HIDDEN)),
+                lambda r: (torch.zeros(2, BATCH, HIDDEN), (4, BATCH, HIDDEN)),
+            ),
+        ),
+        Item(
+            "method: check_forward_args",
+            "method",
+            _same_method(
+                "check_forward_args",
+                lambda r: (_input(r), torch.zeros(4, BATCH, HIDDEN), None),
+                lambda r: (_input(r), torch.zeros(4, BATCH + 1, HIDDEN), None),
+            ),
+        ),
+        Item(
+            "method: permute_hidden",
+            "method",
+            _same_method(
+                "permute_hidden",
+                lambda r: (torch.arange(24.0).view(4, 2, 3), torch.tensor([1, 0])),
+                lambda r: (torch.arange(24.0).view(4, 2, 3), None),
+            ),
+        ),
         Item("state_dict: keys", "state_dict", _state_dict_keys),
         Item("state_dict: load_state_dict(nn.RNN's), strict", "state_dict", _load_state_dict),
         Item("state_dict: named_parameters", "state_dict", _named_parameters),
@@ -500,14 +590,32 @@ ITEMS: list[Item] = (
         Item("error: bias not a bool", "error", _refusal(dict(bias=1))),
         Item("error: hidden_size 0", "error", _refusal(dict(hidden_size=0))),
         Item("error: zero-length sequence", "error", _refusal({}, _zero_length)),
-        Item("error: 4-D input", "error", _refusal({}, lambda n: n(torch.zeros(STEPS, BATCH, INPUT, 1,
-                                                                                dtype=torch.float64)))),
-        Item("error: input feature size", "error", _refusal({}, lambda n: n(torch.zeros(STEPS, BATCH, 2,
-                                                                                         dtype=torch.float64)))),
-        Item("error: h0 shape", "error", _refusal({}, lambda n: n(torch.zeros(STEPS, BATCH, INPUT, dtype=torch.float64),
-                                                                 torch.zeros(2, BATCH, HIDDEN, dtype=torch.float64)))),
-        Item("error: input dtype is not the weights'", "error",
-             _refusal({}, lambda n: n(torch.zeros(STEPS, BATCH, INPUT)))),
+        Item(
+            "error: 4-D input",
+            "error",
+            _refusal({}, lambda n: n(torch.zeros(STEPS, BATCH, INPUT, 1, dtype=torch.float64))),
+        ),
+        Item(
+            "error: input feature size",
+            "error",
+            _refusal({}, lambda n: n(torch.zeros(STEPS, BATCH, 2, dtype=torch.float64))),
+        ),
+        Item(
+            "error: h0 shape",
+            "error",
+            _refusal(
+                {},
+                lambda n: n(
+                    torch.zeros(STEPS, BATCH, INPUT, dtype=torch.float64),
+                    torch.zeros(2, BATCH, HIDDEN, dtype=torch.float64),
+                ),
+            ),
+        ),
+        Item(
+            "error: input dtype is not the weights'",
+            "error",
+            _refusal({}, lambda n: n(torch.zeros(STEPS, BATCH, INPUT))),
+        ),
         Item("accepts: bidirectional=1", "accepts", _accepted(dict(bidirectional=1))),
         Item("accepts: num_layers=True", "accepts", _accepted(dict(num_layers=True))),
         Item("dtype: .double()", "dtype", _moved(lambda m: m.double(), torch.float64, 1e-10)),

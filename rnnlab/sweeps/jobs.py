@@ -76,12 +76,24 @@ def find_jobs(sweep_dir: str | Path) -> list[Job]:
         except (OSError, yaml.YAMLError):  # a damaged Hydra record must not hide the other jobs
             overrides = []
         metrics, corrupt = _read_job_metrics(job_dir)
-        jobs.append(Job(dir=job_dir, name=job_dir.relative_to(sweep_dir).as_posix(),
-                        overrides=parse_overrides(overrides if isinstance(overrides, list) else []),
-                        metrics=metrics, corrupt=corrupt))
+        jobs.append(
+            Job(
+                dir=job_dir,
+                name=job_dir.relative_to(sweep_dir).as_posix(),
+                overrides=parse_overrides(overrides if isinstance(overrides, list) else []),
+                metrics=metrics,
+                corrupt=corrupt,
+            )
+        )
     names = {job.name for job in jobs}
     for name, why in read_unlaunched(sweep_dir).items():  # jobs whose directory could not even be made
         if name not in names:
-            jobs.append(Job(dir=sweep_dir, name=name, overrides=parse_overrides(name.split(",")),
-                            metrics={"status": "failed", "error": why}))
+            jobs.append(
+                Job(
+                    dir=sweep_dir,
+                    name=name,
+                    overrides=parse_overrides(name.split(",")),
+                    metrics={"status": "failed", "error": why},
+                )
+            )
     return sorted(jobs, key=lambda job: job.name)

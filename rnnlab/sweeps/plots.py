@@ -53,10 +53,17 @@ def final_loss_plot(table: pd.DataFrame, path: Path) -> Path:
     x = table[x_key] if x_key else pd.Series(range(len(table)), index=table.index)
     for values, group in _panels(table.assign(_x=x), line_keys):
         done = group[group.status == "completed"].sort_values("_x")
-        line, = ax.plot(done["_x"], done["final_val_loss"], "o-", label=_title(line_keys, values))
+        (line,) = ax.plot(done["_x"], done["final_val_loss"], "o-", label=_title(line_keys, values))
         diverged = group[group.status == "diverged"]
-        ax.plot(diverged["_x"], [1.0] * len(diverged), "x", ms=10, color=line.get_color(),
-                transform=ax.get_xaxis_transform(), clip_on=False)
+        ax.plot(
+            diverged["_x"],
+            [1.0] * len(diverged),
+            "x",
+            ms=10,
+            color=line.get_color(),
+            transform=ax.get_xaxis_transform(),
+            clip_on=False,
+        )
     for baseline in table["baseline"].dropna().unique():
         ax.axhline(baseline, ls="--", color="grey", lw=1, label=f"baseline {baseline:.3g}")
     if x_key == "init_scale" or (x_key and (x > 0).all() and x.max() / max(x.min(), 1e-300) > 100):

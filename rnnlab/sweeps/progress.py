@@ -86,9 +86,13 @@ def _read(path: Path, sweep_dir: Path, keys: list[str] | None = None) -> Finishe
         return None
     final, baseline = record.get("final") or {}, record.get("baseline")
     loss = final.get("val/loss")
-    return Finished(name=_label(path, sweep_dir, record, keys), status=str(record.get("status")),
-                    final_over_baseline=loss / baseline if loss is not None and baseline else None,
-                    wall_time_s=(record.get("timing") or {}).get("wall_time_s"), error=record.get("error"))
+    return Finished(
+        name=_label(path, sweep_dir, record, keys),
+        status=str(record.get("status")),
+        final_over_baseline=loss / baseline if loss is not None and baseline else None,
+        wall_time_s=(record.get("timing") or {}).get("wall_time_s"),
+        error=record.get("error"),
+    )
 
 
 def scan(sweep_dir: Path) -> dict[Path, float]:
@@ -133,8 +137,14 @@ def table(jobs: list[Finished]) -> list[str]:
     """Every finished job: overrides, status, final/baseline, wall time; the columns aligned."""
     rows = [("job", "status", "final/baseline", "time")]
     for job in sorted(jobs, key=lambda j: j.name):
-        rows.append((job.name, job.status, significant(job.final_over_baseline) if job.final_over_baseline
-                     is not None else "-", f"{job.wall_time_s:.1f} s" if job.wall_time_s is not None else "-"))
+        rows.append(
+            (
+                job.name,
+                job.status,
+                significant(job.final_over_baseline) if job.final_over_baseline is not None else "-",
+                f"{job.wall_time_s:.1f} s" if job.wall_time_s is not None else "-",
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
 
@@ -165,8 +175,10 @@ class SweepProgress(Callback):
         self.new_done = 0
         finished = sum(job.status in FINISHED for job in self.jobs.values())
         if finished:
-            self._print(f"rnnlab sweep: {finished} of {self.total if self.total is not None else '?'} jobs "
-                        "already finished in this directory (not run again)")
+            self._print(
+                f"rnnlab sweep: {finished} of {self.total if self.total is not None else '?'} jobs "
+                "already finished in this directory (not run again)"
+            )
         self._stop.clear()
         self._thread = threading.Thread(target=self._watch, name="rnnlab-sweep-progress", daemon=True)
         self._thread.start()
@@ -199,8 +211,11 @@ class SweepProgress(Callback):
             self.new_done += 1
             done = len(self.jobs)
             statuses = [j.status for j in self.jobs.values()]
-            lines.append(job_line(job, done, self.total) + "  |  "
-                         + count_line(statuses, self.total, time.monotonic() - self.started, self.new_done))
+            lines.append(
+                job_line(job, done, self.total)
+                + "  |  "
+                + count_line(statuses, self.total, time.monotonic() - self.started, self.new_done)
+            )
         if lines:
             self._print("\n".join(lines))
         return lines

@@ -19,8 +19,18 @@ from rnnlab.sweeps.table import sweep_table
 
 CSV, MARKDOWN = "jobs.csv", "report.md"
 # The Markdown table's columns after the swept keys (the CSV keeps every column, the job's directory included).
-SUMMARY_COLUMNS = ["status", "steps", "final_val_loss", "best_val_loss", "baseline", "final_over_baseline",
-                   "final_val_acc", "grad_log10_ratio_start", "grad_log10_ratio_end", "wall_time_s"]
+SUMMARY_COLUMNS = [
+    "status",
+    "steps",
+    "final_val_loss",
+    "best_val_loss",
+    "baseline",
+    "final_over_baseline",
+    "final_val_acc",
+    "grad_log10_ratio_start",
+    "grad_log10_ratio_end",
+    "wall_time_s",
+]
 
 
 def _cell(value) -> str:
@@ -72,8 +82,9 @@ def write_report(sweep_dir: str | Path, out: str | Path | None = None) -> dict[s
     ]
     failures = table[table["status"].isin(["failed", CORRUPT])] if len(table) else table
     if len(failures):
-        parts += ["## Failures", ""] + [f"- `{row.job}` ({row.status}): {row.error}"
-                                        for row in failures.itertuples()] + [""]
+        parts += (
+            ["## Failures", ""] + [f"- `{row.job}` ({row.status}): {row.error}" for row in failures.itertuples()] + [""]
+        )
     parts += [f"![{name}]({path.name})" for name, path in plots.items()]
     written["markdown"] = out / MARKDOWN
     written["markdown"].write_text("\n".join(parts) + "\n")

@@ -58,11 +58,13 @@ def slurm_executor(params: dict[str, Any]):
     import submitit
 
     init_keys = {"submitit_folder", "max_num_timeout"}
-    executor = submitit.AutoExecutor(cluster="slurm", folder=params["submitit_folder"],
-                                     slurm_max_num_timeout=params.get("max_num_timeout", 0))
+    executor = submitit.AutoExecutor(
+        cluster="slurm", folder=params["submitit_folder"], slurm_max_num_timeout=params.get("max_num_timeout", 0)
+    )
     base = set(OmegaConf.structured(BaseQueueConf).keys())
-    executor.update_parameters(**{key if key in base else f"slurm_{key}": value
-                                  for key, value in params.items() if key not in init_keys})
+    executor.update_parameters(
+        **{key if key in base else f"slurm_{key}": value for key, value in params.items() if key not in init_keys}
+    )
     return executor
 
 
@@ -72,8 +74,11 @@ def refusal_message(sbatch_error: str, params: dict[str, Any]) -> str:
     for line in said:  # sbatch's first lines are the specific ones ("Memory specification can not be satisfied")
         keys = next((keys for start, keys in REFUSALS.items() if start in line.lower()), None)
         if keys is not None:
-            settings = ", ".join(f"hydra.launcher.{key}={params.get(key)}" + (" (= threads unless set)"
-                                 if key == "cpus_per_task" else "") for key in keys)
+            settings = ", ".join(
+                f"hydra.launcher.{key}={params.get(key)}"
+                + (" (= threads unless set)" if key == "cpus_per_task" else "")
+                for key in keys
+            )
             return f"Slurm refused the jobs: {line}: change {settings}"
     return f"Slurm refused the jobs: {'; '.join(said)} (see the hydra.launcher.* keys)"
 
@@ -109,8 +114,11 @@ class SlurmLauncher(SubmititSlurmLauncher):
             sys.exit(2)
         submitted = {job.job_id: params for job, params in zip(jobs, to_submit)}
         for job, (overrides, _, idx, _, _) in zip(jobs, to_submit):
-            print(f"rnnlab: #{idx} Slurm job {job.job_id}: {' '.join(filter_overrides(overrides)) or '(no overrides)'}"
-                  f" (log {job.paths.stdout})", flush=True)
+            print(
+                f"rnnlab: #{idx} Slurm job {job.job_id}: {' '.join(filter_overrides(overrides)) or '(no overrides)'}"
+                f" (log {job.paths.stdout})",
+                flush=True,
+            )
 
         results: dict[str, JobReturn] = {}
         for job in _as_ended(jobs):
@@ -123,12 +131,16 @@ class SlurmLauncher(SubmititSlurmLauncher):
                 # COMPLETED with no value, as rnnlab.train returns for a failed job: Hydra's basic sweeper would stop
                 # at a FAILED one before the summary; Optuna records a trial without a value as FAIL.
                 result = JobReturn(overrides=overrides, status=JobStatus.COMPLETED, _return_value=None)
-                print(f"rnnlab: #{idx} Slurm job {job.job_id} ended without a result: {job_dir} "
-                      f"(log {job.paths.stderr})", flush=True)
+                print(
+                    f"rnnlab: #{idx} Slurm job {job.job_id} ended without a result: {job_dir} (log {job.paths.stderr})",
+                    flush=True,
+                )
             results[job.job_id] = result
         by_overrides = {tuple(submitted[job_id][0]): result for job_id, result in results.items()}
-        return [ret if ret is not None else by_overrides[tuple(overrides)]
-                for ret, overrides in zip(returns, (list(o) for o in job_overrides))]
+        return [
+            ret if ret is not None else by_overrides[tuple(overrides)]
+            for ret, overrides in zip(returns, (list(o) for o in job_overrides))
+        ]
 
     def _finished(self, overrides: list[str]) -> JobReturn | None:
         """The job's result if its directory holds a finished run's metrics.json, else None (to be submitted)."""
@@ -140,9 +152,14 @@ class SlurmLauncher(SubmititSlurmLauncher):
         metrics = read_metrics(job_dir)
         if metrics is None or metrics["status"] not in FINISHED:
             return None
-        return JobReturn(overrides=overrides, cfg=config, working_dir=str(job_dir), task_name=config.hydra.job.name,
-                         status=JobStatus.COMPLETED,
-                         _return_value=objective(metrics["best"], config.optimized_metric))
+        return JobReturn(
+            overrides=overrides,
+            cfg=config,
+            working_dir=str(job_dir),
+            task_name=config.hydra.job.name,
+            status=JobStatus.COMPLETED,
+            _return_value=objective(metrics["best"], config.optimized_metric),
+        )
 
     def _job_dir(self, overrides: list[str]) -> Path:
         return self._job_dirs[tuple(overrides)]
@@ -206,15 +223,27 @@ def _result(job) -> JobReturn | None:
 
 
 # Slurm's final job states; a requeued job (PREEMPTED, REQUEUED...) goes back to PENDING.
-ENDED_STATES = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL",
-                "DEADLINE", "SPECIAL_EXIT"}
+ENDED_STATES = {
+    "COMPLETED",
+    "FAILED",
+    "CANCELLED",
+    "TIMEOUT",
+    "NODE_FAIL",
+    "OUT_OF_MEMORY",
+    "BOOT_FAIL",
+    "DEADLINE",
+    "SPECIAL_EXIT",
+}
 
 
 def _job_states(array_ids: set[str]) -> dict[str, str] | None:
     """Each job's Slurm state by id (ARRAY_TASK form), ended jobs included while Slurm remembers them; None if
     squeue could not be asked."""
-    done = subprocess.run(["squeue", "-h", "-r", "-t", "all", "-o", "%i|%T", "-j", ",".join(sorted(array_ids))],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["squeue", "-h", "-r", "-t", "all", "-o", "%i|%T", "-j", ",".join(sorted(array_ids))],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         # squeue refuses ids it has forgotten ("Invalid job id specified"): none of them is queued
         return {} if "Invalid job id" in done.stderr else None
@@ -225,6 +254,9 @@ def _remove_if_empty(sweep_dir: Path) -> None:
     """Remove a sweep directory that holds no job, only Hydra's multirun.yaml and an empty .submitit."""
     leftovers = {path.name for path in sweep_dir.iterdir()} if sweep_dir.is_dir() else set()
     submitit_dir = sweep_dir / ".submitit"
-    if leftovers <= {"multirun.yaml", ".submitit"} and not find_jobs(sweep_dir) \
-            and not (submitit_dir.is_dir() and any(submitit_dir.iterdir())):
+    if (
+        leftovers <= {"multirun.yaml", ".submitit"}
+        and not find_jobs(sweep_dir)
+        and not (submitit_dir.is_dir() and any(submitit_dir.iterdir()))
+    ):
         shutil.rmtree(sweep_dir)

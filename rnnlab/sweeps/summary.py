@@ -49,8 +49,12 @@ class SweepSummary(Callback):
             lines = summary_lines(sweep_dir, jobs)
             bad = any(job.status in BAD for job in jobs)
         except Exception as error:
-            print(f"rnnlab sweep {sweep_dir}: no summary could be made ({type(error).__name__}: {error}); "
-                  "the sweep's result is unknown", file=sys.stderr, flush=True)
+            print(
+                f"rnnlab sweep {sweep_dir}: no summary could be made ({type(error).__name__}: {error}); "
+                "the sweep's result is unknown",
+                file=sys.stderr,
+                flush=True,
+            )
             sys.exit(1)
         print("\n".join(lines), file=sys.stderr if bad else sys.stdout, flush=True)
         if bad:

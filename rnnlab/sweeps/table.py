@@ -38,11 +38,11 @@ def read_scalars(job_dir: str | Path) -> dict[str, pd.Series]:
 
 def grad_through_time(scalars: dict[str, pd.Series], at: str = "first") -> pd.Series:
     """‖dL/dh_t‖ of the first layer against t, at the first (or last) step it was logged; empty if never."""
-    tags = [tag for tag in scalars if tag.startswith(GRAD_T_PREFIX) and tag[len(GRAD_T_PREFIX):].isdigit()]
+    tags = [tag for tag in scalars if tag.startswith(GRAD_T_PREFIX) and tag[len(GRAD_T_PREFIX) :].isdigit()]
     if not tags:
         return pd.Series(dtype=float)
     pick = (lambda s: s.iloc[0]) if at == "first" else (lambda s: s.iloc[-1])
-    return pd.Series({int(tag[len(GRAD_T_PREFIX):]): pick(scalars[tag]) for tag in tags}).sort_index()
+    return pd.Series({int(tag[len(GRAD_T_PREFIX) :]): pick(scalars[tag]) for tag in tags}).sort_index()
 
 
 def _number(value: str):
@@ -69,25 +69,29 @@ def job_row(job: Job, keys: list[str], scalars: dict[str, pd.Series]) -> dict:
     ratio = scalars.get(GRAD_RATIO_TAG)
     row = {"job": job.name}
     row.update({key: _number(job.overrides[key]) if key in job.overrides else None for key in keys})
-    row.update({
-        "status": job.status,
-        "steps": m.get("steps"),
-        "final_val_loss": final_loss,
-        "best_val_loss": best.get(tags.VAL_LOSS),
-        "baseline": baseline,
-        "final_over_baseline": final_loss / baseline if final_loss is not None and baseline else None,
-        "final_train_loss": final.get(tags.TRAIN_LOSS),
-    })
+    row.update(
+        {
+            "status": job.status,
+            "steps": m.get("steps"),
+            "final_val_loss": final_loss,
+            "best_val_loss": best.get(tags.VAL_LOSS),
+            "baseline": baseline,
+            "final_over_baseline": final_loss / baseline if final_loss is not None and baseline else None,
+            "final_train_loss": final.get(tags.TRAIN_LOSS),
+        }
+    )
     if tags.VAL_ACC in final or tags.VAL_ACC in best:
         row.update(final_val_acc=final.get(tags.VAL_ACC), best_val_acc=best.get(tags.VAL_ACC))
-    row.update({
-        "grad_log10_ratio_start": ratio.iloc[0] if ratio is not None and len(ratio) else None,
-        "grad_log10_ratio_end": ratio.iloc[-1] if ratio is not None and len(ratio) else None,
-        "diverged_at_step": m.get("diverged_at_step"),
-        "wall_time_s": timing.get("wall_time_s"),
-        "resumed_from_step": timing.get("resumed_from_step"),
-        "error": job.error,
-    })
+    row.update(
+        {
+            "grad_log10_ratio_start": ratio.iloc[0] if ratio is not None and len(ratio) else None,
+            "grad_log10_ratio_end": ratio.iloc[-1] if ratio is not None and len(ratio) else None,
+            "diverged_at_step": m.get("diverged_at_step"),
+            "wall_time_s": timing.get("wall_time_s"),
+            "resumed_from_step": timing.get("resumed_from_step"),
+            "error": job.error,
+        }
+    )
     return row
 
 

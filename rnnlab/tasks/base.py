@@ -36,31 +36,53 @@ class SyntheticTask(L.LightningDataModule):
 
     name: str = "task"
     kind: str = "regression"  # "regression" (y float) or "classification" (y int64 class indices)
-    readout: str = "last"  # "last": y (B, output_size) or (B,) from each sequence's last step; "every_step": y (B, T, ...)
+    readout: str = (
+        "last"  # "last": y (B, output_size) or (B,) from each sequence's last step; "every_step": y (B, T, ...)
+    )
     input_size: int = 1
     output_size: int = 1  # regression: target dimension; classification: number of classes
     min_seq_len: int = 2
     supports_variable_length: bool = False
 
-    def __init__(self, seq_len: int = 50, batch_size: int = 64, train_batches: int = 50, val_batches: int = 4,
-                 seed: int = 0, num_workers: int = 0, variable_length: bool = False,
-                 min_len: int | None = None) -> None:
+    def __init__(
+        self,
+        seq_len: int = 50,
+        batch_size: int = 64,
+        train_batches: int = 50,
+        val_batches: int = 4,
+        seed: int = 0,
+        num_workers: int = 0,
+        variable_length: bool = False,
+        min_len: int | None = None,
+    ) -> None:
         super().__init__()
-        require(isinstance(seq_len, int) and seq_len >= self.min_seq_len, "seq_len", seq_len,
-                f"task '{self.name}' needs an integer >= {self.min_seq_len}")
-        for key, value in (("batch_size", batch_size), ("train_batches", train_batches),
-                           ("val_batches", val_batches)):
+        require(
+            isinstance(seq_len, int) and seq_len >= self.min_seq_len,
+            "seq_len",
+            seq_len,
+            f"task '{self.name}' needs an integer >= {self.min_seq_len}",
+        )
+        for key, value in (("batch_size", batch_size), ("train_batches", train_batches), ("val_batches", val_batches)):
             require(isinstance(value, int) and value >= 1, f"task.{key}", value, "an integer >= 1")
         require(isinstance(variable_length, bool), "task.variable_length", variable_length, "true or false")
-        require(not variable_length or self.supports_variable_length, "task.variable_length", variable_length,
-                f"false for task '{self.name}' (fixed-length sequences only)")
+        require(
+            not variable_length or self.supports_variable_length,
+            "task.variable_length",
+            variable_length,
+            f"false for task '{self.name}' (fixed-length sequences only)",
+        )
         if min_len is not None:
             require(variable_length, "task.min_len", min_len, "null unless task.variable_length=true")
-            require(isinstance(min_len, int) and self.min_seq_len <= min_len <= seq_len, "task.min_len", min_len,
-                    f"an integer in [{self.min_seq_len}, seq_len={seq_len}] for task '{self.name}'")
+            require(
+                isinstance(min_len, int) and self.min_seq_len <= min_len <= seq_len,
+                "task.min_len",
+                min_len,
+                f"an integer in [{self.min_seq_len}, seq_len={seq_len}] for task '{self.name}'",
+            )
         self.variable_length = variable_length
-        self.min_len = (max(self.min_seq_len, seq_len // 2) if min_len is None else min_len) if variable_length \
-            else seq_len
+        self.min_len = (
+            (max(self.min_seq_len, seq_len // 2) if min_len is None else min_len) if variable_length else seq_len
+        )
         self.seq_len = seq_len
         self.batch_size = batch_size
         self.train_batches = train_batches
@@ -90,8 +112,9 @@ class SyntheticTask(L.LightningDataModule):
             return torch.full((batch_size,), self.seq_len, dtype=torch.int64)
         return torch.randint(self.min_len, self.seq_len + 1, (batch_size,), generator=generator)
 
-    def as_batch(self, x: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor,
-                 mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def as_batch(
+        self, x: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
         """The batch dict of the contract: `lengths` only for variable-length batches, `mask` when given."""
         batch = {"x": x, "y": y}
         if self.variable_length:
@@ -117,8 +140,14 @@ class SyntheticTask(L.LightningDataModule):
         # Its own generator: without one, every new iterator draws its base seed from the global RNG, which also
         # drives dropout, so a resumed run (one iterator more) would draw other dropout masks.
         generator = torch.Generator().manual_seed(batch_seed(self.seed, split, -1))
-        return DataLoader(_TaskBatches(self, split), batch_size=None, sampler=sampler, generator=generator,
-                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+        return DataLoader(
+            _TaskBatches(self, split),
+            batch_size=None,
+            sampler=sampler,
+            generator=generator,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", StepSampler(self.train_batches))

@@ -50,7 +50,7 @@ class CopyMemoryTask(SyntheticTask):
         tokens[:, :n] = symbols
         tokens[:, T - n - 1] = self.num_symbols + 1
         y = torch.full((batch_size, T), BLANK, dtype=torch.int64)
-        y[:, T - n:] = symbols
+        y[:, T - n :] = symbols
         x = F.one_hot(tokens, self.input_size).float()
         return {"x": x, "y": y}
 

@@ -32,8 +32,12 @@ class LookaheadTask(SyntheticTask):
     supports_variable_length = True
 
     def __init__(self, offset: int = 2, num_symbols: int = 4, **kwargs) -> None:
-        require(isinstance(offset, int) and not isinstance(offset, bool) and offset != 0, "task.offset", offset,
-                "a non-zero integer (> 0 looks ahead, < 0 looks back)")
+        require(
+            isinstance(offset, int) and not isinstance(offset, bool) and offset != 0,
+            "task.offset",
+            offset,
+            "a non-zero integer (> 0 looks ahead, < 0 looks back)",
+        )
         require(isinstance(num_symbols, int) and num_symbols >= 2, "task.num_symbols", num_symbols, "an integer >= 2")
         self.offset, self.num_symbols = offset, num_symbols
         self.input_size = self.output_size = num_symbols

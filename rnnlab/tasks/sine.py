@@ -30,11 +30,16 @@ class SineTask(SyntheticTask):
     min_seq_len = 2
     supports_variable_length = True
 
-    def __init__(self, min_freq: float = 0.1, max_freq: float = 0.5, amplitude: float = 1.0,
-                 noise_std: float = 0.0, **kwargs) -> None:
+    def __init__(
+        self, min_freq: float = 0.1, max_freq: float = 0.5, amplitude: float = 1.0, noise_std: float = 0.0, **kwargs
+    ) -> None:
         require(0 < min_freq <= math.pi, "task.min_freq", min_freq, "a number in (0, pi] (radians per step)")
-        require(min_freq <= max_freq <= math.pi, "task.max_freq", max_freq,
-                f"a number in [task.min_freq={min_freq!r}, pi] (radians per step)")
+        require(
+            min_freq <= max_freq <= math.pi,
+            "task.max_freq",
+            max_freq,
+            f"a number in [task.min_freq={min_freq!r}, pi] (radians per step)",
+        )
         require(amplitude > 0, "task.amplitude", amplitude, "a number > 0")
         require(noise_std >= 0, "task.noise_std", noise_std, "a number >= 0")
         super().__init__(**kwargs)
@@ -59,4 +64,4 @@ class SineTask(SyntheticTask):
 
     @property
     def baseline(self) -> float:
-        return self.amplitude ** 2 / 2 + self.noise_std ** 2
+        return self.amplitude**2 / 2 + self.noise_std**2

@@ -30,8 +30,12 @@ class XorTask(SyntheticTask):
     supports_variable_length = True
 
     def __init__(self, num_marked: int | None = None, **kwargs) -> None:
-        require(num_marked is None or (isinstance(num_marked, int) and num_marked >= 1), "task.num_marked",
-                num_marked, "null (every bit counts) or an integer >= 1")
+        require(
+            num_marked is None or (isinstance(num_marked, int) and num_marked >= 1),
+            "task.num_marked",
+            num_marked,
+            "null (every bit counts) or an integer >= 1",
+        )
         self.num_marked = num_marked
         if num_marked is not None:
             self.min_seq_len = num_marked  # every example must hold its marked bits

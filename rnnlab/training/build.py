@@ -19,9 +19,15 @@ def build_module(cfg: DictConfig) -> tuple[SyntheticTask, RNNModule]:
     """The task and the module; their constructors' argument checks become one-line configuration errors."""
     try:
         task = instantiate(cfg.task)
-        module = RNNModule(rnn=instantiate(cfg.model), task=task, optimizer=instantiate(cfg.optimizer),
-                           scheduler=instantiate(cfg.scheduler) if "scheduler" in cfg else None,
-                           init=cfg.init, init_scale=cfg.init_scale, seed=cfg.seed)
+        module = RNNModule(
+            rnn=instantiate(cfg.model),
+            task=task,
+            optimizer=instantiate(cfg.optimizer),
+            scheduler=instantiate(cfg.scheduler) if "scheduler" in cfg else None,
+            init=cfg.init,
+            init_scale=cfg.init_scale,
+            seed=cfg.seed,
+        )
     except (InstantiationException, ValueError, TypeError) as error:
         raise config_error(error) from error
     return task, module

@@ -85,34 +85,55 @@ def check_config(cfg: DictConfig) -> None:
     check_resolvable(cfg)
     _require(_is_int(cfg.num_layers) and cfg.num_layers >= 1, "num_layers", cfg.num_layers, "an integer >= 1")
     _require(_is_int(cfg.hidden_size) and cfg.hidden_size >= 1, "hidden_size", cfg.hidden_size, "an integer >= 1")
-    _require(cfg.nonlinearity in NONLINEARITIES, "nonlinearity", cfg.nonlinearity,
-             f"one of {', '.join(NONLINEARITIES)}")
+    _require(
+        cfg.nonlinearity in NONLINEARITIES, "nonlinearity", cfg.nonlinearity, f"one of {', '.join(NONLINEARITIES)}"
+    )
     _require(isinstance(cfg.bias, bool), "bias", cfg.bias, "true or false")
     _require(isinstance(cfg.bidirectional, bool), "bidirectional", cfg.bidirectional, "true or false")
     _require(_is_number(cfg.dropout) and 0 <= cfg.dropout <= 1, "dropout", cfg.dropout, "a number in [0, 1]")
     _require(cfg.init in SCHEMES, "init", cfg.init, f"one of {', '.join(SCHEMES)}")
     dtype = run_dtype(cfg)
     largest = torch.finfo(dtype).max
-    _require(_is_number(cfg.init_scale) and 0 <= cfg.init_scale <= largest, "init_scale", cfg.init_scale,
-             f"a number in [0, {largest:.4g}] (the run's {str(dtype).removeprefix('torch.')} weights)")
+    _require(
+        _is_number(cfg.init_scale) and 0 <= cfg.init_scale <= largest,
+        "init_scale",
+        cfg.init_scale,
+        f"a number in [0, {largest:.4g}] (the run's {str(dtype).removeprefix('torch.')} weights)",
+    )
     _require(_is_number(cfg.lr) and cfg.lr > 0, "lr", cfg.lr, "a number > 0")
     _require(_is_int(cfg.batch_size) and cfg.batch_size >= 1, "batch_size", cfg.batch_size, "an integer >= 1")
     _require(_is_int(cfg.max_steps) and cfg.max_steps >= 1, "max_steps", cfg.max_steps, "an integer >= 1")
     _require(_is_int(cfg.seed) and 0 <= cfg.seed <= SEED_MAX, "seed", cfg.seed, f"an integer in [0, {SEED_MAX}]")
-    _require(cfg.grad_clip is None or (_is_number(cfg.grad_clip) and cfg.grad_clip >= 0), "grad_clip",
-             cfg.grad_clip, "null (no clipping) or a number >= 0")
+    _require(
+        cfg.grad_clip is None or (_is_number(cfg.grad_clip) and cfg.grad_clip >= 0),
+        "grad_clip",
+        cfg.grad_clip,
+        "null (no clipping) or a number >= 0",
+    )
     every = cfg.checkpoint.every_n_steps
     _require(_is_int(every) and every >= 1, "checkpoint.every_n_steps", every, "an integer >= 1 (optimizer steps)")
-    _require(cfg.threads is None or (_is_int(cfg.threads) and cfg.threads >= 1), "threads", cfg.threads,
-             "null (torch's default) or an integer >= 1")
+    _require(
+        cfg.threads is None or (_is_int(cfg.threads) and cfg.threads >= 1),
+        "threads",
+        cfg.threads,
+        "null (torch's default) or an integer >= 1",
+    )
     task = get_class(cfg.task._target_)
-    _require(_is_int(cfg.seq_len) and cfg.seq_len >= task.min_seq_len, "seq_len", cfg.seq_len,
-             f"task '{task.name}' needs an integer >= {task.min_seq_len}")
+    _require(
+        _is_int(cfg.seq_len) and cfg.seq_len >= task.min_seq_len,
+        "seq_len",
+        cfg.seq_len,
+        f"task '{task.name}' needs an integer >= {task.min_seq_len}",
+    )
     input_size = getattr(task, "input_size", 1) if isinstance(getattr(task, "input_size", 1), int) else 1
     needed = rnn_parameters(cfg, input_size) * BYTES_PER_PARAMETER * (2 if dtype == torch.float64 else 1)
-    _require(needed <= memory_bytes(), "hidden_size", cfg.hidden_size,
-             f"a network that fits in this machine's memory ({memory_bytes() / 2**30:.0f} GiB; this one needs "
-             f"{needed / 2**30:.3g} GiB for weights, gradients and optimizer state)")
+    _require(
+        needed <= memory_bytes(),
+        "hidden_size",
+        cfg.hidden_size,
+        f"a network that fits in this machine's memory ({memory_bytes() / 2**30:.0f} GiB; this one needs "
+        f"{needed / 2**30:.3g} GiB for weights, gradients and optimizer state)",
+    )
     check_optimizer(cfg)
     check_trainer(cfg)
 
@@ -125,27 +146,41 @@ def check_optimizer(cfg: DictConfig) -> None:
             _require(_is_number(value) and value >= 0, f"optimizer.{key}", value, "a number >= 0")
     if "betas" in cfg.optimizer:
         betas = list(cfg.optimizer.betas)
-        _require(len(betas) == 2 and all(_is_number(b) and 0 <= b < 1 for b in betas), "optimizer.betas", betas,
-                 "two numbers in [0, 1)")
+        _require(
+            len(betas) == 2 and all(_is_number(b) and 0 <= b < 1 for b in betas),
+            "optimizer.betas",
+            betas,
+            "two numbers in [0, 1)",
+        )
     scheduler = cfg.get("scheduler")
     if not scheduler:
         return
     for key in ("step_size", "T_max"):
         if key in scheduler:
-            _require(_is_int(scheduler[key]) and scheduler[key] >= 1, f"scheduler.{key}", scheduler[key],
-                     "an integer >= 1")
+            _require(
+                _is_int(scheduler[key]) and scheduler[key] >= 1, f"scheduler.{key}", scheduler[key], "an integer >= 1"
+            )
     if "gamma" in scheduler:
-        _require(_is_number(scheduler.gamma) and scheduler.gamma > 0, "scheduler.gamma", scheduler.gamma,
-                 "a number > 0")
+        _require(
+            _is_number(scheduler.gamma) and scheduler.gamma > 0, "scheduler.gamma", scheduler.gamma, "a number > 0"
+        )
     if "eta_min" in scheduler:
-        _require(_is_number(scheduler.eta_min) and scheduler.eta_min >= 0, "scheduler.eta_min", scheduler.eta_min,
-                 "a number >= 0")
+        _require(
+            _is_number(scheduler.eta_min) and scheduler.eta_min >= 0,
+            "scheduler.eta_min",
+            scheduler.eta_min,
+            "a number >= 0",
+        )
 
 
 def check_trainer(cfg: DictConfig) -> None:
     """An accelerator this machine has."""
     accelerator = str(cfg.trainer.get("accelerator", "cpu"))
-    available = ["cpu", "auto"] + (["gpu", "cuda"] if torch.cuda.is_available() else []) + \
-        (["mps"] if torch.backends.mps.is_available() else [])
-    _require(accelerator in available, "trainer.accelerator", accelerator,
-             f"one of {', '.join(available)} on this machine")
+    available = (
+        ["cpu", "auto"]
+        + (["gpu", "cuda"] if torch.cuda.is_available() else [])
+        + (["mps"] if torch.backends.mps.is_available() else [])
+    )
+    _require(
+        accelerator in available, "trainer.accelerator", accelerator, f"one of {', '.join(available)} on this machine"
+    )

@@ -54,5 +54,7 @@ def result_line(status: str, steps: int, final: dict, baseline: float | None, me
     loss = final.get("val/loss")
     ratio = f" = {significant(loss / baseline, 3)} x baseline" if loss is not None and baseline else ""
     accuracy = f", val/acc {significant(final['val/acc'])}" if final.get("val/acc") is not None else ""
-    return (f"rnnlab: {status} after {steps} steps: val/loss {significant(loss)} (baseline {significant(baseline)})"
-            f"{ratio}{accuracy} -> {metrics_path}")
+    return (
+        f"rnnlab: {status} after {steps} steps: val/loss {significant(loss)} (baseline {significant(baseline)})"
+        f"{ratio}{accuracy} -> {metrics_path}"
+    )

@@ -12,8 +12,17 @@ from rnnlab.diagnostics import tags
 # The hyper-parameters every run shows, in this order; group choices (model, task) by their chosen name.
 MAIN = ("model", "task", "num_layers", "hidden_size", "nonlinearity", "init", "init_scale", "lr", "seq_len", "seed")
 # Overrides that say how a run is run or recorded, not what it is.
-BOOKKEEPING = ("callbacks", "logger", "experiment", "hparams_search", "hydra", "paths", "threads",
-               "optimized_metric", "trainer.enable_progress_bar")
+BOOKKEEPING = (
+    "callbacks",
+    "logger",
+    "experiment",
+    "hparams_search",
+    "hydra",
+    "paths",
+    "threads",
+    "optimized_metric",
+    "trainer.enable_progress_bar",
+)
 
 HParam = str | bool | int | float
 
@@ -53,11 +62,13 @@ def final_metrics(record: dict) -> dict[str, float]:
     }
     if tags.VAL_ACC in final:
         metrics.update({tags.HP_FINAL_ACC: final[tags.VAL_ACC], tags.HP_BEST_VAL_ACC: best.get(tags.VAL_ACC)})
-    metrics.update({
-        tags.HP_FINAL_TRAIN_LOSS: final.get(tags.TRAIN_LOSS),
-        tags.HP_BASELINE: baseline,
-        tags.HP_DIVERGED: float(record["status"] == "diverged"),
-    })
+    metrics.update(
+        {
+            tags.HP_FINAL_TRAIN_LOSS: final.get(tags.TRAIN_LOSS),
+            tags.HP_BASELINE: baseline,
+            tags.HP_DIVERGED: float(record["status"] == "diverged"),
+        }
+    )
     return {k: math.nan if v is None else float(v) for k, v in metrics.items()}
 
 

@@ -28,9 +28,16 @@ class RNNModule(L.LightningModule):
     is exactly the training loss.
     """
 
-    def __init__(self, rnn: Callable[..., nn.Module], task: SyntheticTask, optimizer: Callable,
-                 scheduler: Callable | None = None, init: str = "torch", init_scale: float = 1.0,
-                 seed: int = 0) -> None:
+    def __init__(
+        self,
+        rnn: Callable[..., nn.Module],
+        task: SyntheticTask,
+        optimizer: Callable,
+        scheduler: Callable | None = None,
+        init: str = "torch",
+        init_scale: float = 1.0,
+        seed: int = 0,
+    ) -> None:
         super().__init__()
         self.kind, self.readout = task.kind, task.readout
         self.baseline = float(task.baseline)

@@ -52,13 +52,21 @@ class StepProgressBar(ProgressBar):
         if not self._enabled:
             return
         total = trainer.max_steps if trainer.max_steps and trainer.max_steps > 0 else None
-        self.bar = tqdm(total=total, initial=trainer.global_step, file=sys.stderr, dynamic_ncols=True, leave=True,
-                        bar_format="step {n_fmt}/{total_fmt} {bar:20} {desc} [{elapsed}<{remaining}]")
+        self.bar = tqdm(
+            total=total,
+            initial=trainer.global_step,
+            file=sys.stderr,
+            dynamic_ncols=True,
+            leave=True,
+            bar_format="step {n_fmt}/{total_fmt} {bar:20} {desc} [{elapsed}<{remaining}]",
+        )
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch,
-                           batch_idx: int) -> None:
-        if self.bar is not None and (trainer.global_step % self.refresh_every == 0
-                                     or trainer.global_step == trainer.max_steps):
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch, batch_idx: int
+    ) -> None:
+        if self.bar is not None and (
+            trainer.global_step % self.refresh_every == 0 or trainer.global_step == trainer.max_steps
+        ):
             self._draw(trainer, pl_module)
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

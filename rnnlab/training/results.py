@@ -67,6 +67,7 @@ def read_metrics(output_dir: str | os.PathLike) -> dict[str, Any] | None:
         if not isinstance(record.get(key), kind):
             raise CorruptMetrics(f"{path} is not a run record: '{key}' is missing or not a {kind.__name__}")
     if record["status"] not in STATUSES:
-        raise CorruptMetrics(f"{path} is not a run record: status {record['status']!r} is none of "
-                             f"{', '.join(STATUSES)}")
+        raise CorruptMetrics(
+            f"{path} is not a run record: status {record['status']!r} is none of {', '.join(STATUSES)}"
+        )
     return record

@@ -26,7 +26,8 @@ def check_lightning(version: str = L.__version__, loop: type = _TrainingEpochLoo
         raise RuntimeError(
             f"rnnlab.training.resume sets Lightning's private {loop.__name__}.{PRIVATE_COUNTER}, checked for "
             f"lightning >={low},<{high}; this is lightning {version}. Check that the counter still exists and "
-            f"still means the logged step (tests/training/test_resume.py), then widen LIGHTNING_CHECKED.")
+            f"still means the logged step (tests/training/test_resume.py), then widen LIGHTNING_CHECKED."
+        )
 
 
 class StepAligned(L.Callback):

@@ -68,9 +68,14 @@ def train(cfg: DictConfig) -> float:
             callbacks.append(StepProgressBar())
         # after the summary: a checkpoint holds the metrics of the step (and validation) it follows
         checkpoint = StepCheckpoint(output_dir, cfg.checkpoint.every_n_steps)
-        trainer = instantiate(cfg.trainer, callbacks=[*callbacks, summary, StepAligned(), checkpoint],
-                              logger=loggers, plugins=[AtomicCheckpointIO()], enable_progress_bar=show_bar,
-                              enable_checkpointing=False)  # no ModelCheckpoint of Lightning's: StepCheckpoint is it
+        trainer = instantiate(
+            cfg.trainer,
+            callbacks=[*callbacks, summary, StepAligned(), checkpoint],
+            logger=loggers,
+            plugins=[AtomicCheckpointIO()],
+            enable_progress_bar=show_bar,
+            enable_checkpointing=False,
+        )  # no ModelCheckpoint of Lightning's: StepCheckpoint is it
         with warnings.catch_warnings():
             # Lightning warns that a mid-epoch resume with a plain dataloader replays the epoch; rnnlab's training
             # sampler starts at the step reached (rnnlab.training.resume.StepAligned), so the resume is exact.
@@ -83,13 +88,16 @@ def train(cfg: DictConfig) -> float:
             # it has just resumed): the final validation is the same for every history of the run
             trainer.validate(module, datamodule=task, verbose=False)
     except Exception as error:
-        write_metrics(output_dir, run_record(cfg, "failed", summary, task, trainer, started, timing,
-                                          error=f"{type(error).__name__}: {error}"))
+        write_metrics(
+            output_dir,
+            run_record(
+                cfg, "failed", summary, task, trainer, started, timing, error=f"{type(error).__name__}: {error}"
+            ),
+        )
         raise
 
     status = "completed" if module.diverged_at_step is None else "diverged"
-    record = run_record(cfg, status, summary, task, trainer, started, timing,
-                     diverged_at_step=module.diverged_at_step)
+    record = run_record(cfg, status, summary, task, trainer, started, timing, diverged_at_step=module.diverged_at_step)
     _log_final_hparams(trainer, cfg, record)
     write_metrics(output_dir, record)  # last: its presence means the run has ended
     if not _sweeping():  # a sweep prints a line per job itself
@@ -107,6 +115,7 @@ def _sweeper_params() -> dict | None:
 def _sweeping() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
+
 def _build(cfg: DictConfig) -> tuple[SyntheticTask, RNNModule, list, list]:
     """Task, module, callbacks and loggers, all before anything is written: a bad value leaves no trace in the
     run's directory. Their constructors' argument checks become one-line configuration errors."""
@@ -123,16 +132,24 @@ def _instantiate(node: DictConfig, where: str):
         raise config_error(error, where) from error
 
 
-
-def run_record(cfg: DictConfig, status: str, summary: RunSummary, task, trainer, started: float,
-               resume: dict | None = None, **extra) -> dict:
+def run_record(
+    cfg: DictConfig,
+    status: str,
+    summary: RunSummary,
+    task,
+    trainer,
+    started: float,
+    resume: dict | None = None,
+    **extra,
+) -> dict:
     """metrics.json's content. Everything but `timing` is a function of the configuration."""
     hydra_cfg = HydraConfig.get() if HydraConfig.initialized() else None
     return {
         "status": status,
         "overrides": list(hydra_cfg.overrides.task) if hydra_cfg else [],
         "choices": {k: v for k, v in hydra_cfg.runtime.choices.items() if not k.startswith("hydra")}
-        if hydra_cfg else {},
+        if hydra_cfg
+        else {},
         "steps": trainer.global_step if trainer is not None else 0,
         **extra,
         "baseline": float(task.baseline) if task is not None else None,

@@ -30,8 +30,16 @@ def test_interleaved_calls_every_candidate_once_per_round_in_rotating_order():
 
 def test_implementations_list_every_registered_variant():
     labels = models.implementations()
-    assert {"torch", "myrnn", "myrnn/time-major", "myrnn/fast", "concat", "concat/fast", "stacked/cell=myrnn",
-            "bidirectional/cell=concat"} <= set(labels)
+    assert {
+        "torch",
+        "myrnn",
+        "myrnn/time-major",
+        "myrnn/fast",
+        "concat",
+        "concat/fast",
+        "stacked/cell=myrnn",
+        "bidirectional/cell=concat",
+    } <= set(labels)
     cls, kwargs = labels["myrnn/fast"]
     assert cls.__name__ == "MyRNN" and kwargs == {"loop_order": "layer", "backward": "manual"}
 
@@ -53,8 +61,14 @@ def test_training_step_computes_the_gradient_of_every_parameter():
 @pytest.mark.parametrize("shape", [TINY, models.Shape(4, 2, 3, 5, 2, bidirectional=True)], ids=str)
 def test_time_shape_gives_every_implementation_a_median_and_its_ratio_to_nn_rnn(shape):
     entry = models.time_shape(shape, repeats=2, warmup=0)
-    assert entry["shape"] == {"steps": 4, "batch": 2, "input_size": 3, "hidden_size": 5, "num_layers": 2,
-                              "bidirectional": shape.bidirectional}
+    assert entry["shape"] == {
+        "steps": 4,
+        "batch": 2,
+        "input_size": 3,
+        "hidden_size": 5,
+        "num_layers": 2,
+        "bidirectional": shape.bidirectional,
+    }
     assert entry["device"] == "cpu" and entry["repeats"] == 2 and entry["label"] == str(shape)
     results = {r["impl"]: r for r in entry["results"]}
     assert list(results) == [models.REFERENCE, *models.implementations()]
@@ -73,29 +87,54 @@ def test_time_shape_can_pick_implementations():
 
 def fake_report():
     """A report with made-up numbers at the target shapes, to check what the targets and tables read from it."""
+
     def entry(shape, threads, ratios):
-        results = [{"impl": impl, "median_ms": 10.0 * ratio, "ratio": ratio, "times_ms": [10.0 * ratio]}
-                   for impl, ratio in {models.REFERENCE: 1.0, **ratios}.items()]
-        return {"shape": vars(shape), "label": str(shape), "device": "cpu", "threads": threads, "repeats": 1,
-                "results": results}
+        results = [
+            {"impl": impl, "median_ms": 10.0 * ratio, "ratio": ratio, "times_ms": [10.0 * ratio]}
+            for impl, ratio in {models.REFERENCE: 1.0, **ratios}.items()
+        ]
+        return {
+            "shape": vars(shape),
+            "label": str(shape),
+            "device": "cpu",
+            "threads": threads,
+            "repeats": 1,
+            "results": results,
+        }
 
     one, three = models.TARGET_SHAPES
     return {
         "meta": {"sections": ["models", "train", "sweep"]},
-        "models": [entry(one, 2, {"myrnn": 1.2, "myrnn/fast": 0.7}), entry(three, 2, {"myrnn": 1.4, "myrnn/fast": 1.0}),
-                   entry(models.Shape(50, 16, 2, 64), 2, {"myrnn": 9.0})],
-        "train": [{"num_layers": 1, "threads": 2, "steps": 100, "lab_ms_per_step": 11.0, "bare_ms_per_step": 10.0,
-                   "ratio": 1.1}],
-        "sweep": {"jobs": 8, "job": ["max_steps=500"], "n_jobs": 2, "basic_s": 100.0, "joblib_s": 70.0,
-                  "ratio": 0.7},
+        "models": [
+            entry(one, 2, {"myrnn": 1.2, "myrnn/fast": 0.7}),
+            entry(three, 2, {"myrnn": 1.4, "myrnn/fast": 1.0}),
+            entry(models.Shape(50, 16, 2, 64), 2, {"myrnn": 9.0}),
+        ],
+        "train": [
+            {
+                "num_layers": 1,
+                "threads": 2,
+                "steps": 100,
+                "lab_ms_per_step": 11.0,
+                "bare_ms_per_step": 10.0,
+                "ratio": 1.1,
+            }
+        ],
+        "sweep": {"jobs": 8, "job": ["max_steps=500"], "n_jobs": 2, "basic_s": 100.0, "joblib_s": 70.0, "ratio": 0.7},
     }
 
 
 def test_targets_read_the_target_shapes_and_say_met_or_not():
     rows = targets.evaluate(fake_report())
     verdicts = [(r["target"].split(" ")[0], r["layers"], r["measured"], r["met"]) for r in rows]
-    assert verdicts == [("readable", 1, 1.2, True), ("readable", 3, 1.4, False), ("fast", 1, 0.7, True),
-                        ("fast", 3, 1.0, True), ("rnnlab.train", 1, 1.1, True), ("8-job", None, 0.7, False)]
+    assert verdicts == [
+        ("readable", 1, 1.2, True),
+        ("readable", 3, 1.4, False),
+        ("fast", 1, 0.7, True),
+        ("fast", 3, 1.0, True),
+        ("rnnlab.train", 1, 1.1, True),
+        ("8-job", None, 0.7, False),
+    ]
     assert targets.evaluate({}) == []
 
 
@@ -128,9 +167,15 @@ def test_sweep_command_is_the_real_cli_with_the_launcher():
 
 @pytest.mark.slow  # a real rnnlab.train run and a bare loop (seconds)
 def test_training_compare_times_the_lab_and_the_bare_loop(tmp_path):
-    entry = training.compare(1, threads=1, repeats=1, warmup=1, steps=2, workdir=tmp_path,
-                             extra_overrides=("hidden_size=8", "seq_len=5", "task.train_batches=2",
-                                              "task.val_batches=1"))
+    entry = training.compare(
+        1,
+        threads=1,
+        repeats=1,
+        warmup=1,
+        steps=2,
+        workdir=tmp_path,
+        extra_overrides=("hidden_size=8", "seq_len=5", "task.train_batches=2", "task.val_batches=1"),
+    )
     assert entry["lab_ms_per_step"] > 0 and entry["bare_ms_per_step"] > 0
     assert entry["ratio"] == pytest.approx(entry["lab_ms_per_step"] / entry["bare_ms_per_step"])
     record = json.loads(next(tmp_path.glob("lab-*/metrics.json")).read_text())
@@ -142,9 +187,27 @@ def test_training_compare_times_the_lab_and_the_bare_loop(tmp_path):
 def test_cli_quick_models_writes_valid_json(tmp_path):
     out = tmp_path / "bench.json"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-m", "rnnlab.bench", "--quick", "--section", "models", "--threads", "1",
-                             "--repeats", "2", "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=600)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rnnlab.bench",
+            "--quick",
+            "--section",
+            "models",
+            "--threads",
+            "1",
+            "--repeats",
+            "2",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())
     assert report["meta"]["sections"] == ["models"] and report["meta"]["quick"] is True
@@ -170,11 +233,21 @@ def test_bad_arguments_are_refused(capsys):
 
 
 def fake_startup() -> dict:
-    results = [("import torch", 2.0), ("import torch, hydra", 2.5), ("--help", 1.0), ("a configuration error", 3.5),
-               ("a re-run into a finished directory", 1.5), ("a default run of 1 step", 6.0)]
-    return {"repeats": 5, "reference": startup.REFERENCE,
-            "results": [{"command": name, "argv": name, "median_s": s, "ratio": s / 2.5, "times_s": [s]}
-                        for name, s in results]}
+    results = [
+        ("import torch", 2.0),
+        ("import torch, hydra", 2.5),
+        ("--help", 1.0),
+        ("a configuration error", 3.5),
+        ("a re-run into a finished directory", 1.5),
+        ("a default run of 1 step", 6.0),
+    ]
+    return {
+        "repeats": 5,
+        "reference": startup.REFERENCE,
+        "results": [
+            {"command": name, "argv": name, "median_s": s, "ratio": s / 2.5, "times_s": [s]} for name, s in results
+        ],
+    }
 
 
 def test_startup_targets_are_the_quick_answers_against_import_torch_hydra():
@@ -182,7 +255,8 @@ def test_startup_targets_are_the_quick_answers_against_import_torch_hydra():
     assert [(r["target"], r["measured"], r["met"]) for r in rows] == [
         ("start-up: --help / import torch, hydra", 0.4, True),
         ("start-up: a configuration error / import torch, hydra", 1.4, False),
-        ("start-up: a re-run into a finished directory / import torch, hydra", 0.6, True)]
+        ("start-up: a re-run into a finished directory / import torch, hydra", 0.6, True),
+    ]
     text = bench.render({"startup": fake_startup(), "targets": rows})
     assert "| a default run of 1 step | 6.00 | 2.40 |" in text and "| import torch, hydra | 2.50 | 1.00 |" in text
 

@@ -23,10 +23,18 @@ pytestmark = pytest.mark.slow  # a 4-job sweep, TensorBoard and Chromium (a minu
 # The vanishing study's quick grid (init_scale x nonlinearity, from its config), shortened: the fixed settings stay
 # out of the job directories (TensorBoard's run names), which name the grid alone.
 STUDY = "experiment=vanishing_quick"
-FIXED = ["max_steps=200", "hidden_size=16", "seq_len=20", "task.train_batches=25", "task.val_batches=2",
-         "callbacks.grad_through_time.image_every_n_steps=50", "callbacks.spectrum.image_every_n_steps=50"]
+FIXED = [
+    "max_steps=200",
+    "hidden_size=16",
+    "seq_len=20",
+    "task.train_batches=25",
+    "task.val_batches=2",
+    "callbacks.grad_through_time.image_every_n_steps=50",
+    "callbacks.spectrum.image_every_n_steps=50",
+]
 NAMED_BY_GRID = "hydra.job.config.override_dirname.exclude_keys=[threads,experiment,{}]".format(
-    ",".join(o.split("=")[0] for o in FIXED))
+    ",".join(o.split("=")[0] for o in FIXED)
+)
 RUNS = 6  # init_scale 0.5, 1.0, 1.5 x nonlinearity tanh, relu
 
 
@@ -47,13 +55,32 @@ def tensorboard(tmp_path_factory):
         print(f"\nbrowser check not run: {reason}", file=sys.stderr)
         pytest.skip(f"browser check not run: {reason}")
     sweep_dir = tmp_path_factory.mktemp("dashboards") / "sweep"
-    result = subprocess.run([sys.executable, "-m", "rnnlab.train", "-m", f"hydra.sweep.dir={sweep_dir}", STUDY,
-                             *FIXED, NAMED_BY_GRID], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "rnnlab.train", "-m", f"hydra.sweep.dir={sweep_dir}", STUDY, *FIXED, NAMED_BY_GRID],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "tensorboard.main", "--logdir", str(sweep_dir), "--host",
-                               "127.0.0.1", "--port", str(port), "--samples_per_plugin", "images=100"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tensorboard.main",
+            "--logdir",
+            str(sweep_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--samples_per_plugin",
+            "images=100",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/data/environment", 120)
         with headless_page(find_browser()) as page:
@@ -85,8 +112,11 @@ def matches(found: dict) -> list[int]:
 
 def test_custom_scalars_draw_each_chart_with_one_line_per_run(tensorboard):
     found = open_tab(tensorboard, "custom_scalars", lambda f: len(matches(f)) >= 6)
-    for title in ("validation loss and the baseline", "training loss and the baseline",
-                  "layer 0: spectral radius of W_hh (> 1: a direction grows each step)"):
+    for title in (
+        "validation loss and the baseline",
+        "training loss and the baseline",
+        "layer 0: spectral radius of W_hh (> 1: a direction grows each step)",
+    ):
         assert title in found["text"], title
     # 2 loss charts (the loss and the baseline: 2 tags), 4 one-tag charts; each tag drawn for every run
     assert sorted(matches(found)) == [RUNS] * 4 + [2 * RUNS] * 2, found["text"][-80:]

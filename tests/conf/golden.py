@@ -28,8 +28,12 @@ CHOICES: dict[str, list[str]] = {
     **{f"experiment={e}{q}": [f"experiment={e}{q}"] for e in EXPERIMENTS for q in ("", "_quick")},
     "hparams_search=optuna": ["hparams_search=optuna"],
     **{f"launcher={name}": [f"hydra/launcher={name}"] for name in ("joblib", "submitit_local", "slurm")},
-    "bidirectional model on lookahead, overridden": ["model=bidirectional", "task=lookahead", "bidirectional=false",
-                                                     "seq_len=7"],
+    "bidirectional model on lookahead, overridden": [
+        "model=bidirectional",
+        "task=lookahead",
+        "bidirectional=false",
+        "seq_len=7",
+    ],
 }
 # The parts of Hydra's own config a choice may set (the rest is Hydra's runtime state).
 HYDRA_KEYS = ("mode", "sweep", "sweeper", "launcher", "callbacks", "job.config")

@@ -30,8 +30,18 @@ def targets(node) -> list[str]:
 
 
 def test_every_group_is_covered():
-    assert {p.parts[0] for p in FILES} == {"callbacks", "experiment", "hparams_search", "hydra", "logger", "model",
-                                          "optimizer", "scheduler", "task", "trainer"}
+    assert {p.parts[0] for p in FILES} == {
+        "callbacks",
+        "experiment",
+        "hparams_search",
+        "hydra",
+        "logger",
+        "model",
+        "optimizer",
+        "scheduler",
+        "task",
+        "trainer",
+    }
 
 
 @pytest.mark.parametrize("path", [p for p in FILES if p not in BASES], ids=choice)

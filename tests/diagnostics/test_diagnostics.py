@@ -41,11 +41,22 @@ class ContractModule(L.LightningModule):
     """The smallest LightningModule with the contract the diagnostics read (rnnlab/training/module.py provides the real one):
     `rnn`, `head`, `rnn_output(batch)` (B, T, D*H) and `loss_from_rnn_output(output, batch)`."""
 
-    def __init__(self, hidden_size=8, num_layers=1, nonlinearity="tanh", bidirectional=False, init="torch",
-                 init_scale=1.0, seed=0, lr=0.05, dropout=0.0):
+    def __init__(
+        self,
+        hidden_size=8,
+        num_layers=1,
+        nonlinearity="tanh",
+        bidirectional=False,
+        init="torch",
+        init_scale=1.0,
+        seed=0,
+        lr=0.05,
+        dropout=0.0,
+    ):
         super().__init__()
-        self.rnn = TorchRNN(2, hidden_size, num_layers, nonlinearity, batch_first=True, dropout=dropout,
-                            bidirectional=bidirectional)
+        self.rnn = TorchRNN(
+            2, hidden_size, num_layers, nonlinearity, batch_first=True, dropout=dropout, bidirectional=bidirectional
+        )
         initialise(self.rnn, init, init_scale, seed)
         self.head = nn.Linear(hidden_size * self.rnn.num_directions, 1)
         self.lr = lr
@@ -88,15 +99,28 @@ def adding_batches(seq_len=12, batch_size=4, count=20, variable_lengths=False, d
 
 
 def all_callbacks(every=1):
-    return [GradNorms(every_n_steps=1), GradThroughTime(every_n_steps=every, image_every_n_steps=2 * every),
-            Spectrum(every_n_steps=every, image_every_n_steps=2 * every),
-            Activations(every_n_steps=every), Histograms(every_n_steps=every), CustomScalarsLayout()]
+    return [
+        GradNorms(every_n_steps=1),
+        GradThroughTime(every_n_steps=every, image_every_n_steps=2 * every),
+        Spectrum(every_n_steps=every, image_every_n_steps=2 * every),
+        Activations(every_n_steps=every),
+        Histograms(every_n_steps=every),
+        CustomScalarsLayout(),
+    ]
 
 
 def fit(module, batches, callbacks, logger=False, **trainer_kwargs):
-    trainer = L.Trainer(max_epochs=1, logger=logger, callbacks=callbacks, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False, log_every_n_steps=1,
-                        accelerator="cpu", **trainer_kwargs)
+    trainer = L.Trainer(
+        max_epochs=1,
+        logger=logger,
+        callbacks=callbacks,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        log_every_n_steps=1,
+        accelerator="cpu",
+        **trainer_kwargs,
+    )
     trainer.fit(module, train_dataloaders=torch.utils.data.DataLoader(batches, batch_size=None))
     return trainer
 
@@ -110,8 +134,9 @@ def tensorboard_run(tmp_path_factory):
     batches = adding_batches(count=20)
     fit(module, batches, all_callbacks(every=5), logger=TensorBoardLogger(save_dir, name="run"))
     (event_dir,) = {p.rsplit("/", 1)[0] for p in glob.glob(f"{save_dir}/run/version_0/events.out.tfevents.*")}
-    events = EventAccumulator(event_dir, size_guidance={"scalars": 0, "histograms": 0, "tensors": 0,
-                                                        "images": 0}).Reload()
+    events = EventAccumulator(
+        event_dir, size_guidance={"scalars": 0, "histograms": 0, "tensors": 0, "images": 0}
+    ).Reload()
     return module, batches, events
 
 
@@ -120,6 +145,7 @@ def scalars(events, tag):
 
 
 # ---- TensorBoard -----------------------------------------------------------------------------------------------
+
 
 def test_grad_norm_tags_per_parameter_and_total(tensorboard_run):
     module, _, events = tensorboard_run
@@ -187,6 +213,7 @@ def test_grad_norm_total_is_the_norm_of_all_gradients_before_clipping(tmp_path):
 
 # ---- the numbers ------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("variable_lengths", [False, True])
 def test_probe_matches_the_models_own_output_and_gradient(variable_lengths):
     """2 layers, bidirectional, float64: the probe's top output is the model's, and its dL/dh at each sequence's
@@ -220,7 +247,7 @@ def test_probe_gradient_is_the_total_derivative_through_time_and_layers(t):
     rnn.load_state_dict(module.rnn.torch_state_dict())
     head_out, h_t = rnn(batch["x"][:, : t + 1])
     head_out, h_t = head_out.detach().requires_grad_(), h_t.detach().requires_grad_()
-    tail_out, _ = rnn(batch["x"][:, t + 1:], h_t)
+    tail_out, _ = rnn(batch["x"][:, t + 1 :], h_t)
     loss = module.loss_from_rnn_output(torch.cat([head_out, tail_out], dim=1), batch)
     d_out, d_h0 = torch.autograd.grad(loss, [head_out, h_t])
     top = d_h0[1] + d_out[:, t]
@@ -261,8 +288,9 @@ def test_spectral_radius_and_largest_singular_value():
 
 
 def test_activation_fractions_respect_padding():
-    h = torch.tensor([[[0.0, 0.5], [0.0, 0.0], [9.0, 9.0]],
-                      [[0.0, 1.0], [0.0, 2.0], [0.0, 3.0]]])  # (B=2, T=3, units=2); sequence 0 has length 2
+    h = torch.tensor(
+        [[[0.0, 0.5], [0.0, 0.0], [9.0, 9.0]], [[0.0, 1.0], [0.0, 2.0], [0.0, 3.0]]]
+    )  # (B=2, T=3, units=2); sequence 0 has length 2
     mask = torch.tensor([[True, True, False], [True, True, True]])
     assert activation_stats(h, mask, "relu") == pytest.approx({"dead_fraction": 6 / 10, "dead_units": 1 / 2})
     saturated = torch.tensor([[[0.995, -0.999], [0.5, 0.0]]])
@@ -283,14 +311,18 @@ def test_bad_arguments_are_refused():
         GradThroughTime(num_steps=1)
     with pytest.raises(ValueError, match=r"^Activations\.saturation=1\.5 is invalid; allowed: a number in \(0, 1\)$"):
         Activations(saturation=1.5)
-    with pytest.raises(ValueError, match=r"^GradThroughTime\.image_every_n_steps=75 is invalid; allowed: 0 \(no images\) "
-                                         r"or a multiple of every_n_steps=50$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^GradThroughTime\.image_every_n_steps=75 is invalid; allowed: 0 \(no images\) "
+        r"or a multiple of every_n_steps=50$",
+    ):
         GradThroughTime(every_n_steps=50, image_every_n_steps=75)
     with pytest.raises(ValueError, match=r"^Spectrum\.image_every_n_steps=-10 is invalid; allowed: 0 \(no images\)"):
         Spectrum(every_n_steps=10, image_every_n_steps=-10)
 
 
 # ---- observing without changing ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("variable_lengths", [False, True])
 def test_training_with_diagnostics_equals_training_without(tmp_path, variable_lengths):

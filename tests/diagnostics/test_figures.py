@@ -37,12 +37,21 @@ def test_the_eigenvalue_figure_draws_each_matrix_and_the_unit_circle():
 
 
 def _tags_of_a_run(num_layers: int, bidirectional: bool = False) -> list[str]:
-    written = [tags.TRAIN_LOSS, tags.VAL_LOSS, tags.BASELINE, tags.GRAD_NORM_TOTAL, tags.grad_norm("head.weight"),
-               tags.grad_norm("rnn.rnn.weight_hh_l0")]
+    written = [
+        tags.TRAIN_LOSS,
+        tags.VAL_LOSS,
+        tags.BASELINE,
+        tags.GRAD_NORM_TOTAL,
+        tags.grad_norm("head.weight"),
+        tags.grad_norm("rnn.rnn.weight_hh_l0"),
+    ]
     for k in range(num_layers):
         written += [f"{tags.grad_h_prefix(k)}t{t:02d}" for t in range(0, 30, 4)]
-        written += [tags.grad_h_first_over_last(k), tags.grad_h_log10_ratio(k),
-                    tags.activations(k, "saturated_fraction")]
+        written += [
+            tags.grad_h_first_over_last(k),
+            tags.grad_h_log10_ratio(k),
+            tags.activations(k, "saturated_fraction"),
+        ]
         for suffix in ("", "_reverse")[: 1 + bidirectional]:
             written += [tags.spectrum(f"layer{k}{suffix}", "radius"), tags.spectrum(f"layer{k}{suffix}", "sigma_max")]
     return written

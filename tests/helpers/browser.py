@@ -20,8 +20,17 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--mute-audio")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--mute-audio",
+)
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
 # Every element in the document, through shadow roots and same-origin iframes: Polymer and Angular dashboards
@@ -105,8 +114,7 @@ class Page:
                 return reply["result"]
 
     def goto(self, url: str, width: int = 1400, height: int = 900) -> None:
-        self._send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1,
-                   mobile=False)
+        self._send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
         self._send("Page.navigate", url=url)
 
     def evaluate(self, expression: str):
@@ -142,9 +150,18 @@ def headless_page(browser: str):
 
     port = free_port()
     profile = tempfile.mkdtemp(prefix="rnnlab-chromium-")
-    process = subprocess.Popen([browser, *FLAGS, f"--user-data-dir={profile}", f"--remote-debugging-port={port}",
-                                "--remote-debugging-address=127.0.0.1", "about:blank"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            browser,
+            *FLAGS,
+            f"--user-data-dir={profile}",
+            f"--remote-debugging-port={port}",
+            "--remote-debugging-address=127.0.0.1",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     loop = asyncio.new_event_loop()
     session = ws = None
     try:

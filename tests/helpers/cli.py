@@ -12,8 +12,14 @@ from tests.helpers import ROOT
 def run_cli(run_dir: Path, *overrides: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """One run into `run_dir`; `env` adds variables (the fault injectors read theirs from there)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HYDRA_FULL_ERROR": "", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "rnnlab.train", *overrides, f"hydra.run.dir={run_dir}"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "rnnlab.train", *overrides, f"hydra.run.dir={run_dir}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def read_record(run_dir: Path) -> dict:

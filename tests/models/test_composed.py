@@ -22,8 +22,14 @@ def networks(model):
 
 
 def randomise(model):
-    reference = nn.RNN(model.input_size, model.hidden_size, model.num_layers, model.nonlinearity, model.bias,
-                       bidirectional=model.bidirectional).double()
+    reference = nn.RNN(
+        model.input_size,
+        model.hidden_size,
+        model.num_layers,
+        model.nonlinearity,
+        model.bias,
+        bidirectional=model.bidirectional,
+    ).double()
     with torch.no_grad():
         for parameter in reference.parameters():
             parameter.uniform_(-0.7, 0.7)
@@ -97,10 +103,14 @@ def layer_by_layer(reference: nn.RNN, x, dropout, seed):
     state = reference.state_dict()
     layers = []
     for layer in range(reference.num_layers):
-        single = nn.RNN(x.size(-1) if layer == 0 else reference.hidden_size * (1 + reference.bidirectional),
-                        reference.hidden_size, bidirectional=reference.bidirectional).double()
-        single.load_state_dict({name.replace(f"_l{layer}", "_l0"): value for name, value in state.items()
-                                if f"_l{layer}" in name})
+        single = nn.RNN(
+            x.size(-1) if layer == 0 else reference.hidden_size * (1 + reference.bidirectional),
+            reference.hidden_size,
+            bidirectional=reference.bidirectional,
+        ).double()
+        single.load_state_dict(
+            {name.replace(f"_l{layer}", "_l0"): value for name, value in state.items() if f"_l{layer}" in name}
+        )
         layers.append(single)
     torch.manual_seed(seed)  # after building the layers, whose initialisation draws random numbers too
     for layer, single in enumerate(layers):

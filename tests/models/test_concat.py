@@ -14,8 +14,14 @@ def test_one_weight_and_one_bias_per_layer_and_direction():
     model = ConcatRNN(3, 4, num_layers=2, bidirectional=True)
     shapes = {name: tuple(p.shape) for name, p in model.named_parameters()}
     assert shapes == {
-        "weight_l0": (4, 3 + 4), "bias_l0": (4,), "weight_l0_reverse": (4, 3 + 4), "bias_l0_reverse": (4,),
-        "weight_l1": (4, 8 + 4), "bias_l1": (4,), "weight_l1_reverse": (4, 8 + 4), "bias_l1_reverse": (4,),
+        "weight_l0": (4, 3 + 4),
+        "bias_l0": (4,),
+        "weight_l0_reverse": (4, 3 + 4),
+        "bias_l0_reverse": (4,),
+        "weight_l1": (4, 8 + 4),
+        "bias_l1": (4,),
+        "weight_l1_reverse": (4, 8 + 4),
+        "bias_l1_reverse": (4,),
     }
     assert [name for name, _ in ConcatRNN(3, 4, bias=False).named_parameters()] == ["weight_l0"]
 

@@ -63,8 +63,9 @@ def test_dropout_acts_only_between_layers_and_only_in_training(cls, variant):
 
 
 @pytest.mark.parametrize("cls", (MyRNN, ConcatRNN))
-@pytest.mark.parametrize("bad", [{"loop_order": "diagonal"}, {"backward": "numeric"},
-                                 {"loop_order": "time", "backward": "manual"}])
+@pytest.mark.parametrize(
+    "bad", [{"loop_order": "diagonal"}, {"backward": "numeric"}, {"loop_order": "time", "backward": "manual"}]
+)
 def test_bad_options_are_refused_by_name(cls, bad):
     with pytest.raises(ValueError, match=next(iter(bad)) if len(bad) == 1 else "backward='manual'"):
         cls(INPUT, HIDDEN, **bad)
@@ -100,10 +101,14 @@ def test_bptt_function_passes_gradcheck_and_gradgradcheck(nonlinearity, lengths,
     x = torch.randn(steps, batch, inputs, dtype=torch.float64)
     if lengths is not None:
         x = x * (torch.arange(steps).unsqueeze(1) < lengths).unsqueeze(-1)
-    args = [x, torch.randn(batch, hidden, dtype=torch.float64), torch.randn(hidden, inputs, dtype=torch.float64),
-            torch.randn(hidden, hidden, dtype=torch.float64) * 0.7,
-            None if biases == "none" else torch.randn(hidden, dtype=torch.float64),
-            torch.randn(hidden, dtype=torch.float64) if biases == "both" else None]
+    args = [
+        x,
+        torch.randn(batch, hidden, dtype=torch.float64),
+        torch.randn(hidden, inputs, dtype=torch.float64),
+        torch.randn(hidden, hidden, dtype=torch.float64) * 0.7,
+        None if biases == "none" else torch.randn(hidden, dtype=torch.float64),
+        torch.randn(hidden, dtype=torch.float64) if biases == "both" else None,
+    ]
     pre = pre_activations(*args, lengths, nonlinearity)
     assert pre.abs().min() > 1e-3  # finite differences (eps 1e-6) never straddle relu's kink
     assert (pre < 0).any() and (pre > 0).any()  # ... yet both of its branches are exercised

@@ -38,16 +38,24 @@ def test_equal_to_nn_rnn_in_float32(name, variant):
 
 
 def test_the_command_line_reports_a_table_and_exits_zero():
-    completed = subprocess.run([sys.executable, "-m", "rnnlab.parity", "--impl", "torch"], cwd=ROOT,
-                               capture_output=True, text=True, timeout=120)
+    completed = subprocess.run(
+        [sys.executable, "-m", "rnnlab.parity", "--impl", "torch"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     rows = [line.split() for line in completed.stdout.splitlines() if line.startswith("torch ")]
     assert [row[2] for row in rows] == list(INPUT_MODES)
     assert all(row[3] == str(len(grid((row[2],)))) and row[-1] == "ok" for row in rows)
     assert "largest error" in completed.stdout and "all equal to nn.RNN" in completed.stdout
     # the second table: every surface item, one column for the implementation asked for
-    items = [line for line in completed.stdout.splitlines() if line.split(":")[0] in
-             {item.name.split(":")[0] for item in surface.ITEMS} and ": " in line]
+    items = [
+        line
+        for line in completed.stdout.splitlines()
+        if line.split(":")[0] in {item.name.split(":")[0] for item in surface.ITEMS} and ": " in line
+    ]
     assert len(items) == len(surface.ITEMS)
     assert all(line.split()[-1] in ("=", "differs") for line in items)
     assert "surface checks" in completed.stdout and "no failure" in completed.stdout

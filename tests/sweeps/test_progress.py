@@ -11,15 +11,30 @@ from rnnlab.sweeps.progress import SweepProgress, count_line, duration, expected
 
 
 def sweep_config(sweep_dir, task=(), params=None, **sweeper):
-    return OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep_dir)}, "overrides": {"task": list(task)},
-                                       "sweeper": {"params": params, **sweeper}}})
+    return OmegaConf.create(
+        {
+            "hydra": {
+                "sweep": {"dir": str(sweep_dir)},
+                "overrides": {"task": list(task)},
+                "sweeper": {"params": params, **sweeper},
+            }
+        }
+    )
 
 
 def write_job(sweep_dir, name, status, loss=None, baseline=0.2, seconds=3.0, error=None, mtime=None):
     job = sweep_dir / name
     job.mkdir(parents=True, exist_ok=True)
-    record = {"status": status, "steps": 5, "final": {"val/loss": loss}, "best": {}, "baseline": baseline,
-              "config": {}, "timing": {"wall_time_s": seconds}, **({"error": error} if error else {})}
+    record = {
+        "status": status,
+        "steps": 5,
+        "final": {"val/loss": loss},
+        "best": {},
+        "baseline": baseline,
+        "config": {},
+        "timing": {"wall_time_s": seconds},
+        **({"error": error} if error else {}),
+    }
     record["overrides"] = [name, "max_steps=5"]
     (job / "metrics.json").write_text(json.dumps(record))
     if mtime is not None:
@@ -33,8 +48,7 @@ def test_expected_jobs_is_the_product_of_the_swept_values(tmp_path):
     assert expected_jobs(sweep_config(tmp_path, ["init_scale=2"], {"init_scale": "0.5,1.0,1.5"})) == 1
     assert expected_jobs(sweep_config(tmp_path, ["seed=range(0,5)"])) == 5
     assert expected_jobs(sweep_config(tmp_path, [], {"lr": "interval(0.1,1)"}, n_trials=20)) == 20  # Optuna
-    assert swept_keys(sweep_config(tmp_path, ["seed=0,1", "+x=2", "lr=0.1,0.2"], {"init_scale": "1"})) == ["seed",
-                                                                                                        "lr"]
+    assert swept_keys(sweep_config(tmp_path, ["seed=0,1", "+x=2", "lr=0.1,0.2"], {"init_scale": "1"})) == ["seed", "lr"]
     assert swept_keys(sweep_config(tmp_path, [], {"lr": "interval(0.1,1)"}, n_trials=20)) is None
 
 
@@ -59,9 +73,12 @@ def test_poll_prints_each_job_once_as_it_finishes(tmp_path, capsys):
     write_job(sweep_dir, "seed=2", "failed", error="ValueError: boom", seconds=0.5)
     lines = progress.poll()
     assert [line.split("  |  ")[0] for line in sorted(lines)] == [
-        "[2/3] seed=1: diverged, 1.2 s", "[3/3] seed=2: failed, 0.5 s (ValueError: boom)"] or \
-        [line.split("  |  ")[0] for line in lines] == [
-        "[2/3] seed=2: failed, 0.5 s (ValueError: boom)", "[3/3] seed=1: diverged, 1.2 s"]
+        "[2/3] seed=1: diverged, 1.2 s",
+        "[3/3] seed=2: failed, 0.5 s (ValueError: boom)",
+    ] or [line.split("  |  ")[0] for line in lines] == [
+        "[2/3] seed=2: failed, 0.5 s (ValueError: boom)",
+        "[3/3] seed=1: diverged, 1.2 s",
+    ]
     assert lines[-1].endswith("3/3 done, 1 diverged, 1 failed")
     assert progress.poll() == []  # nothing new
 
@@ -71,9 +88,11 @@ def test_poll_prints_each_job_once_as_it_finishes(tmp_path, capsys):
     progress.on_multirun_end(sweep_config(sweep_dir))
     out = capsys.readouterr().out.splitlines()
     assert out[-4].split() == ["job", "status", "final/baseline", "time"]
-    assert [row.split() for row in out[-3:]] == [["seed=0", "completed", "0.25", "3.0", "s"],
-                                                ["seed=1", "diverged", "-", "1.2", "s"],
-                                                ["seed=2", "completed", "0.5", "2.0", "s"]]
+    assert [row.split() for row in out[-3:]] == [
+        ["seed=0", "completed", "0.25", "3.0", "s"],
+        ["seed=1", "diverged", "-", "1.2", "s"],
+        ["seed=2", "completed", "0.5", "2.0", "s"],
+    ]
 
 
 def test_job_line_without_a_total_or_a_loss():

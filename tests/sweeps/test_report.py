@@ -37,9 +37,16 @@ def make_job(sweep_dir, overrides, metrics=None, grad_decay=None):
 
 
 def metrics(status, final=None, best=None, **extra):
-    return {"status": status, "steps": 10, "baseline": 0.5, "final": {"val/loss": final} if final else {},
-            "best": {"val/loss": best} if best else {}, "config": {}, "timing": {"wall_time_s": 1.5, "resumed_from_step": None},
-            **extra}
+    return {
+        "status": status,
+        "steps": 10,
+        "baseline": 0.5,
+        "final": {"val/loss": final} if final else {},
+        "best": {"val/loss": best} if best else {},
+        "config": {},
+        "timing": {"wall_time_s": 1.5, "resumed_from_step": None},
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -58,8 +65,12 @@ def test_the_table_holds_every_job_with_its_numbers(sweep_dir, tmp_path):
     table = pd.read_csv(written["csv"])
     assert list(table.columns[:3]) == ["job", "init_scale", "nonlinearity"]
     assert list(zip(table.init_scale, table.nonlinearity, table.status)) == [
-        (0.1, "relu", "failed"), (0.1, "tanh", "completed"), (1.0, "relu", "incomplete"),
-        (1.0, "tanh", "completed"), (10.0, "tanh", "diverged")]
+        (0.1, "relu", "failed"),
+        (0.1, "tanh", "completed"),
+        (1.0, "relu", "incomplete"),
+        (1.0, "tanh", "completed"),
+        (10.0, "tanh", "diverged"),
+    ]
     tanh_small = table.iloc[1]
     assert tanh_small.final_val_loss == 0.4 and tanh_small.best_val_loss == 0.3
     assert tanh_small.final_over_baseline == pytest.approx(0.8)
@@ -81,7 +92,7 @@ def test_gradients_through_time_are_read_from_the_events(sweep_dir):
     scalars = read_scalars(job.dir)
     first, last = grad_through_time(scalars, "first"), grad_through_time(scalars, "last")
     assert list(first.index) == [0, 4, 9]
-    assert first.tolist() == pytest.approx([0.5 ** 9, 0.5 ** 5, 1.0])
+    assert first.tolist() == pytest.approx([0.5**9, 0.5**5, 1.0])
     assert last.tolist() == pytest.approx([1.0, 1.0, 1.0])
 
 
@@ -97,9 +108,10 @@ def test_without_diagnostics_the_report_has_no_gradient_plot(tmp_path):
 def test_the_summary_lists_each_failure_and_each_job_that_never_ended(sweep_dir):
     lines = summary_lines(sweep_dir, find_jobs(sweep_dir))
     assert lines[0].endswith("5 jobs: 2 completed, 1 diverged, 1 failed, 1 incomplete")
-    assert lines[1:] == ["  FAILED init_scale=0.1,nonlinearity=relu: ValueError: bad",
-                         "  INCOMPLETE init_scale=1.0,nonlinearity=relu: no metrics.json: the job was killed before "
-                         "it ended"]
+    assert lines[1:] == [
+        "  FAILED init_scale=0.1,nonlinearity=relu: ValueError: bad",
+        "  INCOMPLETE init_scale=1.0,nonlinearity=relu: no metrics.json: the job was killed before it ended",
+    ]
 
 
 def test_a_missing_directory_is_one_line_and_exit_2(tmp_path, capsys):
@@ -111,8 +123,7 @@ def test_a_missing_directory_is_one_line_and_exit_2(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("content", [b"", b'{"status": "compl', b"{}", b"[]", bytes(range(256))])
-def test_a_corrupt_metrics_json_is_a_corrupt_job_in_the_table_the_report_and_the_summary(sweep_dir, content,
-                                                                                         tmp_path):
+def test_a_corrupt_metrics_json_is_a_corrupt_job_in_the_table_the_report_and_the_summary(sweep_dir, content, tmp_path):
     job_dir = sweep_dir / "init_scale=1.0,nonlinearity=tanh"
     (job_dir / "metrics.json").write_bytes(content)
     job = {j.name: j for j in find_jobs(sweep_dir)}["init_scale=1.0,nonlinearity=tanh"]

@@ -25,11 +25,20 @@ from tests.helpers import ROOT, compose_run
 from tests.sweeps.slurm_helpers import STEP_SLEEP
 
 # Tiny runs: a checkpoint every 5 steps, epochs of 5 steps, each ending with a validation.
-TINY = {"hidden_size": 8, "seq_len": 10, "batch_size": 16, "max_steps": 20, "checkpoint.every_n_steps": 5,
-        "task.train_batches": 5, "task.val_batches": 2, "+callbacks.faults._target_": "tests.helpers.faults.Faults",
-        "+callbacks.slow._target_": "tests.sweeps.slurm_helpers.Slow"}
+TINY = {
+    "hidden_size": 8,
+    "seq_len": 10,
+    "batch_size": 16,
+    "max_steps": 20,
+    "checkpoint.every_n_steps": 5,
+    "task.train_batches": 5,
+    "task.val_batches": 2,
+    "+callbacks.faults._target_": "tests.helpers.faults.Faults",
+    "+callbacks.slow._target_": "tests.sweeps.slurm_helpers.Slow",
+}
 NAMED_BY_GRID = "hydra.job.config.override_dirname.exclude_keys=[threads,trainer.enable_progress_bar,{}]".format(
-    ",".join(key.lstrip("+") for key in TINY))
+    ",".join(key.lstrip("+") for key in TINY)
+)
 ARGS = [f"{key}={value}" for key, value in TINY.items()] + ["trainer.enable_progress_bar=false", NAMED_BY_GRID]
 RESULT_KEYS = ("status", "steps", "final", "best", "baseline", "diverged_at_step", "error")
 SLURM = ["hydra/launcher=slurm"]
@@ -113,13 +122,18 @@ def test_a_sweep_on_slurm_with_the_presets_defaults_matches_the_basic_launcher(g
     assert run.returncode == 1, run.stderr[-3000:]  # one job failed: the sweep says so
     assert grid["basic"].returncode == 1, grid["basic"].stderr[-3000:]
     assert grid["slurm_results"] == results(grid["root"] / "basic")
-    statuses = {job.overrides["callbacks.faults.raise_at_step"]: job.status for job in find_jobs(grid["root"] / "slurm")}
+    statuses = {
+        job.overrides["callbacks.faults.raise_at_step"]: job.status for job in find_jobs(grid["root"] / "slurm")
+    }
     assert statuses == {"null": "completed", "7": "failed"}
     # one line per submitted job, with its Slurm id and log, one per finished job; no submitit warnings
     submitted = re.findall(r"rnnlab: #\d Slurm job (\d+_\d): .* \(log (\S+)\)", run.stdout)
     assert len(submitted) == 2 and all(Path(log).exists() for _, log in submitted)
-    assert {re.search(r"Slurm job \S+ (\w+):", line).group(1) for line in run.stdout.splitlines()
-            if re.search(r"Slurm job \S+ (completed|failed):", line)} == {"completed", "failed"}
+    assert {
+        re.search(r"Slurm job \S+ (\w+):", line).group(1)
+        for line in run.stdout.splitlines()
+        if re.search(r"Slurm job \S+ (completed|failed):", line)
+    } == {"completed", "failed"}
     assert "sacct" not in run.stdout + run.stderr and "WARNING" not in run.stdout + run.stderr
     # the resources follow threads (1) and the preset's modest memory
     script = next((grid["root"] / "slurm" / ".submitit").rglob("*_submission.sh")).read_text()
@@ -144,9 +158,14 @@ def test_a_resubmitted_sweep_queues_only_its_unfinished_jobs(grid):
 
 
 @pytest.mark.slurm
-@pytest.mark.parametrize("override, key", [("hydra.launcher.mem_gb=100000", "hydra.launcher.mem_gb=100000"),
-                                           ("hydra.launcher.partition=nowhere", "hydra.launcher.partition=nowhere"),
-                                           ("threads=64", "hydra.launcher.cpus_per_task=64")])
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("hydra.launcher.mem_gb=100000", "hydra.launcher.mem_gb=100000"),
+        ("hydra.launcher.partition=nowhere", "hydra.launcher.partition=nowhere"),
+        ("threads=64", "hydra.launcher.cpus_per_task=64"),
+    ],
+)
 def test_a_refused_submission_is_one_line_naming_the_key(cluster, tmp_path, override, key):
     run = sweep(tmp_path / "sweep", "seed=0,1", *SLURM, override)
     assert run.returncode == 2
@@ -159,8 +178,15 @@ def _interrupted(tmp_path: Path, interrupt, max_steps: int, step_sleep: float, *
     """The job run on Slurm and interrupted by `interrupt(job_id)` once its first checkpoint exists; and the same
     job on the basic launcher. Steps are slowed so the job is mid-run when interrupted."""
     with ReleaseRequeued() as releaser:
-        running = sweep(tmp_path / "slurm", "seed=0", f"max_steps={max_steps}", *SLURM, *args,
-                        env={STEP_SLEEP: str(step_sleep)}, wait=False)
+        running = sweep(
+            tmp_path / "slurm",
+            "seed=0",
+            f"max_steps={max_steps}",
+            *SLURM,
+            *args,
+            env={STEP_SLEEP: str(step_sleep)},
+            wait=False,
+        )
         deadline = time.time() + 180
         while not list((tmp_path / "slurm").glob("*/checkpoints/last.ckpt")) and time.time() < deadline:
             time.sleep(0.5)
@@ -176,7 +202,8 @@ def _interrupted(tmp_path: Path, interrupt, max_steps: int, step_sleep: float, *
 @pytest.mark.slurm
 def test_a_requeued_job_resumes_from_its_checkpoint_and_ends_as_the_uninterrupted_run(cluster, tmp_path):
     run, info, uninterrupted = _interrupted(
-        tmp_path, lambda job_id: subprocess.run(["scontrol", "requeue", job_id], check=True), 40, 0.4)
+        tmp_path, lambda job_id: subprocess.run(["scontrol", "requeue", job_id], check=True), 40, 0.4
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     assert info["released"] == {info["job_id"]}  # Slurm held it after the requeue: it was requeued, once
     (job,) = find_jobs(tmp_path / "slurm")
@@ -190,8 +217,15 @@ def test_a_job_past_its_time_limit_is_requeued_by_submitit_and_ends_as_the_unint
     # A 1-minute limit, the requeue signal 5 s before it: Slurm checks limits every 30 s, so the signal comes 25 to
     # 55 s into a run (after submitit has set its handler, ~10 s) and the job has ~65 s of work: it is signalled at
     # least once, and each requeue resumes from the last checkpoint, so it ends within max_num_timeout requeues.
-    run, info, uninterrupted = _interrupted(tmp_path, lambda job_id: None, 80, 0.7, "hydra.launcher.timeout_min=1",
-                                            "hydra.launcher.signal_delay_s=5", "hydra.launcher.max_num_timeout=5")
+    run, info, uninterrupted = _interrupted(
+        tmp_path,
+        lambda job_id: None,
+        80,
+        0.7,
+        "hydra.launcher.timeout_min=1",
+        "hydra.launcher.signal_delay_s=5",
+        "hydra.launcher.max_num_timeout=5",
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     (job,) = find_jobs(tmp_path / "slurm")
     log = next((tmp_path / "slurm" / ".submitit").rglob("*_log.out")).read_text()
@@ -205,8 +239,13 @@ def test_a_job_past_its_time_limit_is_requeued_by_submitit_and_ends_as_the_unint
 def test_an_optuna_search_runs_its_trials_as_slurm_jobs_and_resumes_from_its_storage(cluster, tmp_path):
     import optuna
 
-    search = ["hparams_search=optuna", "hydra.sweeper.n_trials=4", "hydra.sweeper.n_jobs=2",
-              "hydra.sweeper.sampler.n_startup_trials=2", "max_steps=10"]
+    search = [
+        "hparams_search=optuna",
+        "hydra.sweeper.n_trials=4",
+        "hydra.sweeper.n_jobs=2",
+        "hydra.sweeper.sampler.n_startup_trials=2",
+        "max_steps=10",
+    ]
     on_slurm = sweep(tmp_path / "slurm", *search, *SLURM)
     assert on_slurm.returncode == 0, on_slurm.stderr[-3000:]
     # two batches of two trials, each batch one job array
@@ -220,8 +259,9 @@ def test_an_optuna_search_runs_its_trials_as_slurm_jobs_and_resumes_from_its_sto
     assert basic.returncode == 0, basic.stderr[-3000:]
     basic_trials = optuna.load_study(study_name="rnnlab", storage=f"sqlite:///{tmp_path / 'basic' / 'optuna.db'}")
     assert [(t.params, t.value) for t in basic_trials.trials] == [(t.params, t.value) for t in trials]
-    assert results(tmp_path / "basic").values() and sorted(map(str, results(tmp_path / "basic").values())) == \
-        sorted(map(str, results(tmp_path / "slurm").values()))
+    assert results(tmp_path / "basic").values() and sorted(map(str, results(tmp_path / "basic").values())) == sorted(
+        map(str, results(tmp_path / "slurm").values())
+    )
     # Run again while a second search process joins the same study: the stored trials are loaded, each process
     # adds two, informed by them.
     two_more = [*search[:1], "hydra.sweeper.n_trials=2", *search[2:], *SLURM]
@@ -231,8 +271,9 @@ def test_an_optuna_search_runs_its_trials_as_slurm_jobs_and_resumes_from_its_sto
         out, err = process.communicate(timeout=400)
         assert process.returncode == 0, err[-3000:]
     trials_after = optuna.load_study(study_name="rnnlab", storage=storage).trials
-    assert len(trials_after) == 8 and [(t.params, t.value) for t in trials_after[:4]] == \
-        [(t.params, t.value) for t in trials]
+    assert len(trials_after) == 8 and [(t.params, t.value) for t in trials_after[:4]] == [
+        (t.params, t.value) for t in trials
+    ]
     assert all(t.state.name == "COMPLETE" for t in trials_after)
     assert len(find_jobs(tmp_path / "slurm")) == 6 and len(find_jobs(tmp_path / "joined")) == 2
     assert not (tmp_path / "joined" / "optuna.db").exists()
@@ -250,17 +291,28 @@ def test_the_preset_requests_cpus_memory_and_gpus_as_configured(tmp_path):
     assert "#SBATCH --cpus-per-task=1\n" in default and "#SBATCH --mem=2GB\n" in default
     assert "gpus" not in default and "--partition" not in default and "#SBATCH --time=60\n" in default
     assert "#SBATCH --signal=USR2@120\n" in default and "#SBATCH --requeue\n" in default
-    gpu = script("trainer=gpu", "threads=4", "hydra.launcher.gpus_per_node=2", "hydra.launcher.partition=gpu",
-                 "hydra.launcher.mem_gb=16")
+    gpu = script(
+        "trainer=gpu",
+        "threads=4",
+        "hydra.launcher.gpus_per_node=2",
+        "hydra.launcher.partition=gpu",
+        "hydra.launcher.mem_gb=16",
+    )
     assert "#SBATCH --gpus-per-node=2\n" in gpu and "#SBATCH --partition=gpu\n" in gpu
     assert "#SBATCH --cpus-per-task=4\n" in gpu and "#SBATCH --mem=16GB\n" in gpu
 
 
 def test_a_refusal_names_the_key_that_decides_it():
     params = {"mem_gb": 100, "cpus_per_task": 1, "gpus_per_node": None, "partition": "p"}
-    said = ("sbatch: error: Memory specification can not be satisfied\n"
-            "sbatch: error: Batch job submission failed: Requested node configuration is not available")
-    assert refusal_message(said, params) == \
-        "Slurm refused the jobs: Memory specification can not be satisfied: change hydra.launcher.mem_gb=100"
-    assert refusal_message("sbatch: error: Batch job submission failed: Something new", params) == \
-        "Slurm refused the jobs: Batch job submission failed: Something new (see the hydra.launcher.* keys)"
+    said = (
+        "sbatch: error: Memory specification can not be satisfied\n"
+        "sbatch: error: Batch job submission failed: Requested node configuration is not available"
+    )
+    assert (
+        refusal_message(said, params)
+        == "Slurm refused the jobs: Memory specification can not be satisfied: change hydra.launcher.mem_gb=100"
+    )
+    assert (
+        refusal_message("sbatch: error: Batch job submission failed: Something new", params)
+        == "Slurm refused the jobs: Batch job submission failed: Something new (see the hydra.launcher.* keys)"
+    )

@@ -14,12 +14,20 @@ from tests.helpers import ROOT
 from tests.helpers.faults import EXIT_AT_STEP
 
 # Tiny runs: 4 epochs of 5 steps, a checkpoint and a validation at each epoch's end.
-TINY = {"hidden_size": 8, "seq_len": 10, "batch_size": 16, "max_steps": 20, "task.train_batches": 5,
-        "task.val_batches": 2, "checkpoint.every_n_steps": 5,
-        "+callbacks.faults._target_": "tests.helpers.faults.Faults"}
+TINY = {
+    "hidden_size": 8,
+    "seq_len": 10,
+    "batch_size": 16,
+    "max_steps": 20,
+    "task.train_batches": 5,
+    "task.val_batches": 2,
+    "checkpoint.every_n_steps": 5,
+    "+callbacks.faults._target_": "tests.helpers.faults.Faults",
+}
 # Job directories named by the grid alone (every override would pass the file system's 255-character limit).
 NAMED_BY_GRID = "hydra.job.config.override_dirname.exclude_keys=[threads,trainer.enable_progress_bar,{}]".format(
-    ",".join(key.lstrip("+") for key in TINY))
+    ",".join(key.lstrip("+") for key in TINY)
+)
 ARGS = [f"{key}={value}" for key, value in TINY.items()] + ["trainer.enable_progress_bar=false", NAMED_BY_GRID]
 # init_scale 1e20 with relu overflows at the first step (diverged); raise_at_step=3 fails the job that does not.
 GRID = ["nonlinearity=relu", "init=normal", "init_scale=0.5,1e20", "+callbacks.faults.raise_at_step=null,3"]
@@ -33,14 +41,17 @@ def progress_lines(run: subprocess.CompletedProcess) -> list[str]:
 
 def sweep(sweep_dir: Path, *args: str, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "rnnlab.train", "-m", f"hydra.sweep.dir={sweep_dir}", *ARGS, *args]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+    )
 
 
 def statuses(sweep_dir: Path) -> dict[tuple[str, str], str]:
     """(init_scale, raise_at_step) -> status of every job."""
-    return {(job.overrides["init_scale"], job.overrides["callbacks.faults.raise_at_step"]): job.status
-            for job in find_jobs(sweep_dir)}
+    return {
+        (job.overrides["init_scale"], job.overrides["callbacks.faults.raise_at_step"]): job.status
+        for job in find_jobs(sweep_dir)
+    }
 
 
 def results(sweep_dir: Path) -> dict[str, dict]:
@@ -48,8 +59,12 @@ def results(sweep_dir: Path) -> dict[str, dict]:
     return {job.name: {k: job.metrics.get(k) for k in RESULT_KEYS} for job in find_jobs(sweep_dir) if job.metrics}
 
 
-EXPECTED = {("0.5", "null"): "completed", ("1e+20", "null"): "diverged", ("0.5", "3"): "failed",
-            ("1e+20", "3"): "diverged"}
+EXPECTED = {
+    ("0.5", "null"): "completed",
+    ("1e+20", "null"): "diverged",
+    ("0.5", "3"): "failed",
+    ("1e+20", "3"): "diverged",
+}
 
 
 @pytest.fixture(scope="module")
@@ -57,13 +72,20 @@ def basic_sweep(tmp_path_factory) -> dict:
     """The grid on Hydra's basic launcher: killed at step 12 of its first job, then re-run, then re-run again."""
     sweep_dir = tmp_path_factory.mktemp("basic") / "sweep"
     killed = sweep(sweep_dir, *GRID, env={EXIT_AT_STEP: "12"})
-    after_kill = {job.name: (job.status, (job.dir / "checkpoints" / "last.ckpt").exists())
-                  for job in find_jobs(sweep_dir)}
+    after_kill = {
+        job.name: (job.status, (job.dir / "checkpoints" / "last.ckpt").exists()) for job in find_jobs(sweep_dir)
+    }
     resumed = sweep(sweep_dir, *GRID)
     first_results = results(sweep_dir)
     again = sweep(sweep_dir, *GRID)
-    return {"dir": sweep_dir, "killed": killed, "after_kill": after_kill, "resumed": resumed,
-            "first_results": first_results, "again": again}
+    return {
+        "dir": sweep_dir,
+        "killed": killed,
+        "after_kill": after_kill,
+        "resumed": resumed,
+        "first_results": first_results,
+        "again": again,
+    }
 
 
 @pytest.mark.slow
@@ -86,13 +108,21 @@ def test_the_rerun_resumes_runs_every_job_and_reports_each_failure(basic_sweep):
     lines = progress_lines(run)
     assert [line.split("]")[0] for line in lines] == ["[1/4", "[2/4", "[3/4", "[4/4"], run.stdout[-3000:]
     assert lines[-1].endswith("4/4 done, 2 diverged, 1 failed")
-    assert sorted(line.split(": ")[1].split(",")[0] for line in lines) == ["completed", "diverged", "diverged",
-                                                                           "failed"]
+    assert sorted(line.split(": ")[1].split(",")[0] for line in lines) == [
+        "completed",
+        "diverged",
+        "diverged",
+        "failed",
+    ]
     assert "about" in lines[0] and "left" in lines[0]  # an estimate while jobs remain
     out = run.stdout.splitlines()
     header = next(i for i, line in enumerate(out) if line.split() == ["job", "status", "final/baseline", "time"])
-    assert sorted(line.split()[1] for line in out[header + 1:header + 5]) == ["completed", "diverged", "diverged",
-                                                                            "failed"]  # the table at the end
+    assert sorted(line.split()[1] for line in out[header + 1 : header + 5]) == [
+        "completed",
+        "diverged",
+        "diverged",
+        "failed",
+    ]  # the table at the end
     (resumed,) = [job for job in find_jobs(basic_sweep["dir"]) if job.metrics["timing"]["resumed_from_step"]]
     assert resumed.metrics["timing"]["resumed_from_step"] == 10 and resumed.status == "completed"
     failed = next(job for job in find_jobs(basic_sweep["dir"]) if job.status == "failed")
@@ -125,9 +155,15 @@ def test_joblib_runs_the_grid_in_parallel_and_matches_the_resumed_basic_sweep(ba
 
 @pytest.mark.slow
 def test_submitit_local_runs_each_job_in_its_own_process(basic_sweep, tmp_path):
-    run = sweep(tmp_path / "sweep", "nonlinearity=relu", "init=normal", "init_scale=0.5,1e20",
-                "+callbacks.faults.raise_at_step=null", "hydra/launcher=submitit_local",
-                "hydra.launcher.timeout_min=5")
+    run = sweep(
+        tmp_path / "sweep",
+        "nonlinearity=relu",
+        "init=normal",
+        "init_scale=0.5,1e20",
+        "+callbacks.faults.raise_at_step=null",
+        "hydra/launcher=submitit_local",
+        "hydra.launcher.timeout_min=5",
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     assert "4 jobs" not in run.stdout and "2 jobs: 1 completed, 1 diverged" in run.stdout
     assert [line.split("]")[0] for line in progress_lines(run)] == ["[1/2", "[2/2"], run.stdout[-3000:]
@@ -137,8 +173,12 @@ def test_submitit_local_runs_each_job_in_its_own_process(basic_sweep, tmp_path):
 
 
 def test_parse_overrides_keeps_values_as_written():
-    assert parse_overrides(["+a.b=1e+20", "model=torch", "~x", "c=x=y"]) == {"a.b": "1e+20", "model": "torch",
-                                                                           "x": "", "c": "x=y"}
+    assert parse_overrides(["+a.b=1e+20", "model=torch", "~x", "c=x=y"]) == {
+        "a.b": "1e+20",
+        "model": "torch",
+        "x": "",
+        "c": "x=y",
+    }
 
 
 @pytest.mark.slow
@@ -174,8 +214,13 @@ def test_a_bad_configuration_fails_its_job_only(tmp_path):
 
 @pytest.mark.slow
 def test_the_optuna_preset_runs_a_study_whose_jobs_record_their_results(tmp_path):
-    done = sweep(tmp_path / "optuna", "hparams_search=optuna", "hydra.sweeper.n_trials=3",
-                 "hydra.sweeper.sampler.n_startup_trials=2", "max_steps=5")
+    done = sweep(
+        tmp_path / "optuna",
+        "hparams_search=optuna",
+        "hydra.sweeper.n_trials=3",
+        "hydra.sweeper.sampler.n_startup_trials=2",
+        "max_steps=5",
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     jobs = find_jobs(tmp_path / "optuna")
     assert len(jobs) == 3 and all(job.status == "completed" for job in jobs)

@@ -18,19 +18,29 @@ from tests.helpers import ROOT
 pytestmark = pytest.mark.slow  # each sweep starts Python, torch and Lightning (seconds), joblib's workers too
 
 # Tiny jobs, named by the grid's `+note` alone.
-TINY = ["max_steps=6", "task.train_batches=3", "task.val_batches=1", "hidden_size=8", "seq_len=8", "batch_size=8",
-        "checkpoint.every_n_steps=2", "trainer.enable_progress_bar=false", "callbacks=none",
-        "+callbacks.faults._target_=tests.helpers.faults.Faults",
-        "hydra.job.config.override_dirname.exclude_keys=[max_steps,task.train_batches,task.val_batches,hidden_size,"
-        "seq_len,batch_size,checkpoint.every_n_steps,trainer.enable_progress_bar,callbacks,"
-        "callbacks.faults._target_]"]
+TINY = [
+    "max_steps=6",
+    "task.train_batches=3",
+    "task.val_batches=1",
+    "hidden_size=8",
+    "seq_len=8",
+    "batch_size=8",
+    "checkpoint.every_n_steps=2",
+    "trainer.enable_progress_bar=false",
+    "callbacks=none",
+    "+callbacks.faults._target_=tests.helpers.faults.Faults",
+    "hydra.job.config.override_dirname.exclude_keys=[max_steps,task.train_batches,task.val_batches,hidden_size,"
+    "seq_len,batch_size,checkpoint.every_n_steps,trainer.enable_progress_bar,callbacks,"
+    "callbacks.faults._target_]",
+]
 LONG = "x" * 300  # a directory name over the file system's 255 characters
 
 
 def sweep(sweep_dir: Path, *args: str) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "rnnlab.train", "-m", f"hydra.sweep.dir={sweep_dir}", *TINY, *args]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=400,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=400, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
 
 
 def test_jobs_whose_directory_cannot_be_made_are_recorded_and_the_others_run(tmp_path):
@@ -57,15 +67,27 @@ def test_jobs_whose_directory_cannot_be_made_are_recorded_and_the_others_run(tmp
 def test_a_killed_joblib_worker_takes_only_its_own_job(tmp_path):
     # Two healthy jobs and two that SIGKILL themselves at step 3, every time they run (an out-of-memory kill).
     sweep_dir = tmp_path / "sweep"
-    result = sweep(sweep_dir, "hydra/launcher=rnnlab_joblib", "hydra.launcher.n_jobs=2", "+note=a,b",
-                   "+callbacks.faults.kill_at_step=null,3")
+    result = sweep(
+        sweep_dir,
+        "hydra/launcher=rnnlab_joblib",
+        "hydra.launcher.n_jobs=2",
+        "+note=a,b",
+        "+callbacks.faults.kill_at_step=null,3",
+    )
     assert result.returncode == 1
     assert "a worker died" in result.stderr and "TerminatedWorkerError" not in result.stderr.replace(
-        "a worker died (", "")
-    statuses = {(job.overrides["note"], job.overrides["callbacks.faults.kill_at_step"]): job.status
-                for job in find_jobs(sweep_dir)}
-    assert statuses == {("a", "null"): "completed", ("b", "null"): "completed", ("a", "3"): "incomplete",
-                        ("b", "3"): "incomplete"}
+        "a worker died (", ""
+    )
+    statuses = {
+        (job.overrides["note"], job.overrides["callbacks.faults.kill_at_step"]): job.status
+        for job in find_jobs(sweep_dir)
+    }
+    assert statuses == {
+        ("a", "null"): "completed",
+        ("b", "null"): "completed",
+        ("a", "3"): "incomplete",
+        ("b", "3"): "incomplete",
+    }
     assert result.stderr.count("  INCOMPLETE ") == 2 and "2 completed, 2 incomplete" in result.stderr
 
 
@@ -86,10 +108,25 @@ def _alive(pid: int) -> bool:
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads the process tree from /proc (Linux)")
 def test_killing_the_sweep_ends_its_workers(tmp_path):
     sweep_dir = tmp_path / "sweep"
-    command = [sys.executable, "-m", "rnnlab.train", "-m", f"hydra.sweep.dir={sweep_dir}", *TINY,
-               "max_steps=100000", "hydra/launcher=rnnlab_joblib", "hydra.launcher.n_jobs=2", "+note=a,b"]
-    parent = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [
+        sys.executable,
+        "-m",
+        "rnnlab.train",
+        "-m",
+        f"hydra.sweep.dir={sweep_dir}",
+        *TINY,
+        "max_steps=100000",
+        "hydra/launcher=rnnlab_joblib",
+        "hydra.launcher.n_jobs=2",
+        "+note=a,b",
+    ]
+    parent = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 240
         while len(list(sweep_dir.glob("*/events.*"))) < 2 and time.monotonic() < deadline:

@@ -144,8 +144,8 @@ def test_copy_memory_layout_and_targets(case):
     assert (1 <= symbols).all() and (symbols <= K).all()
     delimiter = torch.full((task.batch_size,), K + 1)
     assert torch.equal(tokens[:, T - n - 1], delimiter)
-    assert (tokens[:, n:T - n - 1] == 0).all() and (tokens[:, T - n:] == 0).all()
-    assert torch.equal(y[:, T - n:], symbols) and (y[:, :T - n] == 0).all()
+    assert (tokens[:, n : T - n - 1] == 0).all() and (tokens[:, T - n :] == 0).all()
+    assert torch.equal(y[:, T - n :], symbols) and (y[:, : T - n] == 0).all()
 
 
 @pytest.mark.parametrize("case", ["sine", "sine-noisy-variable"])
@@ -156,7 +156,7 @@ def test_sine_target_is_the_next_input(case):
     lengths = batch.get("lengths", torch.full((task.batch_size,), task.seq_len))
     for row in range(task.batch_size):
         L = int(lengths[row])
-        torch.testing.assert_close(y[row, :L - 1], x[row, 1:L])
+        torch.testing.assert_close(y[row, : L - 1], x[row, 1:L])
 
 
 def test_sine_is_a_sine_of_the_drawn_frequency():
@@ -262,27 +262,30 @@ def test_training_data_continue_from_the_step_reached_and_validation_stays_fixed
 # ---- bad arguments --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cls, kwargs, key", [
-    (AddingTask, dict(seq_len=1), "seq_len"),
-    (AddingTask, dict(batch_size=0), "batch_size"),
-    (AddingTask, dict(variable_length="yes"), "variable_length"),
-    (AddingTask, dict(min_len=4), "min_len"),
-    (AddingTask, dict(seq_len=10, variable_length=True, min_len=11), "min_len"),
-    (AddingTask, dict(seq_len=10, variable_length=True, min_len=1), "min_len"),
-    (CopyMemoryTask, dict(seq_len=0), "seq_len"),
-    (CopyMemoryTask, dict(copy_len=0), "copy_len"),
-    (CopyMemoryTask, dict(num_symbols=0), "num_symbols"),
-    (CopyMemoryTask, dict(variable_length=True), "variable_length"),
-    (XorTask, dict(num_marked=0), "num_marked"),
-    (XorTask, dict(seq_len=2, num_marked=3), "seq_len"),
-    (SineTask, dict(min_freq=0.0), "min_freq"),
-    (SineTask, dict(min_freq=0.5, max_freq=0.2), "max_freq"),
-    (SineTask, dict(amplitude=0.0), "amplitude"),
-    (SineTask, dict(noise_std=-0.1), "noise_std"),
-    (LookaheadTask, dict(offset=0), "offset"),
-    (LookaheadTask, dict(num_symbols=1), "num_symbols"),
-    (LookaheadTask, dict(seq_len=3, offset=3), "seq_len"),
-])
+@pytest.mark.parametrize(
+    "cls, kwargs, key",
+    [
+        (AddingTask, dict(seq_len=1), "seq_len"),
+        (AddingTask, dict(batch_size=0), "batch_size"),
+        (AddingTask, dict(variable_length="yes"), "variable_length"),
+        (AddingTask, dict(min_len=4), "min_len"),
+        (AddingTask, dict(seq_len=10, variable_length=True, min_len=11), "min_len"),
+        (AddingTask, dict(seq_len=10, variable_length=True, min_len=1), "min_len"),
+        (CopyMemoryTask, dict(seq_len=0), "seq_len"),
+        (CopyMemoryTask, dict(copy_len=0), "copy_len"),
+        (CopyMemoryTask, dict(num_symbols=0), "num_symbols"),
+        (CopyMemoryTask, dict(variable_length=True), "variable_length"),
+        (XorTask, dict(num_marked=0), "num_marked"),
+        (XorTask, dict(seq_len=2, num_marked=3), "seq_len"),
+        (SineTask, dict(min_freq=0.0), "min_freq"),
+        (SineTask, dict(min_freq=0.5, max_freq=0.2), "max_freq"),
+        (SineTask, dict(amplitude=0.0), "amplitude"),
+        (SineTask, dict(noise_std=-0.1), "noise_std"),
+        (LookaheadTask, dict(offset=0), "offset"),
+        (LookaheadTask, dict(num_symbols=1), "num_symbols"),
+        (LookaheadTask, dict(seq_len=3, offset=3), "seq_len"),
+    ],
+)
 def test_bad_arguments_are_refused_naming_the_key(cls, kwargs, key):
     with pytest.raises(ValueError, match=rf"^(task\.)?{key}=\S+ is invalid; allowed: \S"):  # the lab's one format
         cls(**kwargs)
@@ -315,7 +318,7 @@ class TinyModel(nn.Module):
                 if name.startswith("weight_hh"):
                     nn.init.orthogonal_(p)
                 elif name.startswith("weight_ih"):
-                    nn.init.normal_(p, std=task.input_size ** -0.5)
+                    nn.init.normal_(p, std=task.input_size**-0.5)
                 else:
                     nn.init.zeros_(p)
 

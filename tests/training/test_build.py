@@ -12,8 +12,9 @@ from tests.helpers import compose_run
 
 
 def test_builds_the_configured_task_model_and_initial_weights(tmp_path):
-    cfg = compose_run(tmp_path, ["model=myrnn", "task=sine", "hidden_size=6", "num_layers=2", "init=identity",
-                                 "init_scale=0.5"])
+    cfg = compose_run(
+        tmp_path, ["model=myrnn", "task=sine", "hidden_size=6", "num_layers=2", "init=identity", "init_scale=0.5"]
+    )
     task, module = build_module(cfg)
     assert isinstance(task, SineTask) and task.seq_len == 50
     assert type(module.rnn) is get_class(cfg.model._target_) and module.rnn.num_layers == 2

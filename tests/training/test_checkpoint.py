@@ -12,8 +12,14 @@ from rnnlab.training.module import RNNModule
 from rnnlab.training.run import train
 from tests.helpers import compose_run
 
-TINY = ["hidden_size=8", "seq_len=8", "batch_size=8", "task.train_batches=5", "task.val_batches=2",
-        "trainer.enable_progress_bar=false"]
+TINY = [
+    "hidden_size=8",
+    "seq_len=8",
+    "batch_size=8",
+    "task.train_batches=5",
+    "task.val_batches=2",
+    "trainer.enable_progress_bar=false",
+]
 
 
 def fake_checkpoint(step: int) -> dict:
@@ -63,13 +69,14 @@ def test_the_newest_sound_checkpoint_is_chosen_and_an_unreadable_one_set_aside(t
     point = find_resume_point(tmp_path)
     assert (point.path, point.step) == (None, None)
     assert point.unreadable == ["previous.ckpt: not a Lightning checkpoint"]
-    assert find_resume_point(tmp_path / "nothing_yet") .path is None
+    assert find_resume_point(tmp_path / "nothing_yet").path is None
 
 
 def test_callbacks_none_still_writes_the_checkpoint_resume_relies_on(tmp_path):
     train(compose_run(tmp_path, [*TINY, "callbacks=none", "max_steps=12", "checkpoint.every_n_steps=5"]))
-    steps = [torch.load(tmp_path / "checkpoints" / name, weights_only=False)["global_step"]
-             for name in (LAST, PREVIOUS)]
+    steps = [
+        torch.load(tmp_path / "checkpoints" / name, weights_only=False)["global_step"] for name in (LAST, PREVIOUS)
+    ]
     assert steps == [10, 5]
     assert (tmp_path / "metrics.json").stat().st_mode & 0o777 == readable_mode()
 
@@ -77,6 +84,7 @@ def test_callbacks_none_still_writes_the_checkpoint_resume_relies_on(tmp_path):
 def test_a_checkpoint_taken_after_divergence_resumes_diverged(tmp_path):
     cfg = compose_run(tmp_path, TINY)
     from hydra.utils import instantiate
+
     task = instantiate(cfg.task)
     module = RNNModule(instantiate(cfg.model), task, instantiate(cfg.optimizer))
     module.diverged_at_step = 3
@@ -90,5 +98,6 @@ def test_a_checkpoint_taken_after_divergence_resumes_diverged(tmp_path):
 def test_non_finite_initial_weights_end_the_run_diverged_at_step_0(tmp_path):
     train(compose_run(tmp_path, [*TINY, "init=normal", "init_scale=1e38", "hidden_size=64", "max_steps=5"]))
     import json
+
     record = json.loads((tmp_path / "metrics.json").read_text())
     assert (record["status"], record["diverged_at_step"], record["steps"]) == ("diverged", 0, 0)

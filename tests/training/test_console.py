@@ -16,17 +16,25 @@ def test_significant_and_the_result_line():
     assert significant(0.019911613315343857) == "0.01991"
     assert significant(None) == "nan"
     line = result_line("completed", 500, {"val/loss": 0.019911613315343857}, 2 / 12, "out/metrics.json")
-    assert line == ("rnnlab: completed after 500 steps: val/loss 0.01991 (baseline 0.1667) = 0.119 x baseline "
-                    "-> out/metrics.json")
+    assert line == (
+        "rnnlab: completed after 500 steps: val/loss 0.01991 (baseline 0.1667) = 0.119 x baseline -> out/metrics.json"
+    )
     diverged = result_line("diverged", 7, {"val/loss": None}, 0.5, "m.json")
     assert diverged == "rnnlab: diverged after 7 steps: val/loss nan (baseline 0.5) -> m.json"
     assert ", val/acc 0.9375 ->" in result_line("completed", 5, {"val/loss": 0.2, "val/acc": 0.9375}, 0.69, "m")
 
 
 def test_quiet_filters_the_named_noise_and_nothing_of_the_users(caplog):
-    saved = {name: (logging.getLogger(name).level, list(logging.getLogger(name).filters))
-             for name in ("lightning.pytorch", "lightning.fabric", "lightning", "lightning.pytorch.utilities.rank_zero",
-                          "lightning.fabric.utilities.rank_zero")}
+    saved = {
+        name: (logging.getLogger(name).level, list(logging.getLogger(name).filters))
+        for name in (
+            "lightning.pytorch",
+            "lightning.fabric",
+            "lightning",
+            "lightning.pytorch.utilities.rank_zero",
+            "lightning.fabric.utilities.rank_zero",
+        )
+    }
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -43,8 +51,7 @@ def test_quiet_filters_the_named_noise_and_nothing_of_the_users(caplog):
             logger.info("GPU available: False, used: False")
             logger.warning("a real warning from Lightning")
             logging.getLogger("user.code").info("the user's own info line")
-        assert [r.getMessage() for r in caplog.records] == ["a real warning from Lightning",
-                                                            "the user's own info line"]
+        assert [r.getMessage() for r in caplog.records] == ["a real warning from Lightning", "the user's own info line"]
     finally:
         for name, (level, filters) in saved.items():
             logging.getLogger(name).setLevel(level)
@@ -69,8 +76,15 @@ class _Tiny(L.LightningModule):
 
 def test_the_bar_counts_optimizer_steps_across_epochs_and_shows_loss_and_baseline(capsys):
     bar = StepProgressBar(refresh_every=5)
-    trainer = L.Trainer(max_steps=12, max_epochs=-1, callbacks=[bar], logger=False, enable_checkpointing=False,
-                        enable_model_summary=False, accelerator="cpu")
+    trainer = L.Trainer(
+        max_steps=12,
+        max_epochs=-1,
+        callbacks=[bar],
+        logger=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+    )
     trainer.fit(_Tiny(), train_dataloaders=torch.utils.data.DataLoader(torch.ones(5, 1), batch_size=None))
     err = capsys.readouterr().err.replace("\r", "\n")
     frames = [line for line in err.splitlines() if line.startswith("step ")]

@@ -10,8 +10,16 @@ from tests.helpers import compose_run
 
 
 def test_main_keys_then_the_overrides_without_bookkeeping(tmp_path):
-    overrides = ["model=myrnn", "model.loop_order=time", "lr=0.01", "scheduler=cosine", "callbacks=none",
-                 "threads=2", "trainer.enable_progress_bar=false", "experiment=vanishing_quick"]
+    overrides = [
+        "model=myrnn",
+        "model.loop_order=time",
+        "lr=0.01",
+        "scheduler=cosine",
+        "callbacks=none",
+        "threads=2",
+        "trainer.enable_progress_bar=false",
+        "experiment=vanishing_quick",
+    ]
     cfg = compose_run(tmp_path, overrides)
     choices = {"model": "myrnn", "task": "adding", "scheduler": "cosine", "callbacks": "none", "logger": "tensorboard"}
     hparams = curated_hparams(cfg, choices, overrides)
@@ -27,8 +35,12 @@ def test_a_null_value_is_shown_as_the_string_null(tmp_path):
 
 
 def test_final_metrics_lead_with_the_final_loss_and_its_ratio_to_the_baseline():
-    record = {"status": "completed", "baseline": 0.2, "final": {"val/loss": 0.05, "train/loss": 0.06},
-              "best": {"val/loss": 0.04}}
+    record = {
+        "status": "completed",
+        "baseline": 0.2,
+        "final": {"val/loss": 0.05, "train/loss": 0.06},
+        "best": {"val/loss": 0.04},
+    }
     metrics = final_metrics(record)
     assert list(metrics)[:2] == [tags.HP_FINAL_LOSS, tags.HP_FINAL_OVER_BASELINE]
     assert metrics[tags.HP_FINAL_OVER_BASELINE] == 0.25 and metrics[tags.HP_BEST_VAL_LOSS] == 0.04
@@ -53,6 +65,8 @@ def test_the_experiment_summary_ranks_the_varied_keys_first():
 
 def test_the_varied_keys_are_the_sweepers_params_else_the_command_lines():
     overrides = ["max_steps=100", "init_scale=0.5", "nonlinearity=tanh", "+task.num_marked=3"]
-    assert varied_keys({"init_scale": "0.5,1.5", "nonlinearity": "tanh,relu"}, overrides) == ["init_scale",
-                                                                                            "nonlinearity"]
+    assert varied_keys({"init_scale": "0.5,1.5", "nonlinearity": "tanh,relu"}, overrides) == [
+        "init_scale",
+        "nonlinearity",
+    ]
     assert varied_keys(None, overrides) == ["max_steps", "init_scale", "nonlinearity", "task.num_marked"]

@@ -25,10 +25,22 @@ def readme_commands() -> list[list[str]]:
     return commands
 
 
-INLINE = [["task.variable_length=true"], ["task.variable_length=true", "task.min_len=5"], ["task=xor",
-          "task.num_marked=3"], ["callbacks=none"], ["threads=null"], ["grad_clip=null"], ["seq_len=100"],
-          ["callbacks.grad_through_time.every_n_steps=10"], ["checkpoint.every_n_steps=5"], ["model=stacked",
-          "model.cell=myrnn"], ["scheduler=cosine"], ["scheduler=step"], ["optimizer=sgd"], ["optimizer=rmsprop"]]
+INLINE = [
+    ["task.variable_length=true"],
+    ["task.variable_length=true", "task.min_len=5"],
+    ["task=xor", "task.num_marked=3"],
+    ["callbacks=none"],
+    ["threads=null"],
+    ["grad_clip=null"],
+    ["seq_len=100"],
+    ["callbacks.grad_through_time.every_n_steps=10"],
+    ["checkpoint.every_n_steps=5"],
+    ["model=stacked", "model.cell=myrnn"],
+    ["scheduler=cosine"],
+    ["scheduler=step"],
+    ["optimizer=sgd"],
+    ["optimizer=rmsprop"],
+]
 
 
 def test_the_readme_shows_commands():

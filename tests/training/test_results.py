@@ -7,8 +7,14 @@ import pytest
 from rnnlab.training.atomic import readable_mode
 from rnnlab.training.results import CorruptMetrics, read_metrics, remove_metrics_leftovers, write_metrics
 
-RECORD = {"status": "completed", "steps": 3, "final": {"val/loss": float("nan")}, "best": {}, "config": {},
-          "timing": {}}
+RECORD = {
+    "status": "completed",
+    "steps": 3,
+    "final": {"val/loss": float("nan")},
+    "best": {},
+    "config": {},
+    "timing": {},
+}
 
 
 def test_a_record_is_written_mode_0644_and_read_back_with_nan_as_null(tmp_path):
@@ -18,15 +24,18 @@ def test_a_record_is_written_mode_0644_and_read_back_with_nan_as_null(tmp_path):
     assert read_metrics(tmp_path / "not_yet") is None
 
 
-@pytest.mark.parametrize("content,reason", [
-    (b"", "is unreadable (JSONDecodeError"),
-    (b'{"status": "comp', "is unreadable (JSONDecodeError"),
-    (bytes(range(256)), "is unreadable ("),
-    (b"[]", "is not a run record: a JSON list, not an object"),
-    (b"{}", "is not a run record: 'status' is missing or not a str"),
-    (json.dumps({**RECORD, "final": None}).encode(), "'final' is missing or not a dict"),
-    (json.dumps({**RECORD, "status": "done"}).encode(), "status 'done' is none of completed, diverged, failed"),
-])
+@pytest.mark.parametrize(
+    "content,reason",
+    [
+        (b"", "is unreadable (JSONDecodeError"),
+        (b'{"status": "comp', "is unreadable (JSONDecodeError"),
+        (bytes(range(256)), "is unreadable ("),
+        (b"[]", "is not a run record: a JSON list, not an object"),
+        (b"{}", "is not a run record: 'status' is missing or not a str"),
+        (json.dumps({**RECORD, "final": None}).encode(), "'final' is missing or not a dict"),
+        (json.dumps({**RECORD, "status": "done"}).encode(), "status 'done' is none of completed, diverged, failed"),
+    ],
+)
 def test_a_corrupt_or_foreign_file_is_one_error_naming_it(tmp_path, content, reason):
     (tmp_path / "metrics.json").write_bytes(content)
     with pytest.raises(CorruptMetrics) as error:

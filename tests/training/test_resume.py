@@ -10,8 +10,9 @@ from rnnlab.training.resume import PRIVATE_COUNTER, StepAligned, check_lightning
 def test_the_installed_lightning_is_one_the_guard_knows_and_its_loop_has_the_counter():
     check_lightning()
     StepAligned()
-    loop = _TrainingEpochLoop(L.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False,
-                                        enable_progress_bar=False))
+    loop = _TrainingEpochLoop(
+        L.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    )
     assert isinstance(getattr(loop, PRIVATE_COUNTER), int)
 
 

@@ -21,8 +21,14 @@ from rnnlab.training.run import train
 from tests.helpers import compose_run
 
 # Every step logged: these tests compare losses step by step (the default logs every 10th).
-TINY = ["hidden_size=8", "batch_size=8", "task.train_batches=5", "task.val_batches=2",
-        "trainer.enable_progress_bar=false", "trainer.log_every_n_steps=1"]
+TINY = [
+    "hidden_size=8",
+    "batch_size=8",
+    "task.train_batches=5",
+    "task.val_batches=2",
+    "trainer.enable_progress_bar=false",
+    "trainer.log_every_n_steps=1",
+]
 
 
 def tiny_seq_len(task: str) -> str:
@@ -55,13 +61,30 @@ def test_every_task_has_a_task_config_that_builds_it(name, tmp_path):
 
 
 def test_model_configs_exist_for_all_five_models():
-    assert {p.stem for p in (CONF_DIR / "model").glob("*.yaml")} >= {"torch", "myrnn", "concat", "stacked",
-                                                                       "bidirectional"}
+    assert {p.stem for p in (CONF_DIR / "model").glob("*.yaml")} >= {
+        "torch",
+        "myrnn",
+        "concat",
+        "stacked",
+        "bidirectional",
+    }
 
 
 def test_top_level_keys_reach_the_groups(tmp_path):
-    cfg = compose_run(tmp_path, ["model=stacked", "num_layers=3", "hidden_size=7", "nonlinearity=relu",
-                                    "seq_len=12", "lr=0.5", "seed=4", "grad_clip=2.5", "optimizer=sgd"])
+    cfg = compose_run(
+        tmp_path,
+        [
+            "model=stacked",
+            "num_layers=3",
+            "hidden_size=7",
+            "nonlinearity=relu",
+            "seq_len=12",
+            "lr=0.5",
+            "seed=4",
+            "grad_clip=2.5",
+            "optimizer=sgd",
+        ],
+    )
     assert (cfg.model.num_layers, cfg.model.hidden_size, cfg.model.nonlinearity) == (3, 7, "relu")
     assert (cfg.task.seq_len, cfg.task.seed, cfg.optimizer.lr) == (12, 4, 0.5)
     assert cfg.trainer.gradient_clip_val == 2.5 and cfg.model.cell == "torch"
@@ -93,17 +116,25 @@ COMBINATIONS = pairwise(sorted(IMPLEMENTATIONS), sorted(TASKS), sorted(VARIANTS)
 
 
 def test_the_combinations_cover_every_pair():
-    pairs = [{(m, t) for m, t, _ in COMBINATIONS}, {(m, v) for m, _, v in COMBINATIONS},
-             {(t, v) for _, t, v in COMBINATIONS}]
-    assert [len(p) for p in pairs] == [len(IMPLEMENTATIONS) * len(TASKS), len(IMPLEMENTATIONS) * len(VARIANTS),
-                                       len(TASKS) * len(VARIANTS)]
+    pairs = [
+        {(m, t) for m, t, _ in COMBINATIONS},
+        {(m, v) for m, _, v in COMBINATIONS},
+        {(t, v) for _, t, v in COMBINATIONS},
+    ]
+    assert [len(p) for p in pairs] == [
+        len(IMPLEMENTATIONS) * len(TASKS),
+        len(IMPLEMENTATIONS) * len(VARIANTS),
+        len(TASKS) * len(VARIANTS),
+    ]
     assert len(COMBINATIONS) == len(IMPLEMENTATIONS) * len(TASKS)
 
 
 @pytest.mark.parametrize("model,task,variant", COMBINATIONS)
 def test_fast_dev_run_every_model_on_every_task(model, task, variant, tmp_path):
-    cfg = compose_run(tmp_path, [f"model={model}", f"task={task}", tiny_seq_len(task), *TINY,
-                                    "trainer.fast_dev_run=true", *VARIANTS[variant]])
+    cfg = compose_run(
+        tmp_path,
+        [f"model={model}", f"task={task}", tiny_seq_len(task), *TINY, "trainer.fast_dev_run=true", *VARIANTS[variant]],
+    )
     train(cfg)
     record = json.loads((tmp_path / "metrics.json").read_text())
     assert record["status"] == "completed" and record["steps"] == 1
@@ -124,16 +155,28 @@ class FakeTask:
 
 
 def make_module(task, bidirectional=False, num_layers=1):
-    rnn = instantiate({"_target_": "rnnlab.models.torch_rnn.TorchRNN", "_partial_": True, "hidden_size": 5,
-                       "num_layers": num_layers, "bidirectional": bidirectional})
+    rnn = instantiate(
+        {
+            "_target_": "rnnlab.models.torch_rnn.TorchRNN",
+            "_partial_": True,
+            "hidden_size": 5,
+            "num_layers": num_layers,
+            "bidirectional": bidirectional,
+        }
+    )
     optimizer = instantiate({"_target_": "torch.optim.SGD", "_partial_": True, "lr": 0.1})
     return RNNModule(rnn, task, optimizer, init="normal", init_scale=0.5, seed=3).double()
 
 
 def reference_outputs(module, x, lengths):
     """Each sequence run alone through an nn.RNN holding the module's weights, cut at its own length."""
-    reference = nn.RNN(module.rnn.input_size, module.rnn.hidden_size, module.rnn.num_layers, batch_first=True,
-                       bidirectional=module.rnn.bidirectional).double()
+    reference = nn.RNN(
+        module.rnn.input_size,
+        module.rnn.hidden_size,
+        module.rnn.num_layers,
+        batch_first=True,
+        bidirectional=module.rnn.bidirectional,
+    ).double()
     reference.load_state_dict(module.rnn.torch_state_dict())
     return [reference(x[b, : lengths[b]])[0] for b in range(x.size(0))]  # each (length_b, D * H)
 
@@ -150,7 +193,7 @@ def test_last_readout_uses_each_sequence_own_last_step(bidirectional):
     references = reference_outputs(module, x, lengths)
     for b, reference in enumerate(references):
         torch.testing.assert_close(output[b, : lengths[b]], reference, rtol=0, atol=1e-12)
-        assert torch.all(output[b, lengths[b]:] == 0)
+        assert torch.all(output[b, lengths[b] :] == 0)
     last = torch.stack([r[-1] for r in references])
     expected = ((module.head(last) - batch["y"]) ** 2).mean()
     torch.testing.assert_close(module.loss_from_rnn_output(output, batch), expected, rtol=0, atol=1e-12)
@@ -167,8 +210,9 @@ def test_every_step_classification_scores_only_the_masked_positions():
     logits = module.head(module.rnn_output(batch))
     terms = [-torch.log_softmax(logits[b, t], -1)[y[b, t]] for b in range(2) for t in range(5) if mask[b, t]]
     expected = torch.stack(terms).mean()
-    torch.testing.assert_close(module.loss_from_rnn_output(module.rnn_output(batch), batch), expected,
-                               rtol=0, atol=1e-12)
+    torch.testing.assert_close(
+        module.loss_from_rnn_output(module.rnn_output(batch), batch), expected, rtol=0, atol=1e-12
+    )
 
 
 def test_every_step_with_lengths_and_no_mask_scores_the_valid_steps():
@@ -180,8 +224,9 @@ def test_every_step_with_lengths_and_no_mask_scores_the_valid_steps():
     batch = {"x": x, "y": y, "lengths": lengths}
     prediction = module.head(module.rnn_output(batch))
     expected = torch.cat([(prediction[0] - y[0]) ** 2, (prediction[1, :2] - y[1, :2]) ** 2]).mean()
-    torch.testing.assert_close(module.loss_from_rnn_output(module.rnn_output(batch), batch), expected,
-                               rtol=0, atol=1e-12)
+    torch.testing.assert_close(
+        module.loss_from_rnn_output(module.rnn_output(batch), batch), expected, rtol=0, atol=1e-12
+    )
 
 
 def test_optimizer_and_scheduler_come_from_the_config(tmp_path):
@@ -197,8 +242,15 @@ def test_optimizer_and_scheduler_come_from_the_config(tmp_path):
 
 # ---- reproducibility and agreement ---------------------------------------------------------------------
 
-SHORT = ["seq_len=10", "task.train_batches=10", *TINY[:1], "batch_size=16", "task.val_batches=2",
-         "trainer.enable_progress_bar=false", "trainer.log_every_n_steps=1"]
+SHORT = [
+    "seq_len=10",
+    "task.train_batches=10",
+    *TINY[:1],
+    "batch_size=16",
+    "task.val_batches=2",
+    "trainer.enable_progress_bar=false",
+    "trainer.log_every_n_steps=1",
+]
 
 
 def test_same_overrides_twice_give_identical_metrics(tmp_path):
@@ -217,8 +269,10 @@ def test_the_default_run_records_learning_against_the_baseline(tmp_path):
     assert record["baseline"] == pytest.approx(2 / 12)
     assert record["best"]["val/loss"] <= record["final"]["val/loss"]
     assert record["best"]["train/loss"] <= record["final"]["train/loss"]
-    steps = [torch.load(tmp_path / "checkpoints" / name, weights_only=False)["global_step"]
-             for name in ("last.ckpt", "previous.ckpt")]
+    steps = [
+        torch.load(tmp_path / "checkpoints" / name, weights_only=False)["global_step"]
+        for name in ("last.ckpt", "previous.ckpt")
+    ]
     assert steps == [16, 8]  # every 8 optimizer steps, the one before kept
 
 
@@ -288,7 +342,10 @@ BAD = [
     ("optimizer=sgd optimizer.momentum=-1", "optimizer.momentum=-1 is invalid; allowed: a number >= 0"),
     ("optimizer.weight_decay=-1", "optimizer.weight_decay=-1 is invalid; allowed: a number >= 0"),
     ("scheduler=step scheduler.step_size=0", "scheduler.step_size=0 is invalid; allowed: an integer >= 1"),
-    ("callbacks.grad_norms.every_n_steps=0", "callbacks.grad_norms: GradNorms.every_n_steps=0 is invalid; allowed: an integer >= 1"),
+    (
+        "callbacks.grad_norms.every_n_steps=0",
+        "callbacks.grad_norms: GradNorms.every_n_steps=0 is invalid; allowed: an integer >= 1",
+    ),
     ("trainer.accelerator=gpu", "trainer.accelerator='gpu' is invalid; allowed: one of cpu, auto"),
     ("init_scale=1e39", "init_scale=1e+39 is invalid; allowed: a number in [0, 3.403e+38] (the run's float32"),
     ("init_scale=1e308", "init_scale=1e+308 is invalid; allowed: a number in [0, 3.403e+38]"),
@@ -305,10 +362,15 @@ def test_bad_values_are_refused_before_training(override, message, tmp_path):
     assert not (tmp_path / "checkpoints").exists()
 
 
-@pytest.mark.parametrize("override,error", [("model=nope", MissingConfigException),
-                                            ("optimizer=adamw", MissingConfigException),
-                                            ("task=nope", MissingConfigException),
-                                            ("hiden_size=3", ConfigCompositionException)])
+@pytest.mark.parametrize(
+    "override,error",
+    [
+        ("model=nope", MissingConfigException),
+        ("optimizer=adamw", MissingConfigException),
+        ("task=nope", MissingConfigException),
+        ("hiden_size=3", ConfigCompositionException),
+    ],
+)
 def test_unknown_choices_and_typos_are_refused_by_hydra(override, error, tmp_path):
     with pytest.raises(error):
         compose_run(tmp_path, [override])
