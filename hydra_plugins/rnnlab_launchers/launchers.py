@@ -56,15 +56,21 @@ def _why(error: BaseException) -> str:
     return f"could not start: {type(error).__name__}: {error}".splitlines()[0]
 
 
+def _prepare(launcher) -> Path:
+    """What Hydra's launchers do before their first job: globals, logging, the sweep directory (returned)."""
+    setup_globals()
+    assert launcher.hydra_context is not None and launcher.config is not None and launcher.task_function is not None
+    configure_log(launcher.config.hydra.hydra_logging, launcher.config.hydra.verbose)
+    sweep_dir = Path(str(launcher.config.hydra.sweep.dir))
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    return sweep_dir
+
+
 class ResilientBasicLauncher(BasicLauncher):
     """Hydra's basic launcher (one job after another, in-process); a job whose setup raises does not end the sweep."""
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
-        setup_globals()
-        assert self.hydra_context is not None and self.config is not None and self.task_function is not None
-        configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
-        sweep_dir = Path(str(self.config.hydra.sweep.dir))
-        sweep_dir.mkdir(parents=True, exist_ok=True)
+        sweep_dir = _prepare(self)
         log.info(f"Launching {len(job_overrides)} jobs locally")
         runs, failed, started = [], {}, []
         for idx, overrides in enumerate(job_overrides, start=initial_job_idx):
@@ -130,11 +136,7 @@ class ResilientJoblibLauncher(JoblibLauncher):
         from joblib import Parallel, delayed
         from joblib.externals.loky.process_executor import TerminatedWorkerError
 
-        setup_globals()
-        assert self.hydra_context is not None and self.config is not None and self.task_function is not None
-        configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
-        sweep_dir = Path(str(self.config.hydra.sweep.dir))
-        sweep_dir.mkdir(parents=True, exist_ok=True)
+        sweep_dir = _prepare(self)
         joblib_cfg = dict(self.joblib)
         joblib_cfg["backend"] = "loky"  # as Hydra's: the threading backend is incompatible with Hydra
         process_joblib_cfg(joblib_cfg)

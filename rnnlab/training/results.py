@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from rnnlab.training.atomic import write_atomically
+from rnnlab.training.atomic import remove_leftovers, write_atomically
 
 METRICS_FILE = "metrics.json"
 STATUSES = ("completed", "diverged", "failed")
@@ -46,10 +46,10 @@ def write_metrics(output_dir: str | os.PathLike, record: dict[str, Any]) -> Path
 
 
 def remove_metrics_leftovers(output_dir: str | os.PathLike) -> None:
-    """Delete the temporary files a kill during write_metrics left behind."""
+    """Delete the temporary files a kill during write_metrics left behind (and those of earlier writers, named
+    `.metrics.*.tmp` too)."""
     if Path(output_dir).is_dir():
-        for tmp in Path(output_dir).glob(".metrics.*.tmp"):
-            tmp.unlink(missing_ok=True)
+        remove_leftovers(Path(output_dir), "metrics")
 
 
 def read_metrics(output_dir: str | os.PathLike) -> dict[str, Any] | None:
