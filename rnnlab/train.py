@@ -40,8 +40,7 @@ def main(cfg: DictConfig) -> float:
         best = (previous.get("best") or {}).get(cfg.optimized_metric)
         return float(best) if best is not None else math.inf
     # Imported here, not at the top: the checks need torch (the models' constants); `--help` and a finished run
-    # do not. Every check but the last (seq_len, which asks the task's class, a LightningDataModule) answers before
-    # Lightning is imported.
+    # do not. Every check answers before Lightning is imported (the task, model and optimizer are Lightning-free).
     from rnnlab.training.checks import ConfigError, check_config
 
     sweeping = HydraConfig.get().mode == RunMode.MULTIRUN
@@ -102,11 +101,9 @@ def _import_train():
 def _record_config_error(cfg: DictConfig, message: str) -> None:
     import time
 
-    from rnnlab.training.results import write_metrics
-    from rnnlab.training.run import run_record
-    from rnnlab.training.summary import RunSummary
+    from rnnlab.training.results import run_record, write_metrics
 
-    write_metrics(cfg.paths.output_dir, run_record(cfg, "failed", RunSummary(), None, None, time.time(), error=message))
+    write_metrics(cfg.paths.output_dir, run_record(cfg, "failed", None, None, None, time.time(), error=message))
 
 
 if __name__ == "__main__":

@@ -139,7 +139,28 @@ def test_help_lists_the_keys_with_the_values_a_run_would_use(tmp_path):
     assert "Powered by Hydra" not in result.stdout
 
 
-@pytest.mark.parametrize("case", ["help", "bad configuration", "finished directory"])
+# A configuration error of each kind: a value the lab checks, and one refused by the task's, the model's, the
+# optimizer's and the scheduler's own constructors (built on stand-ins before Lightning is imported).
+BAD_CONFIGURATIONS = {
+    "num_layers": (["num_layers=0"], "num_layers=0 is invalid"),
+    # the task's own minimum, which depends on its arguments (one target step past the offset)
+    "seq_len": (
+        ["task=lookahead", "task.offset=5", "seq_len=4"],
+        "seq_len=4 is invalid; allowed: task 'lookahead' needs an integer >= 6",
+    ),
+    "task": (["task.val_batches=0"], "task.val_batches=0 is invalid"),
+    "model": (["model=concat", "model.loop_order=diagonal"], "model: loop_order must be one of"),
+    "optimizer": (["optimizer=sgd", "optimizer.momentum=0", "+optimizer.nesterov=true"], "optimizer: Nesterov"),
+    "scheduler": (["scheduler=step", "scheduler.step_size=0"], "scheduler.step_size=0 is invalid"),
+}
+QUICK_ANSWERS = {
+    "help": (["--help"], "The keys that matter"),
+    **{f"bad {key}": case for key, case in BAD_CONFIGURATIONS.items()},
+    "finished directory": ([], "already completed (metrics.json): skipped"),
+}
+
+
+@pytest.mark.parametrize("case", QUICK_ANSWERS)
 def test_quick_answers_come_before_lightning_is_imported(case, tmp_path):
     """`--help`, a configuration error and a re-run into a finished directory never import Lightning (its 3,500
     modules are most of a run's start-up); checked with Python's own import log, not a clock (the times are the
@@ -147,7 +168,7 @@ def test_quick_answers_come_before_lightning_is_imported(case, tmp_path):
     if case == "finished directory":
         record = {"status": "completed", "steps": 5, "final": {}, "best": {"val/loss": 0.5}, "config": {}, "timing": {}}
         (tmp_path / "metrics.json").write_text(json.dumps(record))
-    args = {"help": ["--help"], "bad configuration": ["num_layers=0"], "finished directory": []}[case]
+    args, expected = QUICK_ANSWERS[case]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HYDRA_FULL_ERROR": ""}
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "rnnlab.train", *args, f"hydra.run.dir={tmp_path}"],
@@ -161,13 +182,10 @@ def test_quick_answers_come_before_lightning_is_imported(case, tmp_path):
     assert "hydra" in imported, result.stderr[-2000:]
     assert not [name for name in imported if name.split(".")[0] in ("lightning", "torchmetrics")]
     # only the configuration checks need torch (the models' constants)
-    assert ("torch" in imported) == (case == "bad configuration")
-    expected = {
-        "help": "The keys that matter",
-        "bad configuration": "num_layers=0 is invalid",
-        "finished directory": "already completed (metrics.json): skipped",
-    }[case]
+    assert ("torch" in imported) == case.startswith("bad ")
+    assert result.returncode == (2 if case.startswith("bad ") else 0)
     assert expected in result.stdout + result.stderr
+    assert not (tmp_path / "checkpoints").exists()  # a refused run leaves nothing behind
 
 
 def test_a_run_killed_mid_training_resumes_to_the_uninterrupted_result(tmp_path):

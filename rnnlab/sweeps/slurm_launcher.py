@@ -29,7 +29,7 @@ from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLaunche
 from omegaconf import OmegaConf
 
 from rnnlab.sweeps.jobs import find_jobs
-from rnnlab.training.results import FINISHED, read_metrics
+from rnnlab.training.results import FINISHED, objective, read_metrics
 
 POLL_SECONDS = 2.0
 
@@ -144,8 +144,6 @@ class SlurmLauncher(SubmititSlurmLauncher):
 
     def _finished(self, overrides: list[str]) -> JobReturn | None:
         """The job's result if its directory holds a finished run's metrics.json, else None (to be submitted)."""
-        from rnnlab.training.run import objective
-
         config = self.hydra_context.config_loader.load_sweep_config(self.config, overrides)
         job_dir = Path(str(config.hydra.sweep.dir)) / str(config.hydra.sweep.subdir)
         self._job_dirs[tuple(overrides)] = job_dir

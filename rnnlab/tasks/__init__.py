@@ -1,4 +1,4 @@
-"""Synthetic sequence tasks, generated from a seed: `TASKS` maps a name to its LightningDataModule."""
+"""Synthetic sequence tasks, generated from a seed: `TASKS` maps a name to its class."""
 
 from rnnlab.tasks.adding import AddingTask
 from rnnlab.tasks.base import SyntheticTask

@@ -1,10 +1,13 @@
-"""The contract of a synthetic task: seeded generation, a known trivial baseline, Lightning dataloaders."""
+"""The contract of a synthetic task: seeded generation, a known trivial baseline, torch DataLoaders.
+
+Free of Lightning on purpose: the configuration checks build the task (its own argument checks, `min_seq_len`,
+`input_size`) before the run imports Lightning, so a bad task value is answered in the time of `import torch`.
+"""
 
 from __future__ import annotations
 
 import hashlib
 
-import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
@@ -17,10 +20,11 @@ def batch_seed(seed: int, split: str, index: int) -> int:
     return int(digest[:15], 16)
 
 
-class SyntheticTask(L.LightningDataModule):
+class SyntheticTask:
     """A sequence task generated from a seed, never downloaded.
 
-    A batch is a pure function of (seed, split, index), so a resumed run sees the same data. Training batch i of
+    A batch is a pure function of (seed, split, index), so a resumed run sees the same data. The trainer is given
+    `train_dataloader()` and `val_dataloader()`. Training batch i of
     epoch e has index e * train_batches + i: fresh data every epoch, yet reproducible.
 
     A batch is a dict: `x` (B, T, input_size) float, batch-first; `y` the targets; optionally `lengths` (B,) int64
@@ -55,7 +59,6 @@ class SyntheticTask(L.LightningDataModule):
         variable_length: bool = False,
         min_len: int | None = None,
     ) -> None:
-        super().__init__()
         require(
             isinstance(seq_len, int) and seq_len >= self.min_seq_len,
             "seq_len",

@@ -1,7 +1,9 @@
 """Refuse a bad configuration before any training, with one line that names the key and what is allowed.
 
 Hydra itself refuses unknown groups choices (model=foo lists the choices) and unknown keys (the config is in
-struct mode); this checks the values of the keys researchers set by hand.
+struct mode); this checks the values of the keys researchers set by hand, then lets the task, the model, the
+optimizer and the scheduler check their own arguments on stand-ins. None of it needs Lightning, so `rnnlab.train`
+answers a bad value before importing it (the callbacks and loggers, Lightning objects, are built by the run).
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import numbers
 import os
 
 import torch
-from hydra.utils import get_class
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -118,15 +121,8 @@ def check_config(cfg: DictConfig) -> None:
         cfg.threads,
         "null (torch's default) or an integer >= 1",
     )
-    task = get_class(cfg.task._target_)
-    _require(
-        _is_int(cfg.seq_len) and cfg.seq_len >= task.min_seq_len,
-        "seq_len",
-        cfg.seq_len,
-        f"task '{task.name}' needs an integer >= {task.min_seq_len}",
-    )
-    input_size = getattr(task, "input_size", 1) if isinstance(getattr(task, "input_size", 1), int) else 1
-    needed = rnn_parameters(cfg, input_size) * BYTES_PER_PARAMETER * (2 if dtype == torch.float64 else 1)
+    task = constructed(lambda: instantiate(cfg.task))  # seq_len and the task's own keys, by the task itself
+    needed = rnn_parameters(cfg, task.input_size) * BYTES_PER_PARAMETER * (2 if dtype == torch.float64 else 1)
     _require(
         needed <= memory_bytes(),
         "hidden_size",
@@ -136,6 +132,32 @@ def check_config(cfg: DictConfig) -> None:
     )
     check_optimizer(cfg)
     check_trainer(cfg)
+    check_constructors(cfg, task.input_size)
+
+
+def check_constructors(cfg: DictConfig, input_size: int) -> None:
+    """The model's, the optimizer's and the scheduler's own argument checks, on stand-ins that cost nothing: the
+    model built on the meta device (no memory, no initialisation), the optimizer given a single parameter."""
+    constructed(lambda: instantiate(cfg.model)(input_size=input_size, batch_first=True, device="meta"), where="model")
+    optimizer = constructed(lambda: instantiate(cfg.optimizer)([torch.nn.Parameter(torch.zeros(1))]), where="optimizer")
+    if cfg.get("scheduler"):
+        constructed(lambda: instantiate(cfg.scheduler)(optimizer), where="scheduler")
+
+
+def constructed(build, *args, where: str | None = None, **kwargs):
+    """`build(*args, **kwargs)`, a constructor's refusal of its arguments turned into a one-line ConfigError."""
+    try:
+        return build(*args, **kwargs)
+    except (InstantiationException, ValueError, TypeError) as error:
+        raise config_error(error, where) from error
+
+
+def config_error(error: Exception, where: str | None = None) -> ConfigError:
+    """The one line to show for a constructor's refusal: the cause's first line, prefixed by the config key `where`
+    when the cause does not name it (a callback's or a logger's own message)."""
+    cause = error.__cause__ if isinstance(error, InstantiationException) and error.__cause__ else error
+    message = (str(cause).splitlines() or [type(cause).__name__])[0]
+    return ConfigError(message if where is None else f"{where}: {message}")
 
 
 def check_optimizer(cfg: DictConfig) -> None:

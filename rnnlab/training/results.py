@@ -1,4 +1,4 @@
-"""A run's result: `metrics.json` in its output directory (free of Lightning: sweeps and re-runs read it fast).
+"""A run's result: `metrics.json`, its content and its reading (free of Lightning: sweeps and re-runs read it fast).
 
 metrics.json is written atomically and last, so its presence means the run ended. Everything in it except the
 `timing` section is a function of the configuration: two runs of the same overrides on the CPU give identical files
@@ -10,8 +10,14 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import OmegaConfBaseException
 
 from rnnlab.training.atomic import remove_leftovers, write_atomically
 
@@ -71,3 +77,57 @@ def read_metrics(output_dir: str | os.PathLike) -> dict[str, Any] | None:
             f"{path} is not a run record: status {record['status']!r} is none of {', '.join(STATUSES)}"
         )
     return record
+
+
+def run_record(
+    cfg: DictConfig,
+    status: str,
+    summary,
+    task,
+    trainer,
+    started: float,
+    resume: dict | None = None,
+    **extra,
+) -> dict:
+    """metrics.json's content. Everything but `timing` is a function of the configuration.
+
+    `summary` (a rnnlab.training.summary.RunSummary), `task` and `trainer` are None for a run refused before
+    they existed."""
+    hydra_cfg = HydraConfig.get() if HydraConfig.initialized() else None
+    return {
+        "status": status,
+        "overrides": list(hydra_cfg.overrides.task) if hydra_cfg else [],
+        "choices": {k: v for k, v in hydra_cfg.runtime.choices.items() if not k.startswith("hydra")}
+        if hydra_cfg
+        else {},
+        "steps": trainer.global_step if trainer is not None else 0,
+        **extra,
+        "baseline": float(task.baseline) if task is not None else None,
+        "final": dict(summary.final) if summary is not None else {},
+        "best": dict(summary.best) if summary is not None else {},
+        "config": _resolved_config(cfg),
+        "timing": {
+            "wall_time_s": round(time.time() - started, 3),
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "resumed_from_step": None,
+            "unreadable_checkpoints": [],
+            **(resume or {}),
+        },
+    }
+
+
+def _resolved_config(cfg: DictConfig) -> dict:
+    cfg = cfg.copy()
+    with open_dict(cfg):
+        cfg.pop("hydra", None)  # present when composed with return_hydra_config (tests)
+        cfg.paths.output_dir = "<output_dir>"  # where the run ran is not part of what it was
+    try:
+        return OmegaConf.to_container(cfg, resolve=True)
+    except OmegaConfBaseException:  # recording a configuration whose interpolation does not resolve
+        return OmegaConf.to_container(cfg, resolve=False)
+
+
+def objective(best: dict, metric: str) -> float:
+    """What `train` returns to a sweeper: the best value of `metric` in metrics.json's `best`; inf if none."""
+    value = best.get(metric)
+    return float(value) if value is not None else math.inf

@@ -7,32 +7,36 @@ an interrupted or failed one from its last checkpoint.
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 import warnings
-from datetime import UTC, datetime
 from pathlib import Path
 
 import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import TensorBoardLogger
-from omegaconf import DictConfig, OmegaConf, open_dict
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf import DictConfig
 
 from rnnlab.tasks.base import SyntheticTask
-from rnnlab.training.build import build_module, config_error
+from rnnlab.training.build import build_module
 from rnnlab.training.checkpoint import AtomicCheckpointIO, StepCheckpoint, find_resume_point
-from rnnlab.training.checks import check_config
+from rnnlab.training.checks import check_config, constructed
 from rnnlab.training.console import result_line
 from rnnlab.training.hparams import curated_hparams, final_metrics, hparams_summaries, varied_keys
 from rnnlab.training.module import RNNModule, weights_finite
 from rnnlab.training.progress import StepProgressBar
-from rnnlab.training.results import FINISHED, CorruptMetrics, read_metrics, remove_metrics_leftovers, write_metrics
+from rnnlab.training.results import (
+    FINISHED,
+    CorruptMetrics,
+    objective,
+    read_metrics,
+    remove_metrics_leftovers,
+    run_record,
+    write_metrics,
+)
 from rnnlab.training.resume import StepAligned
 from rnnlab.training.summary import RunSummary
 
@@ -80,13 +84,18 @@ def train(cfg: DictConfig) -> float:
             # Lightning warns that a mid-epoch resume with a plain dataloader replays the epoch; rnnlab's training
             # sampler starts at the step reached (rnnlab.training.resume.StepAligned), so the resume is exact.
             warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch")
-            trainer.fit(module, datamodule=task, ckpt_path=resume.path)
+            trainer.fit(
+                module,
+                train_dataloaders=task.train_dataloader(),
+                val_dataloaders=task.val_dataloader(),
+                ckpt_path=resume.path,
+            )
         if module.diverged_at_step is None and not weights_finite(module):
             module.diverged_at_step = trainer.global_step  # the last update overflowed: a non-finite run diverged
         if summary.last_val_step != trainer.global_step:
             # max_steps ended mid-epoch, or divergence stopped the run (Lightning validates at such a stop unless
             # it has just resumed): the final validation is the same for every history of the run
-            trainer.validate(module, datamodule=task, verbose=False)
+            trainer.validate(module, dataloaders=task.val_dataloader(), verbose=False)
     except Exception as error:
         write_metrics(
             output_dir,
@@ -120,67 +129,9 @@ def _build(cfg: DictConfig) -> tuple[SyntheticTask, RNNModule, list, list]:
     """Task, module, callbacks and loggers, all before anything is written: a bad value leaves no trace in the
     run's directory. Their constructors' argument checks become one-line configuration errors."""
     task, module = build_module(cfg)
-    callbacks = [_instantiate(callback, f"callbacks.{name}") for name, callback in cfg.callbacks.items()]
-    loggers = [_instantiate(logger, "logger") for logger in cfg.logger.values()]
+    callbacks = [constructed(instantiate, node, where=f"callbacks.{name}") for name, node in cfg.callbacks.items()]
+    loggers = [constructed(instantiate, node, where="logger") for node in cfg.logger.values()]
     return task, module, callbacks, loggers
-
-
-def _instantiate(node: DictConfig, where: str):
-    try:
-        return instantiate(node)
-    except (InstantiationException, ValueError, TypeError) as error:
-        raise config_error(error, where) from error
-
-
-def run_record(
-    cfg: DictConfig,
-    status: str,
-    summary: RunSummary,
-    task,
-    trainer,
-    started: float,
-    resume: dict | None = None,
-    **extra,
-) -> dict:
-    """metrics.json's content. Everything but `timing` is a function of the configuration."""
-    hydra_cfg = HydraConfig.get() if HydraConfig.initialized() else None
-    return {
-        "status": status,
-        "overrides": list(hydra_cfg.overrides.task) if hydra_cfg else [],
-        "choices": {k: v for k, v in hydra_cfg.runtime.choices.items() if not k.startswith("hydra")}
-        if hydra_cfg
-        else {},
-        "steps": trainer.global_step if trainer is not None else 0,
-        **extra,
-        "baseline": float(task.baseline) if task is not None else None,
-        "final": dict(summary.final),
-        "best": dict(summary.best),
-        "config": _resolved_config(cfg),
-        "timing": {
-            "wall_time_s": round(time.time() - started, 3),
-            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "resumed_from_step": None,
-            "unreadable_checkpoints": [],
-            **(resume or {}),
-        },
-    }
-
-
-def _resolved_config(cfg: DictConfig) -> dict:
-    cfg = cfg.copy()
-    with open_dict(cfg):
-        cfg.pop("hydra", None)  # present when composed with return_hydra_config (tests)
-        cfg.paths.output_dir = "<output_dir>"  # where the run ran is not part of what it was
-    try:
-        return OmegaConf.to_container(cfg, resolve=True)
-    except OmegaConfBaseException:  # recording a configuration whose interpolation does not resolve
-        return OmegaConf.to_container(cfg, resolve=False)
-
-
-def objective(best: dict, metric: str) -> float:
-    """What `train` returns to a sweeper: the best value of `metric` in metrics.json's `best`; inf if none."""
-    value = best.get(metric)
-    return float(value) if value is not None else math.inf
 
 
 def _log_final_hparams(trainer: L.Trainer, cfg: DictConfig, record: dict) -> None:

@@ -334,7 +334,21 @@ BAD = [
     ("task=copy_memory task.copy_len=0", "task.copy_len=0 is invalid; allowed: an integer >= 1"),
     ("model=base", "model='base' is invalid; allowed: one of bidirectional, concat, myrnn, stacked, torch"),
     ("task=base", "task='base' is invalid; allowed: one of adding, copy_memory, lookahead, sine, xor"),
-    ("model=stacked model.cell=foo", "cell: unknown or not a single network: 'foo'; allowed: torch, myrnn, concat"),
+    (
+        "model=stacked model.cell=foo",
+        "model: cell: unknown or not a single network: 'foo'; allowed: torch, myrnn, concat",
+    ),
+    ("model=bidirectional model.cell=torch2", "model: cell: unknown or not a single network: 'torch2'"),
+    ("model=myrnn model.loop_order=diagonal", "model: loop_order must be one of ('time', 'layer'), got 'diagonal'"),
+    ("model=concat model.backward=manual model.loop_order=time", "model: backward='manual' runs a whole layer"),
+    # minimums that depend on the task's arguments, and the optimizer's and scheduler's own checks
+    (
+        "task=lookahead task.offset=-3 seq_len=3",
+        "seq_len=3 is invalid; allowed: task 'lookahead' needs an integer >= 4",
+    ),
+    ("task=xor task.num_marked=5 seq_len=4", "seq_len=4 is invalid; allowed: task 'xor' needs an integer >= 5"),
+    ("optimizer=sgd optimizer.momentum=0 +optimizer.nesterov=true", "optimizer: Nesterov momentum requires a momentum"),
+    ("scheduler=cosine scheduler.T_max=0", "scheduler.T_max=0 is invalid; allowed: an integer >= 1"),
     # values that once failed with a traceback, some inside fit, one in native code
     ("seed=4294967296", "seed=4294967296 is invalid; allowed: an integer in [0, 4294967295]"),
     ("hidden_size=100000000", "hidden_size=100000000 is invalid; allowed: a network that fits in this machine's"),
