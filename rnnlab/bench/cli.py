@@ -66,8 +66,8 @@ def run_sweep(quick: bool, workdir: Path) -> dict:
     return sweep.compare(8, sweep.QUICK_JOB if quick else sweep.FULL_JOB, workdir)
 
 
-def run_startup(quick: bool, workdir: Path) -> dict:
-    return startup.measure(1 if quick else 5, workdir / "startup")
+def run_startup(quick: bool, workdir: Path, against: Path | None = None) -> dict:
+    return startup.measure(1 if quick else 5, workdir / "startup", against)
 
 
 def machine() -> dict:
@@ -88,6 +88,7 @@ def benchmark(
     repeats: int = 9,
     quick: bool = False,
     workdir: Path | None = None,
+    startup_against: Path | None = None,
 ) -> dict:
     """Run the chosen sections; the report (what --out writes) with the targets evaluated."""
     torch.set_num_threads(threads)
@@ -113,7 +114,7 @@ def benchmark(
         if "sweep" in sections:
             report["sweep"] = run_sweep(quick, workdir)
         if "startup" in sections:
-            report["startup"] = run_startup(quick, workdir)
+            report["startup"] = run_startup(quick, workdir, startup_against)
     report["meta"]["load_average_end"] = list(os.getloadavg())
     report["meta"]["wall_s"] = round(time.perf_counter() - started, 1)
     report["targets"] = targets.evaluate(report)
@@ -232,6 +233,13 @@ def main(argv: list[str] | None = None) -> int:
         "--repeats", type=int, default=None, help="interleaved rounds per shape in `models` (default 9; --quick: 3)"
     )
     parser.add_argument("--out", type=Path, default=None, help="write the report as JSON here")
+    parser.add_argument(
+        "--startup-against",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="an earlier checkout (git worktree add DIR REV): its one-step run is timed in the startup rounds",
+    )
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error(f"--threads must be >= 1, got {args.threads}")
@@ -239,7 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     if repeats < 1:
         parser.error(f"--repeats must be >= 1, got {repeats}")
     sections = tuple(dict.fromkeys(args.section)) if args.section else SECTIONS
-    report = benchmark(sections, args.threads, repeats, args.quick)
+    if args.startup_against is not None and not (args.startup_against / "rnnlab" / "train.py").is_file():
+        parser.error(f"--startup-against {args.startup_against}: not a checkout of rnnlab (no rnnlab/train.py)")
+    report = benchmark(sections, args.threads, repeats, args.quick, startup_against=args.startup_against)
     print(render(report))
     if args.out is not None:
         args.out.write_text(json.dumps(report, indent=1))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from rnnlab.bench.models import TARGET_SHAPES
-from rnnlab.bench.startup import QUICK, QUICK_LIMIT
+from rnnlab.bench.startup import FIXED_COST_LIMIT, ONE_STEP_RUN, QUICK, QUICK_LIMIT
 
 # (label, implementation in the models table, limit on its ratio to nn.RNN)
 MODEL_TARGETS = (
@@ -84,4 +84,16 @@ def evaluate(report: dict) -> list[dict]:
                     f"median of {startup['repeats']}",
                 )
             )
+    if startup and startup.get("against"):
+        medians = {result["command"]: result["median_s"] for result in startup["results"]}
+        rows.append(
+            _row(
+                f"start-up: {ONE_STEP_RUN} / the same {startup['against']['run'].removeprefix(ONE_STEP_RUN + ' ')}",
+                1,
+                None,
+                medians[ONE_STEP_RUN] / medians[startup["against"]["run"]],
+                FIXED_COST_LIMIT,
+                f"median of {startup['repeats']}, interleaved",
+            )
+        )
     return rows

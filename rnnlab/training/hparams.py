@@ -4,6 +4,7 @@ real final metrics; bookkeeping (callbacks, logger, experiment, paths...) stays 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -72,13 +73,33 @@ def final_metrics(record: dict) -> dict[str, float]:
     return {k: math.nan if v is None else float(v) for k, v in metrics.items()}
 
 
-def hparams_summaries(hparams: dict[str, HParam], metrics: dict[str, float], varied: list[str]) -> list:
+def trial_id(output_dir: str, overrides: list[str], varied: list[str], sweep_dir: str | None = None) -> str:
+    """The run's name in the HParams table: a sweep job's values of the `varied` keys, then its sweep directory's
+    name (`0.5 relu  19-02-33`); a single run's directory name (by default its time).
+
+    TensorBoard otherwise names a trial by its directory's path relative to the logdir (a sweep job's directory is
+    named by its overrides, keys and all), and its Trial ID column is 10em wide: `init_scale=0.5,n...` for every job
+    of a study. The values are unique within a sweep (each job is one combination), and the sweep's name keeps two
+    sweeps under one logdir apart: TensorBoard merges the trials of one name into one row, meant for runs of the
+    same hyper-parameters.
+    """
+    values = dict(zip(override_keys(overrides), (o.split("=", 1)[-1] for o in overrides)))
+    shown = [values[key] for key in varied if key in values]
+    if sweep_dir is None or not shown:
+        return Path(output_dir).name
+    return f"{' '.join(shown)}  {Path(sweep_dir).name}"
+
+
+def hparams_summaries(
+    hparams: dict[str, HParam], metrics: dict[str, float], varied: list[str], trial: str | None = None
+) -> list:
     """The HParams dashboard's three summaries (experiment, session start, session end) for `SummaryWriter`.
 
     Built with torch's own `summary.hparams`, then the experiment marks the `varied` keys as `differs`: TensorBoard
     sorts the hyper-parameters by (not differs, name) and ticks the first five, so what a study varies comes first
     and in view instead of the alphabet's first five. (TensorBoard computes `differs` itself only when no run
-    carries an experiment summary, but then every scalar tag becomes a metric column.)
+    carries an experiment summary, but then every scalar tag becomes a metric column.) `trial` names the run in the
+    table's Trial ID column (see `trial_id`).
     """
     from tensorboard.plugins.hparams import plugin_data_pb2
     from torch.utils.tensorboard.summary import hparams as hparams_summary
@@ -89,6 +110,11 @@ def hparams_summaries(hparams: dict[str, HParam], metrics: dict[str, float], var
     for info in data.experiment.hparam_infos:
         info.differs = info.name in varied
     value.metadata.plugin_data.content = data.SerializeToString()
+    if trial is not None:
+        start = summaries[1].value[0]
+        data = plugin_data_pb2.HParamsPluginData.FromString(start.metadata.plugin_data.content)
+        data.session_start_info.group_name = trial
+        start.metadata.plugin_data.content = data.SerializeToString()
     return list(summaries)
 
 

@@ -25,7 +25,7 @@ from rnnlab.training.build import build_module
 from rnnlab.training.checkpoint import AtomicCheckpointIO, StepCheckpoint, find_resume_point
 from rnnlab.training.checks import check_config, constructed
 from rnnlab.training.console import result_line
-from rnnlab.training.hparams import curated_hparams, final_metrics, hparams_summaries, varied_keys
+from rnnlab.training.hparams import curated_hparams, final_metrics, hparams_summaries, trial_id, varied_keys
 from rnnlab.training.module import RNNModule, weights_finite
 from rnnlab.training.progress import StepProgressBar
 from rnnlab.training.results import (
@@ -147,7 +147,10 @@ def _log_final_hparams(trainer: L.Trainer, cfg: DictConfig, record: dict) -> Non
         if isinstance(logger, TensorBoardLogger):
             logger.log_metrics(metrics, step=trainer.global_step)
             writer = logger.experiment._get_file_writer()
-            for summary in hparams_summaries(hparams, metrics, varied_keys(_sweeper_params(), record["overrides"])):
+            varied = varied_keys(_sweeper_params(), record["overrides"])
+            sweep_dir = HydraConfig.get().sweep.dir if _sweeping() else None
+            trial = trial_id(cfg.paths.output_dir, record["overrides"], varied, sweep_dir)
+            for summary in hparams_summaries(hparams, metrics, varied, trial):
                 writer.add_summary(summary)
         else:
             logger.log_hyperparams(hparams)

@@ -238,12 +238,15 @@ def fake_startup() -> dict:
         ("import torch, hydra", 2.5),
         ("--help", 1.0),
         ("a configuration error", 3.5),
+        ("a value the task refuses", 2.75),
         ("a re-run into a finished directory", 1.5),
         ("a default run of 1 step", 6.0),
+        ("a default run of 1 step at abc1234", 8.0),
     ]
     return {
         "repeats": 5,
         "reference": startup.REFERENCE,
+        "against": {"checkout": "/tmp/before", "run": "a default run of 1 step at abc1234"},
         "results": [
             {"command": name, "argv": name, "median_s": s, "ratio": s / 2.5, "times_s": [s]} for name, s in results
         ],
@@ -255,7 +258,9 @@ def test_startup_targets_are_the_quick_answers_against_import_torch_hydra():
     assert [(r["target"], r["measured"], r["met"]) for r in rows] == [
         ("start-up: --help / import torch, hydra", 0.4, True),
         ("start-up: a configuration error / import torch, hydra", 1.4, False),
+        ("start-up: a value the task refuses / import torch, hydra", 1.1, True),
         ("start-up: a re-run into a finished directory / import torch, hydra", 0.6, True),
+        ("start-up: a default run of 1 step / the same at abc1234", 0.75, False),  # a quarter lower, not a third
     ]
     text = bench.render({"startup": fake_startup(), "targets": rows})
     assert "| a default run of 1 step | 6.00 | 2.40 |" in text and "| import torch, hydra | 2.50 | 1.00 |" in text
@@ -268,3 +273,13 @@ def test_startup_commands_are_the_real_cli_and_a_finished_directory(tmp_path):
     finished = lines["a re-run into a finished directory"][-1].split("=", 1)[1]
     assert json.loads((Path(finished) / "metrics.json").read_text())["status"] == "completed"
     assert set(startup.QUICK) <= set(lines) and startup.REFERENCE in lines
+    assert lines["a value the task refuses"][3] == "seq_len=1"
+    earlier = tmp_path / "before"  # not a git checkout: named by its directory
+    with_earlier = startup.commands(tmp_path, against=earlier)
+    assert with_earlier["a default run of 1 step at before"] == with_earlier["a default run of 1 step"]
+
+
+def test_startup_against_must_be_a_checkout_of_the_lab(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["--section", "startup", "--startup-against", str(tmp_path)])
+    assert f"--startup-against {tmp_path}: not a checkout of rnnlab" in capsys.readouterr().err

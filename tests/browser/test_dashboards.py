@@ -140,9 +140,11 @@ def test_scalars_show_the_losses_and_the_diagnostics(tensorboard):
 
 
 def test_hparams_lists_the_study_and_its_metrics_first(tensorboard):
-    runs = [f"init_scale={s},nonlinearity={n}" for s in ("0.5", "1.0", "1.5") for n in ("relu", "tanh")]
-    found = open_tab(tensorboard, "hparams", lambda f: all(r in f["text"] for r in runs))
-    assert all(run in found["text"] for run in runs), found["text"][-80:]
+    # each trial named by the values the study varies (the sweeper's order: nonlinearity, init_scale) and its sweep
+    trials = [f"{n} {s}  sweep" for s in ("0.5", "1.0", "1.5") for n in ("relu", "tanh")]
+    found = open_tab(tensorboard, "hparams", lambda f: all(t in f["text"] for t in trials))
+    assert all(trial in found["text"] for trial in trials), found["text"][-80:]
+    assert not [t for t in found["clipped"] if t in trials], found["clipped"]  # whole in the 10em Trial ID column
     assert "hp/final_over_baseline" in found["text"] and "hp/final_loss" in found["text"]
     for bookkeeping in ("callbacks", "logger", "experiment", "hparams_search"):
         assert bookkeeping not in found["text"]

@@ -37,7 +37,7 @@ BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 # keep their content in shadow DOM, where document.querySelectorAll does not look.
 DEEP_SCAN = """
 (() => {
-  const found = {text: [], images: 0, canvases: 0, paths: 0, lines: 0};
+  const found = {text: [], clipped: [], images: 0, canvases: 0, paths: 0, lines: 0};
   const seen = new Set();
   function visit(root) {
     if (!root || seen.has(root)) return;
@@ -52,6 +52,10 @@ DEEP_SCAN = """
         continue;
       }
       if (node.shadowRoot) visit(node.shadowRoot);
+      // text the page cuts with an ellipsis (a column too narrow for it)
+      if (node.scrollWidth > node.clientWidth + 1 && getComputedStyle(node).textOverflow === 'ellipsis') {
+        found.clipped.push(node.textContent.trim());
+      }
       if (node.tagName === 'IFRAME') { try { visit(node.contentDocument); } catch (e) {} }
       if (node.tagName === 'IMG' && node.complete && node.naturalWidth > 0 && (node.src || '').includes('/data/plugin/images/')) found.images++;
       if (node.tagName === 'CANVAS' && node.width > 0 && node.height > 0) found.canvases++;

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from rnnlab.diagnostics import tags
-from rnnlab.training.hparams import MAIN, curated_hparams, final_metrics, hparams_summaries, varied_keys
+from rnnlab.training.hparams import MAIN, curated_hparams, final_metrics, hparams_summaries, trial_id, varied_keys
 from tests.helpers import compose_run
 
 
@@ -61,6 +61,25 @@ def test_the_experiment_summary_ranks_the_varied_keys_first():
     assert [m.name.tag for m in data.experiment.metric_infos] == [tags.HP_FINAL_LOSS]
     session = plugin_data_pb2.HParamsPluginData.FromString(start.value[0].metadata.plugin_data.content)
     assert session.session_start_info.hparams["init_scale"].number_value == 0.5
+    assert session.session_start_info.group_name == ""  # no trial name given: TensorBoard names it by its path
+    _, named, _ = hparams_summaries(hparams, {tags.HP_FINAL_LOSS: 0.1}, [], trial="0.5 relu  19-02-33")
+    session = plugin_data_pb2.HParamsPluginData.FromString(named.value[0].metadata.plugin_data.content)
+    assert session.session_start_info.group_name == "0.5 relu  19-02-33"
+
+
+def test_a_sweep_job_is_named_by_its_varied_values_and_its_sweep():
+    overrides = ["max_steps=200", "init_scale=0.5", "+task.num_marked=3", "nonlinearity=relu"]
+    job = "multirun/2026-11-22/19-02-33/init_scale=0.5,max_steps=200,nonlinearity=relu,task.num_marked=3"
+    varied = ["nonlinearity", "init_scale", "task.num_marked"]  # in the sweeper's order
+    assert trial_id(job, overrides, varied, "multirun/2026-11-22/19-02-33") == "relu 0.5 3  19-02-33"
+    # every job of a study differs in its first characters, where the 10em column cuts init_scale=0.5,n...
+    names = {
+        trial_id(job, [f"init_scale={s}", f"nonlinearity={n}"], varied, "vanishing") for s in (0.5, 1) for n in "ab"
+    }
+    assert names == {"a 0.5  vanishing", "b 0.5  vanishing", "a 1  vanishing", "b 1  vanishing"}
+    # a single run, or a job that varies nothing it was given: its directory's name
+    assert trial_id("outputs/2026-11-22/19-02-33", ["max_steps=3"], ["max_steps"]) == "19-02-33"
+    assert trial_id(job, ["seed=1"], ["lr"], "sweep") == job.rsplit("/", 1)[1]
 
 
 def test_the_varied_keys_are_the_sweepers_params_else_the_command_lines():
