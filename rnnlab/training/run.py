@@ -18,8 +18,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import TensorBoardLogger
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
+from rnnlab.sweeps.progress import swept_keys
 from rnnlab.tasks.base import SyntheticTask
 from rnnlab.training.build import build_module
 from rnnlab.training.checkpoint import AtomicCheckpointIO, StepCheckpoint, find_resume_point
@@ -121,6 +122,17 @@ def _sweeper_params() -> dict | None:
     return dict(params) if params else None
 
 
+def _varied_keys(overrides: list[str]) -> list[str]:
+    """What the study varies: in a sweep, the keys its multirun config sweeps (multirun.yaml, which Hydra writes in
+    the sweep directory; the progress lines name the same keys), else the sweeper's params or the command line."""
+    if _sweeping():
+        multirun = Path(HydraConfig.get().sweep.dir) / "multirun.yaml"
+        keys = swept_keys(OmegaConf.load(multirun)) if multirun.is_file() else None
+        if keys:
+            return keys
+    return varied_keys(_sweeper_params(), overrides)
+
+
 def _sweeping() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
@@ -147,7 +159,7 @@ def _log_final_hparams(trainer: L.Trainer, cfg: DictConfig, record: dict) -> Non
         if isinstance(logger, TensorBoardLogger):
             logger.log_metrics(metrics, step=trainer.global_step)
             writer = logger.experiment._get_file_writer()
-            varied = varied_keys(_sweeper_params(), record["overrides"])
+            varied = _varied_keys(record["overrides"])
             sweep_dir = HydraConfig.get().sweep.dir if _sweeping() else None
             trial = trial_id(cfg.paths.output_dir, record["overrides"], varied, sweep_dir)
             for summary in hparams_summaries(hparams, metrics, varied, trial):

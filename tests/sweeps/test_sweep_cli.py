@@ -89,6 +89,30 @@ def basic_sweep(tmp_path_factory) -> dict:
 
 
 @pytest.mark.slow
+def test_hparams_name_each_trial_by_what_the_sweep_varies(basic_sweep):
+    """The swept keys (not nonlinearity and init, fixed on the command line) rank first and name the trial; a swept
+    callbacks key is no hyper-parameter column (bookkeeping), but it still tells the trials apart."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    named = {}
+    for job in find_jobs(basic_sweep["dir"]):
+        if job.status == "failed":  # a failed run writes no HParams summaries
+            continue
+        events = EventAccumulator(str(job.dir))
+        events.Reload()
+        content = events.PluginTagToContent("hparams")
+        start, experiment = (
+            plugin_data_pb2.HParamsPluginData.FromString(content[f"_hparams_/{name}"])
+            for name in ("session_start_info", "experiment")
+        )
+        differs = {info.name for info in experiment.experiment.hparam_infos if info.differs}
+        assert differs == {"init_scale"}, job.name
+        named[start.session_start_info.group_name] = job.status
+    assert named == {"0.5 null  sweep": "completed", "1e+20 null  sweep": "diverged", "1e+20 3  sweep": "diverged"}
+
+
+@pytest.mark.slow
 def test_a_killed_sweep_leaves_its_running_job_incomplete(basic_sweep):
     assert basic_sweep["killed"].returncode == 3, basic_sweep["killed"].stderr[-2000:]
     # the first job, with the checkpoint it resumes from; the others never started
