@@ -4,7 +4,7 @@ The entry point: Hydra composes the config, `rnnlab.training.run.train` runs it.
 and exit 2; in a sweep, a failing job is recorded in its metrics.json and the other jobs still run.
 
 Kept light: `--help`, a configuration error and a re-run into a finished directory answer before Lightning (about
-3,500 modules) is imported; only a run that trains imports rnnlab.training.run.
+3,500 modules) is imported, and a mistyped value before torch; only a run that trains imports rnnlab.training.run.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from rnnlab.config import CONF_DIR
+from rnnlab.training.checks import ConfigError, check_config
 from rnnlab.training.console import quiet_third_party
 from rnnlab.training.results import FINISHED, CorruptMetrics, read_metrics
 
@@ -39,10 +40,6 @@ def main(cfg: DictConfig) -> float:
         print(f"rnnlab: {cfg.paths.output_dir} already {previous['status']} (metrics.json): skipped")
         best = (previous.get("best") or {}).get(cfg.optimized_metric)
         return float(best) if best is not None else math.inf
-    # Imported here, not at the top: the checks need torch (the models' constants); `--help` and a finished run
-    # do not. Every check answers before Lightning is imported (the task, model and optimizer are Lightning-free).
-    from rnnlab.training.checks import ConfigError, check_config
-
     sweeping = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
         check_config(cfg)

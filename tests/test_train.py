@@ -139,10 +139,15 @@ def test_help_lists_the_keys_with_the_values_a_run_would_use(tmp_path):
     assert "Powered by Hydra" not in result.stdout
 
 
-# A configuration error of each kind: a value the lab checks, and one refused by the task's, the model's, the
-# optimizer's and the scheduler's own constructors (built on stand-ins before Lightning is imported).
-BAD_CONFIGURATIONS = {
+# A configuration error of each kind: plain values the lab checks (answered without torch), and values refused by the
+# task's, the model's, the optimizer's and the scheduler's own constructors (built on stand-ins, with torch).
+PLAIN = {
     "num_layers": (["num_layers=0"], "num_layers=0 is invalid"),
+    "nonlinearity": (["nonlinearity=sigmoid"], "nonlinearity='sigmoid' is invalid; allowed: one of tanh, relu"),
+    "init_scale": (["init_scale=1e39"], "init_scale=1e+39 is invalid; allowed: a number in [0, 3.403e+38]"),
+    "scheduler value": (["scheduler=step", "scheduler.step_size=0"], "scheduler.step_size=0 is invalid"),
+}
+BUILT = {
     # the task's own minimum, which depends on its arguments (one target step past the offset)
     "seq_len": (
         ["task=lookahead", "task.offset=5", "seq_len=4"],
@@ -151,8 +156,10 @@ BAD_CONFIGURATIONS = {
     "task": (["task.val_batches=0"], "task.val_batches=0 is invalid"),
     "model": (["model=concat", "model.loop_order=diagonal"], "model: loop_order must be one of"),
     "optimizer": (["optimizer=sgd", "optimizer.momentum=0", "+optimizer.nesterov=true"], "optimizer: Nesterov"),
-    "scheduler": (["scheduler=step", "scheduler.step_size=0"], "scheduler.step_size=0 is invalid"),
+    "scheduler": (["scheduler=step", "+scheduler.foo=1"], "scheduler: StepLR.__init__() got an unexpected keyword"),
 }
+BAD_CONFIGURATIONS = {**PLAIN, **BUILT}
+
 QUICK_ANSWERS = {
     "help": (["--help"], "The keys that matter"),
     **{f"bad {key}": case for key, case in BAD_CONFIGURATIONS.items()},
@@ -181,8 +188,8 @@ def test_quick_answers_come_before_lightning_is_imported(case, tmp_path):
     imported = [line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time")]
     assert "hydra" in imported, result.stderr[-2000:]
     assert not [name for name in imported if name.split(".")[0] in ("lightning", "torchmetrics")]
-    # only the configuration checks need torch (the models' constants)
-    assert ("torch" in imported) == case.startswith("bad ")
+    # torch only to build the stand-ins that check their own arguments
+    assert ("torch" in imported) == (case.removeprefix("bad ") in BUILT)
     assert result.returncode == (2 if case.startswith("bad ") else 0)
     assert expected in result.stdout + result.stderr
     assert not (tmp_path / "checkpoints").exists()  # a refused run leaves nothing behind

@@ -18,8 +18,8 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from rnnlab.models import naming
+from rnnlab.vocabulary import NONLINEARITIES
 
-NONLINEARITIES = ("tanh", "relu")
 MODES = {"tanh": "RNN_TANH", "relu": "RNN_RELU"}  # nn.RNN's `mode` for each nonlinearity
 #: Attributes that shape the parameters: written after construction they are refused (nn.RNN takes the new value
 #: and then fails or computes with the old layout), so no implementation ever runs with a value it does not show.

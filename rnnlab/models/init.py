@@ -20,8 +20,7 @@ import torch
 from torch import Tensor
 
 from rnnlab.models import naming
-
-SCHEMES = ("normal", "uniform", "orthogonal", "identity", "torch")
+from rnnlab.vocabulary import INIT_SCHEMES as SCHEMES  # the schemes `initialise` knows
 
 
 def _random_orthogonal(n: int, generator: torch.Generator) -> Tensor:

@@ -16,7 +16,7 @@ from rnnlab.training.module import RNNModule
 
 def build_module(cfg: DictConfig) -> tuple[SyntheticTask, RNNModule]:
     """The task and the module; their constructors' argument checks become one-line configuration errors."""
-    task = constructed(lambda: instantiate(cfg.task))
+    task = constructed(instantiate, cfg.task, where="task")
     module = constructed(
         lambda: RNNModule(
             rnn=instantiate(cfg.model),

@@ -1,27 +1,24 @@
 """Refuse a bad configuration before any training, with one line that names the key and what is allowed.
 
 Hydra itself refuses unknown groups choices (model=foo lists the choices) and unknown keys (the config is in
-struct mode); this checks the values of the keys researchers set by hand, then lets the task, the model, the
-optimizer and the scheduler check their own arguments on stand-ins. None of it needs Lightning, so `rnnlab.train`
-answers a bad value before importing it (the callbacks and loggers, Lightning objects, are built by the run).
+struct mode); this checks the values of the keys researchers set by hand, without torch, then lets the task, the
+model, the optimizer and the scheduler check their own arguments on stand-ins (rnnlab.training.stand_ins, which
+imports torch). None of it needs Lightning, so `rnnlab.train` answers a bad value before importing it (the
+callbacks and loggers, Lightning objects, are built by the run).
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-import os
 
-import torch
 from hydra.errors import InstantiationException
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from rnnlab.config import CONF_DIR
 from rnnlab.errors import require
-from rnnlab.models.base import NONLINEARITIES
-from rnnlab.models.init import SCHEMES
+from rnnlab.vocabulary import INIT_SCHEMES, NONLINEARITIES, weight_dtype
 
 
 class ConfigError(ValueError):
@@ -41,29 +38,15 @@ def _require(ok: bool, key: str, value, allowed: str) -> None:
 
 
 SEED_MAX = 2**32 - 1  # numpy's seed range, which Lightning's seed_everything sets as well
-# Bytes per parameter while training: weights, gradients and up to two optimizer moments, float32 (float64: twice).
-BYTES_PER_PARAMETER = 4 * 4
-PRECISIONS = {"32": torch.float32, "32-true": torch.float32, "64": torch.float64, "64-true": torch.float64}
 
 
-def run_dtype(cfg: DictConfig) -> torch.dtype:
-    """The dtype the run's weights live in (the Trainer's precision; mixed precisions keep float32 weights)."""
-    return PRECISIONS.get(str(cfg.trainer.get("precision", "32")), torch.float32)
+def check_config(cfg: DictConfig) -> None:
+    """Raise ConfigError for the first bad value: the values first, then what the parts built from them say."""
+    check_values(cfg)
+    # torch only once the values pass: a mistyped value is answered in Hydra's time alone
+    from rnnlab.training.stand_ins import check_stand_ins
 
-
-def memory_bytes() -> int:
-    """The machine's physical memory."""
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-
-
-def rnn_parameters(cfg: DictConfig, input_size: int) -> int:
-    """nn.RNN's parameter count for the configured network (the task's head is negligible beside it)."""
-    directions, hidden = 2 if cfg.bidirectional else 1, cfg.hidden_size
-    total = 0
-    for layer in range(cfg.num_layers):
-        layer_input = input_size if layer == 0 else directions * hidden
-        total += directions * (hidden * (layer_input + hidden) + (2 * hidden if cfg.bias else 0))
-    return total
+    check_stand_ins(cfg)
 
 
 def check_resolvable(cfg: DictConfig) -> None:
@@ -80,8 +63,8 @@ def check_resolvable(cfg: DictConfig) -> None:
         raise ConfigError(f"{key}: {message}; allowed: a value, or an interpolation that resolves") from None
 
 
-def check_config(cfg: DictConfig) -> None:
-    """Raise ConfigError for the first bad value among the experiment's keys."""
+def check_values(cfg: DictConfig) -> None:
+    """Raise ConfigError for the first bad value among the keys researchers set by hand."""
     for group in ("model", "task"):  # conf/<group>/base.yaml is the part its files share, not a choice
         choices = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml") if p.stem != "base")
         _require(not OmegaConf.is_missing(cfg[group], "_target_"), group, "base", f"one of {', '.join(choices)}")
@@ -94,14 +77,13 @@ def check_config(cfg: DictConfig) -> None:
     _require(isinstance(cfg.bias, bool), "bias", cfg.bias, "true or false")
     _require(isinstance(cfg.bidirectional, bool), "bidirectional", cfg.bidirectional, "true or false")
     _require(_is_number(cfg.dropout) and 0 <= cfg.dropout <= 1, "dropout", cfg.dropout, "a number in [0, 1]")
-    _require(cfg.init in SCHEMES, "init", cfg.init, f"one of {', '.join(SCHEMES)}")
-    dtype = run_dtype(cfg)
-    largest = torch.finfo(dtype).max
+    _require(cfg.init in INIT_SCHEMES, "init", cfg.init, f"one of {', '.join(INIT_SCHEMES)}")
+    dtype, largest = weight_dtype(cfg.trainer.get("precision", "32"))
     _require(
         _is_number(cfg.init_scale) and 0 <= cfg.init_scale <= largest,
         "init_scale",
         cfg.init_scale,
-        f"a number in [0, {largest:.4g}] (the run's {str(dtype).removeprefix('torch.')} weights)",
+        f"a number in [0, {largest:.4g}] (the run's {dtype} weights)",
     )
     _require(_is_number(cfg.lr) and cfg.lr > 0, "lr", cfg.lr, "a number > 0")
     _require(_is_int(cfg.batch_size) and cfg.batch_size >= 1, "batch_size", cfg.batch_size, "an integer >= 1")
@@ -121,47 +103,36 @@ def check_config(cfg: DictConfig) -> None:
         cfg.threads,
         "null (torch's default) or an integer >= 1",
     )
-    task = constructed(lambda: instantiate(cfg.task))  # seq_len and the task's own keys, by the task itself
-    needed = rnn_parameters(cfg, task.input_size) * BYTES_PER_PARAMETER * (2 if dtype == torch.float64 else 1)
-    _require(
-        needed <= memory_bytes(),
-        "hidden_size",
-        cfg.hidden_size,
-        f"a network that fits in this machine's memory ({memory_bytes() / 2**30:.0f} GiB; this one needs "
-        f"{needed / 2**30:.3g} GiB for weights, gradients and optimizer state)",
-    )
     check_optimizer(cfg)
-    check_trainer(cfg)
-    check_constructors(cfg, task.input_size)
-
-
-def check_constructors(cfg: DictConfig, input_size: int) -> None:
-    """The model's, the optimizer's and the scheduler's own argument checks, on stand-ins that cost nothing: the
-    model built on the meta device (no memory, no initialisation), the optimizer given a single parameter."""
-    constructed(lambda: instantiate(cfg.model)(input_size=input_size, batch_first=True, device="meta"), where="model")
-    optimizer = constructed(lambda: instantiate(cfg.optimizer)([torch.nn.Parameter(torch.zeros(1))]), where="optimizer")
-    if cfg.get("scheduler"):
-        constructed(lambda: instantiate(cfg.scheduler)(optimizer), where="scheduler")
 
 
 def constructed(build, *args, where: str | None = None, **kwargs):
     """`build(*args, **kwargs)`, a constructor's refusal of its arguments turned into a one-line ConfigError."""
     try:
         return build(*args, **kwargs)
-    except (InstantiationException, ValueError, TypeError) as error:
+    except (InstantiationException, ValueError, TypeError, LookupError) as error:
         raise config_error(error, where) from error
 
 
 def config_error(error: Exception, where: str | None = None) -> ConfigError:
     """The one line to show for a constructor's refusal: the cause's first line, prefixed by the config key `where`
-    when the cause does not name it (a callback's or a logger's own message)."""
+    unless it already starts with it (`task.offset=0 is invalid...`)."""
     cause = error.__cause__ if isinstance(error, InstantiationException) and error.__cause__ else error
-    message = (str(cause).splitlines() or [type(cause).__name__])[0]
-    return ConfigError(message if where is None else f"{where}: {message}")
+    text = cause.args[0] if isinstance(cause, KeyError) and cause.args else str(cause)  # a KeyError's str is a repr
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()] or [type(cause).__name__]
+    # Hydra's "Error loading 'x.Y':" says why on its next line
+    message = f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
+    if where is None or message.startswith((f"{where}.", f"{where}:")):
+        return ConfigError(message)
+    return ConfigError(f"{where}: {message}")
 
 
 def check_optimizer(cfg: DictConfig) -> None:
     """The optimizer's and scheduler's own values: torch checks some only at the first step, some never."""
+    if "lr" in cfg.optimizer:  # set directly rather than through the top-level lr
+        _require(
+            _is_number(cfg.optimizer.lr) and cfg.optimizer.lr > 0, "optimizer.lr", cfg.optimizer.lr, "a number > 0"
+        )
     for key in ("momentum", "weight_decay", "alpha", "eps"):
         if key in cfg.optimizer:
             value = cfg.optimizer[key]
@@ -193,16 +164,3 @@ def check_optimizer(cfg: DictConfig) -> None:
             scheduler.eta_min,
             "a number >= 0",
         )
-
-
-def check_trainer(cfg: DictConfig) -> None:
-    """An accelerator this machine has."""
-    accelerator = str(cfg.trainer.get("accelerator", "cpu"))
-    available = (
-        ["cpu", "auto"]
-        + (["gpu", "cuda"] if torch.cuda.is_available() else [])
-        + (["mps"] if torch.backends.mps.is_available() else [])
-    )
-    _require(
-        accelerator in available, "trainer.accelerator", accelerator, f"one of {', '.join(available)} on this machine"
-    )

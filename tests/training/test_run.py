@@ -349,6 +349,10 @@ BAD = [
     ("task=xor task.num_marked=5 seq_len=4", "seq_len=4 is invalid; allowed: task 'xor' needs an integer >= 5"),
     ("optimizer=sgd optimizer.momentum=0 +optimizer.nesterov=true", "optimizer: Nesterov momentum requires a momentum"),
     ("scheduler=cosine scheduler.T_max=0", "scheduler.T_max=0 is invalid; allowed: an integer >= 1"),
+    # a constructor's KeyError (its message, not its repr), Hydra's two-line "Error loading", a direct optimizer.lr
+    ("scheduler=step +scheduler.last_epoch=5", "scheduler: param 'initial_lr' is not specified in param_groups[0]"),
+    ("model._target_=nope.Nope", "model: Error loading 'nope.Nope': ModuleNotFoundError(\"No module named 'nope'\")"),
+    ("optimizer.lr=abc", "optimizer.lr='abc' is invalid; allowed: a number > 0"),
     # values that once failed with a traceback, some inside fit, one in native code
     ("seed=4294967296", "seed=4294967296 is invalid; allowed: an integer in [0, 4294967295]"),
     ("hidden_size=100000000", "hidden_size=100000000 is invalid; allowed: a network that fits in this machine's"),

@@ -1,0 +1,84 @@
+"""The checks that build: the task, the model, the optimizer and the scheduler check their own arguments on
+stand-ins that cost nothing, and the network must fit in memory on an accelerator this machine has.
+
+Imported by rnnlab.training.checks once the plain values have passed, so a mistyped value never waits for torch.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from rnnlab.errors import require
+from rnnlab.training.checks import ConfigError, constructed
+from rnnlab.vocabulary import weight_dtype
+
+# Bytes per parameter while training: weights, gradients and up to two optimizer moments, float32 (float64: twice).
+BYTES_PER_PARAMETER = 4 * 4
+
+
+def check_stand_ins(cfg: DictConfig) -> None:
+    """Raise ConfigError for the first part that refuses its arguments, a network too large, a missing accelerator.
+
+    The task is built as the run builds it (it is cheap; its own checks cover seq_len, whose minimum may depend on
+    its arguments), the model on the meta device (no memory, no initialisation), the optimizer on one parameter.
+    """
+    task = constructed(instantiate, cfg.task, where="task")
+    check_memory(cfg, task.input_size)
+    check_trainer(cfg)
+    constructed(
+        lambda: instantiate(cfg.model)(input_size=task.input_size, batch_first=True, device="meta"), where="model"
+    )
+    optimizer = constructed(lambda: instantiate(cfg.optimizer)([torch.nn.Parameter(torch.zeros(1))]), where="optimizer")
+    if cfg.get("scheduler"):
+        constructed(lambda: instantiate(cfg.scheduler)(optimizer), where="scheduler")
+
+
+def memory_bytes() -> int:
+    """The machine's physical memory."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def rnn_parameters(cfg: DictConfig, input_size: int) -> int:
+    """nn.RNN's parameter count for the configured network (the task's head is negligible beside it)."""
+    directions, hidden = 2 if cfg.bidirectional else 1, cfg.hidden_size
+    total = 0
+    for layer in range(cfg.num_layers):
+        layer_input = input_size if layer == 0 else directions * hidden
+        total += directions * (hidden * (layer_input + hidden) + (2 * hidden if cfg.bias else 0))
+    return total
+
+
+def check_memory(cfg: DictConfig, input_size: int) -> None:
+    """The weights, gradients and optimizer state fit in this machine's memory (a larger network would be killed
+    by the kernel mid-run, or swap for hours)."""
+    dtype, _ = weight_dtype(cfg.trainer.get("precision", "32"))
+    needed = rnn_parameters(cfg, input_size) * BYTES_PER_PARAMETER * (2 if dtype == "float64" else 1)
+    require(
+        needed <= memory_bytes(),
+        "hidden_size",
+        cfg.hidden_size,
+        f"a network that fits in this machine's memory ({memory_bytes() / 2**30:.0f} GiB; this one needs "
+        f"{needed / 2**30:.3g} GiB for weights, gradients and optimizer state)",
+        ConfigError,
+    )
+
+
+def check_trainer(cfg: DictConfig) -> None:
+    """An accelerator this machine has."""
+    accelerator = str(cfg.trainer.get("accelerator", "cpu"))
+    available = (
+        ["cpu", "auto"]
+        + (["gpu", "cuda"] if torch.cuda.is_available() else [])
+        + (["mps"] if torch.backends.mps.is_available() else [])
+    )
+    require(
+        accelerator in available,
+        "trainer.accelerator",
+        accelerator,
+        f"one of {', '.join(available)} on this machine",
+        ConfigError,
+    )
