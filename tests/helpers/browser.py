@@ -117,7 +117,7 @@ class Page:
                     raise RuntimeError(f"{method}: {reply['error']}")
                 return reply["result"]
 
-    def goto(self, url: str, width: int = 1400, height: int = 900) -> None:
+    def goto(self, url: str, width: int = 1920, height: int = 1080) -> None:  # a common desktop screen
         self._send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
         self._send("Page.navigate", url=url)
 
