@@ -3,7 +3,8 @@
 Each command runs in a fresh subprocess, exactly as typed, and its wall time covers the interpreter's start to its
 exit. The commands are timed interleaved (one of each per round, the order rotating) and summarised by their
 medians, so the machine's other tenants weigh on all of them alike. The ratio to `import torch, hydra` is what the
-lab adds over the two libraries it cannot answer without (the configuration checks need torch's models and Hydra).
+lab adds over the two libraries a run cannot start without (a plain value is checked with Hydra alone; the task,
+model and optimizer check their own arguments with torch).
 
 Given an earlier checkout (`--startup-against DIR`, made with `git worktree add DIR REV`), its one-step run is timed
 in the same rounds: the fixed cost of a run now against then, on the same machine under the same load.

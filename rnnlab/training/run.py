@@ -126,8 +126,10 @@ def _varied_keys(overrides: list[str]) -> list[str]:
     """What the study varies: in a sweep, the keys its multirun config sweeps (multirun.yaml, which Hydra writes in
     the sweep directory; the progress lines name the same keys), else the sweeper's params or the command line."""
     if _sweeping():
-        multirun = Path(HydraConfig.get().sweep.dir) / "multirun.yaml"
-        keys = swept_keys(OmegaConf.load(multirun)) if multirun.is_file() else None
+        try:
+            keys = swept_keys(OmegaConf.load(Path(HydraConfig.get().sweep.dir) / "multirun.yaml"))
+        except Exception:  # missing or unreadable: a dashboard's names must not fail a finished run
+            keys = None
         if keys:
             return keys
     return varied_keys(_sweeper_params(), overrides)

@@ -89,3 +89,22 @@ def test_the_varied_keys_are_the_sweepers_params_else_the_command_lines():
         "nonlinearity",
     ]
     assert varied_keys(None, overrides) == ["max_steps", "init_scale", "nonlinearity", "task.num_marked"]
+
+
+def test_a_sweep_job_reads_what_varies_from_the_sweeps_multirun_yaml(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from omegaconf import OmegaConf
+
+    from rnnlab.training import run
+
+    hydra = SimpleNamespace(sweep=SimpleNamespace(dir=str(tmp_path)), sweeper={})
+    monkeypatch.setattr(run, "_sweeping", lambda: True)
+    monkeypatch.setattr(run.HydraConfig, "get", staticmethod(lambda: hydra))
+    multirun = {"hydra": {"sweeper": {"params": None}, "overrides": {"task": ["num_layers=1,2", "lr=0.1"]}}}
+    OmegaConf.save(OmegaConf.create(multirun), tmp_path / "multirun.yaml")
+    assert run._varied_keys(["num_layers=2", "lr=0.1"]) == ["num_layers"]  # lr has one value: not varied
+    (tmp_path / "multirun.yaml").write_text("hydra: [unclosed")  # unreadable: the job's own overrides, no failure
+    assert run._varied_keys(["num_layers=2", "lr=0.1"]) == ["num_layers", "lr"]
+    (tmp_path / "multirun.yaml").unlink()
+    assert run._varied_keys(["num_layers=2", "lr=0.1"]) == ["num_layers", "lr"]
