@@ -266,3 +266,11 @@ def test_bad_configuration_gives_one_clear_error_and_no_results(override, expect
     assert result.returncode != 0 and expected in result.stderr
     assert "Traceback (most recent call last)" not in result.stderr and len(result.stderr.splitlines()) <= 20
     assert not (tmp_path / "metrics.json").exists() and not list(tmp_path.glob("events.*"))
+
+
+def test_the_users_own_warning_is_shown_once(tmp_path):
+    """nn.RNN's warning about dropout on one layer is the user's concern: shown, and once, though the configuration
+    checks build the model too (a stand-in, on the meta device)."""
+    result = run_cli(tmp_path, *SMALL, "max_steps=2", "dropout=0.5", "num_layers=1")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (result.stdout + result.stderr).count("non-zero dropout expects num_layers greater than 1") == 1

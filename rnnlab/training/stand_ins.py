@@ -7,6 +7,7 @@ Imported by rnnlab.training.checks once the plain values have passed, so a misty
 from __future__ import annotations
 
 import os
+import warnings
 
 import torch
 from hydra.utils import instantiate
@@ -24,15 +25,18 @@ def check_stand_ins(cfg: DictConfig) -> None:
     """Raise ConfigError for the first part that refuses its arguments, a network too large, a missing accelerator.
 
     The task is built as the run builds it (it is cheap; its own checks cover seq_len, whose minimum may depend on
-    its arguments), the model on the meta device (no memory, no initialisation), the optimizer on one parameter.
+    its arguments), the model on the meta device, the optimizer on the model's parameters.
     """
     task = constructed(instantiate, cfg.task, where="task")
     check_memory(cfg, task.input_size)
     check_trainer(cfg)
-    constructed(
-        lambda: instantiate(cfg.model)(input_size=task.input_size, batch_first=True, device="meta"), where="model"
-    )
-    optimizer = constructed(lambda: instantiate(cfg.optimizer)([torch.nn.Parameter(torch.zeros(1))]), where="optimizer")
+    # The default device while it is built (any nn.Module: no memory, no initialisation); its warnings (dropout on
+    # one layer...) are the run's to show, once, when it builds the real one.
+    with torch.device("meta"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = constructed(lambda: instantiate(cfg.model)(input_size=task.input_size, batch_first=True), where="model")
+    # the model's own parameters (shapes and all: Muon, for one, takes only matrices), still without memory
+    optimizer = constructed(lambda: instantiate(cfg.optimizer)(list(model.parameters())), where="optimizer")
     if cfg.get("scheduler"):
         constructed(lambda: instantiate(cfg.scheduler)(optimizer), where="scheduler")
 

@@ -353,6 +353,8 @@ BAD = [
     ("scheduler=step +scheduler.last_epoch=5", "scheduler: param 'initial_lr' is not specified in param_groups[0]"),
     ("model._target_=nope.Nope", "model: Error loading 'nope.Nope': ModuleNotFoundError(\"No module named 'nope'\")"),
     ("optimizer.lr=abc", "optimizer.lr='abc' is invalid; allowed: a number > 0"),
+    # checked on the model's own parameters: Muon takes matrices only, and the RNN has bias vectors
+    ("optimizer._target_=torch.optim.Muon", "optimizer: Muon only supports 2D parameters"),
     # values that once failed with a traceback, some inside fit, one in native code
     ("seed=4294967296", "seed=4294967296 is invalid; allowed: an integer in [0, 4294967295]"),
     ("hidden_size=100000000", "hidden_size=100000000 is invalid; allowed: a network that fits in this machine's"),
