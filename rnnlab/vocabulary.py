@@ -18,6 +18,8 @@ WEIGHT_DTYPES = {
     "32-true": ("float32", FLOAT32_MAX),
     "64": ("float64", sys.float_info.max),
     "64-true": ("float64", sys.float_info.max),
+    "16-true": ("float16", 65504.0),  # torch.finfo(torch.float16).max
+    "bf16-true": ("bfloat16", 3.3895313892515355e38),  # torch.finfo(torch.bfloat16).max
 }
 
 

@@ -369,6 +369,10 @@ BAD = [
     ("trainer.accelerator=gpu", "trainer.accelerator='gpu' is invalid; allowed: one of cpu, auto"),
     ("init_scale=1e39", "init_scale=1e+39 is invalid; allowed: a number in [0, 3.403e+38] (the run's float32"),
     ("init_scale=1e308", "init_scale=1e+308 is invalid; allowed: a number in [0, 3.403e+38]"),
+    (
+        "+trainer.precision=16-true init_scale=1e5",
+        "init_scale=100000.0 is invalid; allowed: a number in [0, 6.55e+04] (the run's float16 weights)",
+    ),
     ("checkpoint.every_n_steps=0", "checkpoint.every_n_steps=0 is invalid; allowed: an integer >= 1"),
 ]
 
