@@ -49,20 +49,6 @@ def check_config(cfg: DictConfig) -> None:
     check_stand_ins(cfg)
 
 
-def check_resolvable(cfg: DictConfig) -> None:
-    """Every interpolation resolves (`lr=${nope}` is one line naming the key, not a traceback mid-run)."""
-    try:
-        for key in cfg:
-            if key != "hydra":  # present when composed with return_hydra_config (tests); Hydra resolves its own
-                value = cfg[key]
-                if OmegaConf.is_config(value):
-                    OmegaConf.to_container(value, resolve=True)
-    except OmegaConfBaseException as error:
-        key = getattr(error, "full_key", None) or "?"
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ConfigError(f"{key}: {message}; allowed: a value, or an interpolation that resolves") from None
-
-
 def check_values(cfg: DictConfig) -> None:
     """Raise ConfigError for the first bad value among the keys researchers set by hand."""
     for group in ("model", "task"):  # conf/<group>/base.yaml is the part its files share, not a choice
@@ -106,25 +92,18 @@ def check_values(cfg: DictConfig) -> None:
     check_optimizer(cfg)
 
 
-def constructed(build, *args, where: str | None = None, **kwargs):
-    """`build(*args, **kwargs)`, a constructor's refusal of its arguments turned into a one-line ConfigError."""
+def check_resolvable(cfg: DictConfig) -> None:
+    """Every interpolation resolves (`lr=${nope}` is one line naming the key, not a traceback mid-run)."""
     try:
-        return build(*args, **kwargs)
-    except (InstantiationException, ValueError, TypeError, LookupError) as error:
-        raise config_error(error, where) from error
-
-
-def config_error(error: Exception, where: str | None = None) -> ConfigError:
-    """The one line to show for a constructor's refusal: the cause's first line, prefixed by the config key `where`
-    unless it already starts with it (`task.offset=0 is invalid...`)."""
-    cause = error.__cause__ if isinstance(error, InstantiationException) and error.__cause__ else error
-    text = cause.args[0] if isinstance(cause, KeyError) and cause.args else str(cause)  # a KeyError's str is a repr
-    lines = [line.strip() for line in str(text).splitlines() if line.strip()] or [type(cause).__name__]
-    # Hydra's "Error loading 'x.Y':" says why on its next line
-    message = f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
-    if where is None or message.startswith((f"{where}.", f"{where}:")):
-        return ConfigError(message)
-    return ConfigError(f"{where}: {message}")
+        for key in cfg:
+            if key != "hydra":  # present when composed with return_hydra_config (tests); Hydra resolves its own
+                value = cfg[key]
+                if OmegaConf.is_config(value):
+                    OmegaConf.to_container(value, resolve=True)
+    except OmegaConfBaseException as error:
+        key = getattr(error, "full_key", None) or "?"
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ConfigError(f"{key}: {message}; allowed: a value, or an interpolation that resolves") from None
 
 
 def check_optimizer(cfg: DictConfig) -> None:
@@ -164,3 +143,24 @@ def check_optimizer(cfg: DictConfig) -> None:
             scheduler.eta_min,
             "a number >= 0",
         )
+
+
+def constructed(build, *args, where: str | None = None, **kwargs):
+    """`build(*args, **kwargs)`, a constructor's refusal of its arguments turned into a one-line ConfigError."""
+    try:
+        return build(*args, **kwargs)
+    except (InstantiationException, ValueError, TypeError, LookupError) as error:
+        raise config_error(error, where) from error
+
+
+def config_error(error: Exception, where: str | None = None) -> ConfigError:
+    """The one line to show for a constructor's refusal: the cause's first line, prefixed by the config key `where`
+    unless it already starts with it (`task.offset=0 is invalid...`)."""
+    cause = error.__cause__ if isinstance(error, InstantiationException) and error.__cause__ else error
+    text = cause.args[0] if isinstance(cause, KeyError) and cause.args else str(cause)  # a KeyError's str is a repr
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()] or [type(cause).__name__]
+    # Hydra's "Error loading 'x.Y':" says why on its next line
+    message = f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
+    if where is None or message.startswith((f"{where}.", f"{where}:")):
+        return ConfigError(message)
+    return ConfigError(f"{where}: {message}")
