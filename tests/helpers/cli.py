@@ -8,6 +8,18 @@ from pathlib import Path
 
 from tests.helpers import ROOT
 
+# Settings under which training overflows within a few steps (relu, weights x10, plain SGD at lr 1, no clipping,
+# 30 steps to grow through): a run that must end `diverged`.
+EXPLODING = [
+    "nonlinearity=relu",
+    "init=normal",
+    "init_scale=10",
+    "optimizer=sgd",
+    "lr=1",
+    "grad_clip=null",
+    "seq_len=30",
+]
+
 
 def run_cli(run_dir: Path, *overrides: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """One run into `run_dir`; `env` adds variables (the fault injectors read theirs from there)."""
