@@ -88,11 +88,10 @@ def measure(repeats: int, workdir: Path, against: Path | None = None) -> dict:
     """Median wall seconds of every command over `repeats` interleaved rounds (after one untimed round), and each
     one's ratio to `import torch, hydra`; with `against`, that checkout's one-step run in the same rounds."""
     lines = commands(workdir, against)
+    earlier = earlier_run(against) if against is not None else None
     refused = ("a configuration error", "a value the task refuses")
     calls = {
-        name: _call(
-            line, workdir, 2 if name in refused else 0, against if name.startswith(f"{ONE_STEP_RUN} at") else ROOT
-        )
+        name: _call(line, workdir, 2 if name in refused else 0, against if name == earlier else ROOT)
         for name, line in lines.items()
     }
     times = interleaved(calls, repeats, warmup=1)
@@ -100,7 +99,7 @@ def measure(repeats: int, workdir: Path, against: Path | None = None) -> dict:
     return {
         "repeats": repeats,
         "reference": REFERENCE,
-        "against": None if against is None else {"checkout": str(against), "run": earlier_run(against)},
+        "against": None if against is None else {"checkout": str(against), "run": earlier},
         "results": [
             {
                 "command": name,
