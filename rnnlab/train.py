@@ -27,9 +27,9 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from rnnlab.config import CONF_DIR
+from rnnlab.record.run_record import FINISHED, CorruptMetrics, read_metrics
 from rnnlab.training.checks import ConfigError, check_config
 from rnnlab.training.console import quiet_third_party
-from rnnlab.training.results import FINISHED, CorruptMetrics, read_metrics
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
@@ -98,7 +98,7 @@ def _import_train():
 def _record_config_error(cfg: DictConfig, message: str) -> None:
     import time
 
-    from rnnlab.training.results import run_record, write_metrics
+    from rnnlab.record.run_record import run_record, write_metrics
 
     write_metrics(cfg.paths.output_dir, run_record(cfg, "failed", None, None, None, time.time(), error=message))
 

@@ -175,7 +175,7 @@ def test_with_both_checkpoints_unreadable_the_run_starts_over_and_says_so(killed
 # ---- corrupt metrics.json ------------------------------------------------------------------------------------
 
 # The other corruptions (truncated, binary, missing keys, a foreign status) are read in-process:
-# tests/training/test_results.py.
+# tests/record/test_run_record.py.
 BAD_METRICS = {"empty": b"", "list": b"[]"}
 
 

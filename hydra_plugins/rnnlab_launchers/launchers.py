@@ -4,7 +4,7 @@ Hydra's own launchers stop the sweep at the first job whose setup raises (its di
 the way, a name over 255 characters) and, with joblib, at the first worker killed (out of memory, say: joblib's
 TerminatedWorkerError loses every job in flight and the rest of the sweep). Here:
 
-- a job whose setup raises is recorded in the sweep (rnnlab.sweeps.unlaunched), listed as failed by the summary,
+- a job whose setup raises is recorded in the sweep (rnnlab.record.unlaunched), listed as failed by the summary,
   and the next job runs;
 - when a joblib worker dies, the jobs that had not returned run again, one worker each, so a job that dies again
   is the culprit alone: it stays without metrics.json and the summary lists it as killed;
@@ -30,7 +30,7 @@ from hydra_plugins.hydra_joblib_launcher.config import JobLibLauncherConf
 from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
 from omegaconf import OmegaConf, open_dict
 
-from rnnlab.sweeps.unlaunched import job_name, update_unlaunched
+from rnnlab.record.unlaunched import job_name, update_unlaunched
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 2  # a job whose worker died runs once more, alone; dying again, it is recorded as killed

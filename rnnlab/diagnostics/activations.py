@@ -6,11 +6,11 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from rnnlab.diagnostics import tags
 from rnnlab.diagnostics.base import EveryNSteps, log_scalars
 from rnnlab.diagnostics.observed import ObservedModule
 from rnnlab.diagnostics.probe import probe, valid_mask
 from rnnlab.errors import invalid
+from rnnlab.record import tags
 
 
 def activation_stats(h: Tensor, mask: Tensor | None, nonlinearity: str, saturation: float = 0.99) -> dict[str, float]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import lightning as L
 from lightning.pytorch.utilities import grad_norm
 
-from rnnlab.diagnostics import tags
 from rnnlab.diagnostics.base import EveryNSteps, log_scalars
 from rnnlab.diagnostics.observed import ObservedModule
+from rnnlab.record import tags
 
 
 class GradNorms(EveryNSteps):

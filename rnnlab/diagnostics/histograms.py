@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import lightning as L
 
-from rnnlab.diagnostics import tags
 from rnnlab.diagnostics.base import EveryNSteps, summary_writer
 from rnnlab.diagnostics.observed import ObservedModule
+from rnnlab.record import tags
 
 
 class Histograms(EveryNSteps):

@@ -11,9 +11,9 @@ import re
 
 import lightning as L
 
-from rnnlab.diagnostics import tags
 from rnnlab.diagnostics.base import summary_writer
 from rnnlab.diagnostics.observed import ObservedModule
+from rnnlab.record import tags
 
 
 def _exactly(*tag_names: str) -> list[str]:

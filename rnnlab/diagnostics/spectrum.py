@@ -6,10 +6,10 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from rnnlab.diagnostics import tags
 from rnnlab.diagnostics.base import EveryNSteps, check_image_schedule, log_scalars, summary_writer
 from rnnlab.diagnostics.observed import ObservedModule
 from rnnlab.models import naming
+from rnnlab.record import tags
 
 
 def spectral_stats(weight_hh: Tensor) -> dict[str, float]:

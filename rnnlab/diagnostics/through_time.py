@@ -8,11 +8,11 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from rnnlab.diagnostics import tags
 from rnnlab.diagnostics.base import EveryNSteps, check_image_schedule, log_scalars, summary_writer
 from rnnlab.diagnostics.observed import ObservedModule
 from rnnlab.diagnostics.probe import probe
 from rnnlab.errors import invalid
+from rnnlab.record import tags
 
 
 def spread_steps(num_steps: int, count: int) -> list[int]:

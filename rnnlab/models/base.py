@@ -85,7 +85,7 @@ class LabRNN:
     #: `python -m rnnlab.parity` proves every one of them equal to nn.RNN.
     variants: ClassVar[dict[str, dict]] = {"default": {}}
 
-    # What the surface audit (`rnnlab.models.surface`) expects of an implementation: a False here is a documented
+    # What the surface audit (`rnnlab.conformance.surface`) expects of an implementation: a False here is a documented
     # difference from nn.RNN, which the audit then checks is refused clearly rather than silently wrong.
 
     #: The state dict (and the parameters read as attributes, `rnn.weight_hh_l0`) carries nn.RNN's names and shapes.

@@ -20,8 +20,8 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from rnnlab.record.run_record import FINISHED, CorruptMetrics, read_metrics
 from rnnlab.training.console import significant
-from rnnlab.training.results import FINISHED, CorruptMetrics, read_metrics
 
 POLL_SECONDS = 1.0
 

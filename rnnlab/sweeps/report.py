@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rnnlab.sweeps.jobs import CORRUPT
+from rnnlab.record.jobs import CORRUPT
 from rnnlab.sweeps.plots import final_loss_plot, grad_through_time_plot, learning_curves_plot
 from rnnlab.sweeps.table import sweep_table
 

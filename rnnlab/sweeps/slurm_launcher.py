@@ -28,8 +28,8 @@ from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
 from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLauncher as SubmititSlurmLauncher
 from omegaconf import OmegaConf
 
-from rnnlab.sweeps.jobs import find_jobs
-from rnnlab.training.results import FINISHED, objective, read_metrics
+from rnnlab.record.jobs import find_jobs
+from rnnlab.record.run_record import FINISHED, objective, read_metrics
 
 POLL_SECONDS = 2.0
 

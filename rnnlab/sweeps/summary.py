@@ -14,7 +14,7 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from rnnlab.sweeps.jobs import CORRUPT, INCOMPLETE, Job, find_jobs
+from rnnlab.record.jobs import CORRUPT, INCOMPLETE, Job, find_jobs
 
 BAD = ("failed", INCOMPLETE, CORRUPT)  # at a sweep's end an incomplete job was killed (out of memory, time limit...)
 

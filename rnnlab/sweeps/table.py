@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from rnnlab.diagnostics import tags
-from rnnlab.sweeps.jobs import Job, find_jobs
+from rnnlab.record import tags
+from rnnlab.record.jobs import Job, find_jobs
 
 # Written by rnnlab.diagnostics.GradThroughTime: log10(‖dL/dh_first‖ / ‖dL/dh_last‖) of the first layer, and
 # ‖dL/dh_t‖ at a spread of steps t (tags grad_h/layer0/t00, t05, ...). < 0: vanishing; > 0: exploding.

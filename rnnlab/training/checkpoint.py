@@ -18,7 +18,7 @@ import lightning as L
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
-from rnnlab.training.atomic import remove_leftovers, write_atomically
+from rnnlab.record.atomic import remove_leftovers, write_atomically
 
 LAST, PREVIOUS = "last.ckpt", "previous.ckpt"
 UNREADABLE_SUFFIX = ".unreadable"

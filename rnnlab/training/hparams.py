@@ -8,7 +8,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from rnnlab.diagnostics import tags
+from rnnlab.record import tags
 
 # The hyper-parameters every run shows, in this order; group choices (model, task) by their chosen name.
 MAIN = ("model", "task", "num_layers", "hidden_size", "nonlinearity", "init", "init_scale", "lr", "seq_len", "seed")

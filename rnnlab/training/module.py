@@ -10,9 +10,9 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torchmetrics import Accuracy, MeanMetric, MeanSquaredError
 
-from rnnlab.diagnostics import tags
 from rnnlab.models.init import initialise
 from rnnlab.models.sequences import length_mask
+from rnnlab.record import tags
 from rnnlab.tasks.base import SyntheticTask
 
 

@@ -20,6 +20,15 @@ from hydra.utils import instantiate
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
+from rnnlab.record.run_record import (
+    FINISHED,
+    CorruptMetrics,
+    objective,
+    read_metrics,
+    remove_metrics_leftovers,
+    run_record,
+    write_metrics,
+)
 from rnnlab.sweeps.progress import swept_keys
 from rnnlab.tasks.base import SyntheticTask
 from rnnlab.training.build import build_module
@@ -29,15 +38,6 @@ from rnnlab.training.console import result_line
 from rnnlab.training.hparams import curated_hparams, final_metrics, hparams_summaries, trial_id, varied_keys
 from rnnlab.training.module import RNNModule, weights_finite
 from rnnlab.training.progress import StepProgressBar
-from rnnlab.training.results import (
-    FINISHED,
-    CorruptMetrics,
-    objective,
-    read_metrics,
-    remove_metrics_leftovers,
-    run_record,
-    write_metrics,
-)
 from rnnlab.training.resume import StepAligned
 from rnnlab.training.summary import RunSummary
 

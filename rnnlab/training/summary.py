@@ -1,4 +1,4 @@
-"""The callback that gathers a run's final and best metrics for its record (rnnlab.training.results)."""
+"""The callback that gathers a run's final and best metrics for its record (rnnlab.record.run_record)."""
 
 from __future__ import annotations
 

@@ -26,12 +26,12 @@ from rnnlab.diagnostics import (
     activation_stats,
     probe,
     spectral_stats,
-    tags,
     through_time_norms,
 )
 from rnnlab.diagnostics.observed import ObservedModule, ObservedRNN
 from rnnlab.models import TorchRNN
 from rnnlab.models.init import initialise
+from rnnlab.record import tags
 from rnnlab.tasks.adding import AddingTask
 from rnnlab.training.build import build_module
 from tests.helpers import compose_run

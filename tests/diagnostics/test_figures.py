@@ -7,8 +7,9 @@ import re
 
 import numpy as np
 
-from rnnlab.diagnostics import custom_scalars_layout, tags
+from rnnlab.diagnostics import custom_scalars_layout
 from rnnlab.diagnostics.figures import eigenvalue_figure, grad_profile_figure
+from rnnlab.record import tags
 
 
 def test_the_profile_draws_log10_of_each_layers_norms_against_t():

@@ -1,4 +1,4 @@
-"""myrnn (and concat, which shares its loops): what the shared parity check (tests/models/test_parity.py, over
+"""myrnn (and concat, which shares its loops): what the shared parity check (tests/conformance/test_parity.py, over
 every variant and the whole configuration grid) does not cover — loop orders against each other, dropout's place,
 the options, the hand-written backward itself and its second derivative."""
 

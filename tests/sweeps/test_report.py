@@ -10,11 +10,11 @@ import pytest
 import yaml
 from torch.utils.tensorboard import SummaryWriter
 
-from rnnlab.sweeps.jobs import find_jobs
+from rnnlab.record.jobs import find_jobs
+from rnnlab.record.run_record import write_metrics
 from rnnlab.sweeps.report import main, write_report
 from rnnlab.sweeps.summary import summary_lines
 from rnnlab.sweeps.table import GRAD_RATIO_TAG, grad_through_time, read_scalars
-from rnnlab.training.results import write_metrics
 
 
 def make_job(sweep_dir, overrides, metrics=None, grad_decay=None):

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from hydra.utils import instantiate
 
-from rnnlab.sweeps.jobs import find_jobs
+from rnnlab.record.jobs import find_jobs
 from rnnlab.sweeps.slurm_launcher import refusal_message, slurm_executor
 from tests.helpers import ROOT, compose_run
 from tests.sweeps.slurm_helpers import STEP_SLEEP

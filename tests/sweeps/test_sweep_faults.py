@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnlab.sweeps.jobs import find_jobs
+from rnnlab.record.jobs import find_jobs
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.slow  # each sweep starts Python, torch and Lightning (seconds), joblib's workers too

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rnnlab.training.atomic import readable_mode, write_atomically
+from rnnlab.record.atomic import readable_mode, write_atomically
 from rnnlab.training.checkpoint import LAST, PREVIOUS, AtomicCheckpointIO, find_resume_point
 from rnnlab.training.module import RNNModule
 from rnnlab.training.run import train

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from rnnlab.diagnostics import tags
+from rnnlab.record import tags
 from rnnlab.training.hparams import MAIN, curated_hparams, final_metrics, hparams_summaries, trial_id, varied_keys
 from tests.helpers import compose_run
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from rnnlab.sweeps.unlaunched import read_unlaunched
-from rnnlab.training.results import CorruptMetrics, read_metrics
+from rnnlab.record.run_record import CorruptMetrics, read_metrics
+from rnnlab.record.unlaunched import read_unlaunched
 
 INCOMPLETE = "incomplete"  # started, no metrics.json yet: running now, or interrupted
 CORRUPT = "corrupt"  # a metrics.json that is not a run record

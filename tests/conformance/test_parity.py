@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from rnnlab import parity
-from rnnlab.models import IMPLEMENTATIONS, TorchRNN, surface
-from rnnlab.parity import INPUT_MODES, Config, check, grid
+from rnnlab.conformance import parity, surface
+from rnnlab.conformance.parity import INPUT_MODES, Config, check, grid
+from rnnlab.models import IMPLEMENTATIONS, TorchRNN
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = [(name, variant) for name, cls in IMPLEMENTATIONS.items() for variant in cls.variants]

@@ -19,7 +19,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
-from rnnlab.training.atomic import remove_leftovers, write_atomically
+from rnnlab.record.atomic import remove_leftovers, write_atomically
 
 METRICS_FILE = "metrics.json"
 STATUSES = ("completed", "diverged", "failed")

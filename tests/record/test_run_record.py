@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from rnnlab.training.atomic import readable_mode
-from rnnlab.training.results import CorruptMetrics, read_metrics, remove_metrics_leftovers, write_metrics
+from rnnlab.record.atomic import readable_mode
+from rnnlab.record.run_record import CorruptMetrics, read_metrics, remove_metrics_leftovers, write_metrics
 
 RECORD = {
     "status": "completed",

@@ -1,4 +1,4 @@
-"""nn.RNN's whole public surface on every implementation and variant (`rnnlab.models.surface`).
+"""nn.RNN's whole public surface on every implementation and variant (`rnnlab.conformance.surface`).
 
 The enumeration is read from the installed torch, so a torch that adds a constructor keyword, an attribute or a
 method to nn.RNN fails `test_every_item_nn_rnn_exposes_is_classified` until the audit checks it. Every documented
@@ -9,7 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from rnnlab.models import IMPLEMENTATIONS, MyRNN, StackedRNN, TorchRNN, surface
+from rnnlab.conformance import surface
+from rnnlab.models import IMPLEMENTATIONS, MyRNN, StackedRNN, TorchRNN
 
 CASES = [(name, variant) for name, cls in IMPLEMENTATIONS.items() for variant in cls.variants]
 
