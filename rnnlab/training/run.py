@@ -40,6 +40,7 @@ from rnnlab.training.module import RNNModule, weights_finite
 from rnnlab.training.progress import StepProgressBar
 from rnnlab.training.resume import StepAligned
 from rnnlab.training.summary import RunSummary
+from rnnlab.training.weights import save_final_weights
 
 
 def train(cfg: DictConfig) -> float:
@@ -109,6 +110,7 @@ def train(cfg: DictConfig) -> float:
     status = "completed" if module.diverged_at_step is None else "diverged"
     record = run_record(cfg, status, summary, task, trainer, started, timing, diverged_at_step=module.diverged_at_step)
     _log_final_hparams(trainer, cfg, record)
+    save_final_weights(output_dir, module, trainer.global_step)  # what rnnlab.load gives back
     write_metrics(output_dir, record)  # last: its presence means the run has ended
     if not _sweeping():  # a sweep prints a line per job itself
         print(result_line(status, record["steps"], record["final"], record["baseline"], output_dir / "metrics.json"))
