@@ -66,8 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         figure = Path(argv.pop(at + 1))
         argv.pop(at)
     argv = [a for a in argv if a not in ("-m", "--multirun")]  # comma lists always sweep
-    targets = [Path(a) for a in argv if "=" not in a]
-    overrides = [a for a in argv if "=" in a]
+    # a job's directory is named by its overrides (seed=0): what exists as a directory is a target
+    targets = [Path(a) for a in argv if Path(a).is_dir() or "=" not in a]
+    overrides = [a for a in argv if "=" in a and not Path(a).is_dir()]
     splits = [o.partition("=")[2] for o in overrides if o.startswith("split=")]
     overrides = [o for o in overrides if not o.startswith("split=")]
 
