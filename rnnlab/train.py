@@ -106,4 +106,5 @@ def _record_config_error(cfg: DictConfig, message: str) -> None:
 
 if __name__ == "__main__":
     register_launchers()  # before Hydra composes: an editable install run from elsewhere hides them from its scan
+    quiet_third_party()  # before the launcher's first line, not only in each job
     main()

@@ -1,0 +1,13 @@
+"""A sweep prints the lab's lines only: no Hydra launch lines, no Lightning warning for the job that diverges."""
+
+from tests.sweeps.test_sweep_cli import progress_lines, sweep
+
+
+def test_a_sweep_with_a_diverging_job_prints_only_the_labs_lines(tmp_path):
+    run = sweep(tmp_path / "sweep", "nonlinearity=relu", "init=normal", "init_scale=0.5,1e20")
+    assert run.returncode == 0, run.stderr[-2000:]
+    printed = run.stdout + run.stderr
+    assert "[HYDRA]" not in printed and "#1 :" not in printed
+    assert "returned `None`" not in printed
+    lines = progress_lines(run)
+    assert len(lines) == 2 and "diverged" in lines[1] and "completed" in lines[0], run.stdout
