@@ -33,12 +33,16 @@ def length_figure(evals: pd.DataFrame, path: Path) -> Path:
             ax.fill_between(mean.index, low.values, high.values, color=line.get_color(), alpha=0.2, linewidth=0)
     for trained in sorted(data["trained_seq_len"].dropna().unique()):
         ax.axvline(trained, color="grey", linestyle=":", linewidth=1)
-        ax.annotate(f"trained at T={trained:g}", (trained, 1.0), textcoords="offset points", xytext=(3, 4),
-                    fontsize=8, color="grey")  # fmt: skip
+        ax.text(trained, 0.02, f" trained at T={trained:g}", transform=ax.get_xaxis_transform(), fontsize=8,
+                color="grey")  # fmt: skip
     ax.axhline(1.0, color="black", linestyle="--", linewidth=1, label="baseline (best constant predictor)")
     ax.set_xscale("log", base=2)
+    ax.set_yscale("log")  # a relu network's loss can grow by orders of magnitude past its training length
+    lengths = sorted(data["seq_len"].unique())
+    ax.set_xticks(lengths, [f"{t:g}" for t in lengths])
+    ax.minorticks_off()
     ax.set_xlabel("evaluation length T (seq_len)")
-    ax.set_ylabel("val loss / baseline")
+    ax.set_ylabel("val loss / baseline (log)")
     ax.set_title("Generalisation to length (mean over seeds, band: min-max)")
     ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3)
