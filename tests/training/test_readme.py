@@ -11,7 +11,6 @@ from rnnlab.training.checks import ConfigError
 from rnnlab.training.run import train
 from tests.helpers import ROOT, compose_run
 
-
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
