@@ -15,6 +15,7 @@ _NOISE_WARNINGS = (
     r"The `srun` command is available on your system but is not used",  # Lightning's Slurm detection
     # a diverged job: the lab stops it and records `diverged` (rnnlab.training.module); skipping the step is on purpose
     r"`training_step` returned `None`",
+    r"IProgress not found",  # tqdm.auto in a notebook without ipywidgets (Lightning imports it); the lab draws no bar there
 )
 _NOISE_LOGS = ("💡 Tip:",)  # Lightning's advertisement for its cloud logger
 # Lightning's INFO lines ("GPU available: False", "`Trainer.fit` stopped: `max_steps=500` reached") repeat what the
