@@ -20,6 +20,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
+from rnnlab.diagnostics.base import first_and_last
 from rnnlab.record.run_record import (
     FINISHED,
     CorruptMetrics,
@@ -158,7 +159,7 @@ def _log_final_hparams(trainer: L.Trainer, cfg: DictConfig, record: dict) -> Non
     writer is SummaryWriter's private `_get_file_writer`, as Lightning's own log_hyperparams uses it.)
     """
     hparams = curated_hparams(cfg, record["choices"], record["overrides"])
-    metrics = final_metrics(record)
+    metrics = final_metrics(record, first_and_last(trainer))
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
             logger.log_metrics(metrics, step=trainer.global_step)
