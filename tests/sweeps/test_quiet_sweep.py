@@ -11,3 +11,21 @@ def test_a_sweep_with_a_diverging_job_prints_only_the_labs_lines(tmp_path):
     assert "returned `None`" not in printed
     lines = progress_lines(run)
     assert len(lines) == 2 and "diverged" in lines[1] and "completed" in lines[0], run.stdout
+
+
+def test_alembics_plugin_lines_are_quiet_and_warnings_still_pass(caplog):
+    """An Optuna search with a SQL storage (alembic) printed a `setup plugin …` line per plugin."""
+    import logging
+
+    from rnnlab.training.console import quiet_third_party
+
+    logger = logging.getLogger("alembic.runtime.plugins")
+    saved = logging.getLogger("alembic").level
+    try:
+        quiet_third_party()
+        with caplog.at_level(logging.INFO):
+            logger.info("setup plugin %s", "alembic.autogenerate.schemas")
+            logger.warning("a real problem")
+        assert [r.getMessage() for r in caplog.records if r.name.startswith("alembic")] == ["a real problem"]
+    finally:
+        logging.getLogger("alembic").setLevel(saved)
