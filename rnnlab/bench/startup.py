@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from rnnlab.bench.timing import interleaved, median
+from rnnlab.record import tags
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = "import torch, hydra"
@@ -51,7 +52,7 @@ def commands(workdir: Path, against: Path | None = None) -> dict[str, list[str]]
     one-step run of the checkout `against` (run in that directory) is added when given."""
     finished = workdir / "finished"
     finished.mkdir(parents=True, exist_ok=True)
-    (finished / "metrics.json").write_text(json.dumps({"status": "completed", "best": {"val/loss": 0.1}}))
+    (finished / "metrics.json").write_text(json.dumps({"status": "completed", "best": {tags.VAL_LOSS: 0.1}}))
     python, train = sys.executable, [sys.executable, "-m", "rnnlab.train"]
     lines = {
         "import torch": [python, "-c", "import torch"],

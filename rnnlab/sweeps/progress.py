@@ -20,6 +20,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from rnnlab.record import tags
 from rnnlab.record.run_record import FINISHED, CorruptMetrics, read_metrics
 from rnnlab.training.console import significant
 
@@ -85,7 +86,7 @@ def _read(path: Path, sweep_dir: Path, keys: list[str] | None = None) -> Finishe
     if record is None:
         return None
     final, baseline = record.get("final") or {}, record.get("baseline")
-    loss = final.get("val/loss")
+    loss = final.get(tags.VAL_LOSS)
     return Finished(
         name=_label(path, sweep_dir, record, keys),
         status=str(record.get("status")),

@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 import warnings
 
+from rnnlab.record import tags
+
 # Third-party messages that are not the user's concern, by the start of their text. Filtered only at the lab's
 # entry points (rnnlab.train's main), never globally for code that imports rnnlab.
 _NOISE_WARNINGS = (
@@ -51,10 +53,10 @@ def significant(value: float | None, digits: int = 4) -> str:
 
 def result_line(status: str, steps: int, final: dict, baseline: float | None, metrics_path) -> str:
     """The run's last line: status, steps, final validation loss and its ratio to the task's baseline."""
-    loss = final.get("val/loss")
+    loss = final.get(tags.VAL_LOSS)
     ratio = f" = {significant(loss / baseline, 3)} x baseline" if loss is not None and baseline else ""
-    accuracy = f", val/acc {significant(final['val/acc'])}" if final.get("val/acc") is not None else ""
+    accuracy = f", {tags.VAL_ACC} {significant(final[tags.VAL_ACC])}" if final.get(tags.VAL_ACC) is not None else ""
     return (
-        f"rnnlab: {status} after {steps} steps: val/loss {significant(loss)} (baseline {significant(baseline)})"
+        f"rnnlab: {status} after {steps} steps: {tags.VAL_LOSS} {significant(loss)} (baseline {significant(baseline)})"
         f"{ratio}{accuracy} -> {metrics_path}"
     )

@@ -10,6 +10,7 @@ import lightning as L
 from lightning.pytorch.callbacks.progress import ProgressBar
 from tqdm.auto import tqdm
 
+from rnnlab.record import tags
 from rnnlab.training.console import significant
 
 
@@ -38,7 +39,7 @@ class StepProgressBar(ProgressBar):
         """`loss 0.1234  val 0.0456  baseline 0.1667`: the latest values Lightning holds."""
         metrics = trainer.callback_metrics
         parts = []
-        for label, name in (("loss", "train/loss"), ("val", "val/loss"), ("acc", "val/acc")):
+        for label, name in (("loss", tags.TRAIN_LOSS), ("val", tags.VAL_LOSS), ("acc", tags.VAL_ACC)):
             if name in metrics and math.isfinite(value := float(metrics[name])):
                 parts.append(f"{label} {significant(value)}")
             elif name in metrics:
