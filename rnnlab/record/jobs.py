@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from rnnlab.record.overrides import parse_overrides
 from rnnlab.record.run_record import CorruptMetrics, read_metrics
 from rnnlab.record.unlaunched import read_unlaunched
 
@@ -49,15 +50,6 @@ def _read_job_metrics(job_dir: Path) -> tuple[dict[str, Any] | None, str | None]
         return read_metrics(job_dir), None
     except CorruptMetrics as error:
         return None, str(error)
-
-
-def parse_overrides(overrides: list[str]) -> dict[str, str]:
-    """`["+a.b=1", "model=torch"]` -> `{"a.b": "1", "model": "torch"}` (the values as written)."""
-    parsed = {}
-    for override in overrides:
-        key, _, value = override.partition("=")
-        parsed[key.lstrip("+~")] = value
-    return parsed
 
 
 def find_jobs(sweep_dir: str | Path) -> list[Job]:

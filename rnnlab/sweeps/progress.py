@@ -9,19 +9,19 @@ launcher's main process.
 
 from __future__ import annotations
 
-import math
 import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from rnnlab.record import tags
+from rnnlab.record.overrides import parse_overrides
 from rnnlab.record.run_record import FINISHED, CorruptMetrics, read_metrics
+from rnnlab.record.study import expected_jobs, varied_keys
 from rnnlab.training.console import significant
 
 POLL_SECONDS = 1.0
@@ -38,43 +38,12 @@ class Finished:
     error: str | None
 
 
-def _swept_values(config: DictConfig) -> dict[str, int] | None:
-    """key -> how many values the sweep gives it (the sweeper's `params` then the command line, as Hydra's basic
-    sweeper combines them); None for a sweep syntax this does not know."""
-    params = [f"{k}={v}" for k, v in (config.hydra.sweeper.get("params") or {}).items()]
-    try:
-        overrides = OverridesParser.create().parse_overrides([*params, *config.hydra.overrides.task])
-    except Exception:
-        return None
-    counts = {}
-    for override in overrides:
-        key = override.get_key_element().lstrip("+~")
-        counts[key] = len(list(override.sweep_string_iterator())) if override.is_discrete_sweep() else 1
-    return counts
-
-
-def expected_jobs(config: DictConfig) -> int | None:
-    """How many jobs the sweep launches: the product of the swept values, `n_trials` for a sweeper that has it
-    (Optuna); None when it cannot be known."""
-    if "n_trials" in config.hydra.sweeper:
-        return int(config.hydra.sweeper.n_trials)
-    counts = _swept_values(config)
-    return math.prod(counts.values()) if counts is not None else None
-
-
-def swept_keys(config: DictConfig) -> list[str] | None:
-    """The keys the sweep varies (a job's line names only these); None if unknown (Optuna samples its own)."""
-    if "n_trials" in config.hydra.sweeper:
-        return None
-    counts = _swept_values(config)
-    return [key for key, n in counts.items() if n > 1] if counts is not None else None
-
-
 def _label(path: Path, sweep_dir: Path, record: dict, keys: list[str] | None) -> str:
-    """The job's swept values (`init_scale=0.5,nonlinearity=tanh`), else its directory under the sweep."""
-    overrides = dict(o.lstrip("+~").split("=", 1) for o in record.get("overrides") or [] if "=" in o)
+    """The job's values of what the study varies (`init_scale=0.5,nonlinearity=tanh`, the keys in the study's
+    order), else its directory under the sweep."""
+    overrides = parse_overrides(record.get("overrides") or [])
     if keys and all(key in overrides for key in keys):
-        return ",".join(f"{key}={overrides[key]}" for key in sorted(keys))
+        return ",".join(f"{key}={overrides[key]}" for key in keys)
     return path.parent.relative_to(sweep_dir).as_posix()
 
 
@@ -169,7 +138,7 @@ class SweepProgress(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         self.sweep_dir = Path(config.hydra.sweep.dir)
         self.total = expected_jobs(config)
-        self.keys = swept_keys(config)
+        self.keys = varied_keys(config)
         self.started = time.monotonic()
         self.seen = scan(self.sweep_dir) if self.sweep_dir.is_dir() else {}
         self.jobs = {path: job for path in self.seen if (job := _read(path, self.sweep_dir, self.keys)) is not None}

@@ -18,8 +18,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import TensorBoardLogger
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
+from rnnlab.record.overrides import override_keys, parse_overrides
 from rnnlab.record.run_record import (
     FINISHED,
     CorruptMetrics,
@@ -29,13 +30,13 @@ from rnnlab.record.run_record import (
     run_record,
     write_metrics,
 )
-from rnnlab.sweeps.progress import swept_keys
+from rnnlab.record.study import study_keys
 from rnnlab.tasks.base import SyntheticTask
 from rnnlab.training.build import build_module
 from rnnlab.training.checkpoint import AtomicCheckpointIO, StepCheckpoint, find_resume_point
 from rnnlab.training.checks import check_config, constructed
 from rnnlab.training.console import result_line
-from rnnlab.training.hparams import curated_hparams, final_metrics, hparams_summaries, trial_id, varied_keys
+from rnnlab.training.hparams import curated_hparams, final_metrics, hparams_summaries, trial_id
 from rnnlab.training.module import RNNModule, weights_finite
 from rnnlab.training.progress import StepProgressBar
 from rnnlab.training.resume import StepAligned
@@ -115,24 +116,12 @@ def train(cfg: DictConfig) -> float:
     return objective(record["best"], cfg.optimized_metric)
 
 
-def _sweeper_params() -> dict | None:
-    if not HydraConfig.initialized():
-        return None
-    params = HydraConfig.get().sweeper.get("params")
-    return dict(params) if params else None
-
-
 def _varied_keys(overrides: list[str]) -> list[str]:
-    """What the study varies: in a sweep, the keys its multirun config sweeps (multirun.yaml, which Hydra writes in
-    the sweep directory; the progress lines name the same keys), else the sweeper's params or the command line."""
+    """What the study varies (rnnlab.record.study, which the progress lines and the report ask too): in a sweep,
+    its multirun.yaml's varied keys; for a single run, the keys set on its command line."""
     if _sweeping():
-        try:
-            keys = swept_keys(OmegaConf.load(Path(HydraConfig.get().sweep.dir) / "multirun.yaml"))
-        except Exception:  # missing or unreadable: a dashboard's names must not fail a finished run
-            keys = None
-        if keys:
-            return keys
-    return varied_keys(_sweeper_params(), overrides)
+        return study_keys(HydraConfig.get().sweep.dir, [parse_overrides(overrides)])
+    return override_keys(overrides)
 
 
 def _sweeping() -> bool:

@@ -12,7 +12,9 @@ from rnnlab.record import tags
 ROOT = Path(__file__).resolve().parents[2]
 TAGS_FILE = Path(tags.__file__).resolve()
 # the namespaces of the tags module: a string naming one of them is a metric name
-PREFIXES = sorted({value.split("/")[0] for name, value in vars(tags).items() if name.isupper() and isinstance(value, str)})
+PREFIXES = sorted(
+    {value.split("/")[0] for name, value in vars(tags).items() if name.isupper() and isinstance(value, str)}
+)
 TAG = re.compile(rf"(?<![\w.])(?:{'|'.join(map(re.escape, PREFIXES))})/")
 
 
@@ -45,7 +47,9 @@ def test_the_prefixes_are_the_tags_namespaces():
 def test_the_finder_finds_a_literal(tmp_path, monkeypatch):
     monkeypatch.setattr(f"{__name__}.ROOT", tmp_path)
     source = tmp_path / "m.py"
-    source.write_text('"""val/loss in a docstring is prose."""\nx = f"{a} val/acc"\ny = "hp/final_loss"\nz = "a.val/"\n')
+    source.write_text(
+        '"""val/loss in a docstring is prose."""\nx = f"{a} val/acc"\ny = "hp/final_loss"\nz = "a.val/"\n'
+    )
     assert tag_literals(source) == ["m.py:2: ' val/acc'", "m.py:3: 'hp/final_loss'"]
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from rnnlab.record.jobs import find_jobs, parse_overrides
+from rnnlab.record.jobs import find_jobs
+from rnnlab.record.overrides import parse_overrides
 from tests.helpers import ROOT
 from tests.helpers.faults import EXIT_AT_STEP
 
