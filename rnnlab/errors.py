@@ -7,6 +7,10 @@ refuses the value. (The models keep nn.RNN's own messages: they are drop-ins for
 from __future__ import annotations
 
 
+class ConfigError(ValueError):
+    """A configuration value outside what the experiment accepts; its message is the one line to show."""
+
+
 def invalid(key: str, value, allowed: str, error: type[ValueError] = ValueError) -> ValueError:
     """The exception to raise for `key=value`; `allowed` says, in words, what would be accepted."""
     return error(f"{key}={value!r} is invalid; allowed: {allowed}")

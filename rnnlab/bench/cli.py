@@ -32,6 +32,7 @@ from pathlib import Path  # noqa: E402
 import torch  # noqa: E402
 
 from rnnlab.bench import models, startup, sweep, targets, training  # noqa: E402
+from rnnlab.record.formatting import markdown  # noqa: E402
 
 SECTIONS = ("models", "train", "sweep", "startup")
 
@@ -122,11 +123,6 @@ def benchmark(
 
 
 # ---- tables ------------------------------------------------------------------------------------------------
-
-
-def markdown(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
 
 
 def models_tables(entries: list[dict]) -> list[str]:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from rnnlab.bench.timing import interleaved, median
 from rnnlab.record import tags
+from rnnlab.record.formatting import markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = "import torch, hydra"
@@ -115,8 +116,6 @@ def measure(repeats: int, workdir: Path, against: Path | None = None) -> dict:
 
 
 def table(entry: dict) -> str:
-    from rnnlab.bench.cli import markdown
-
     rows = [[r["command"], f"{r['median_s']:.2f}", f"{r['ratio']:.2f}"] for r in entry["results"]]
     return (
         f"Start-up, wall time of the whole command (median of {entry['repeats']} interleaved rounds), "

@@ -19,10 +19,10 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from rnnlab.record import tags
+from rnnlab.record.formatting import aligned, duration, significant
 from rnnlab.record.overrides import parse_overrides
 from rnnlab.record.run_record import FINISHED, CorruptMetrics, read_metrics
 from rnnlab.record.study import expected_jobs, varied_keys
-from rnnlab.training.console import significant
 
 POLL_SECONDS = 1.0
 
@@ -76,15 +76,6 @@ def scan(sweep_dir: Path) -> dict[Path, float]:
     return found
 
 
-def duration(seconds: float) -> str:
-    """`40 s`, `3 min`, `1.5 h`: an estimate's precision."""
-    if seconds < 90:
-        return f"{max(seconds, 1):.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def job_line(job: Finished, done: int, total: int | None) -> str:
     """`[3/14] init_scale=0.5,nonlinearity=tanh: completed, final/baseline 0.1234, 12.3 s`."""
     ratio = f", final/baseline {significant(job.final_over_baseline)}" if job.final_over_baseline is not None else ""
@@ -115,8 +106,7 @@ def table(jobs: list[Finished]) -> list[str]:
                 f"{job.wall_time_s:.1f} s" if job.wall_time_s is not None else "-",
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    return aligned(rows)
 
 
 class SweepProgress(Callback):

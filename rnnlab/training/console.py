@@ -9,6 +9,7 @@ import logging
 import warnings
 
 from rnnlab.record import tags
+from rnnlab.record.formatting import significant
 
 # Third-party messages that are not the user's concern, by the start of their text. Filtered only at the lab's
 # entry points (rnnlab.train's main), never globally for code that imports rnnlab.
@@ -44,11 +45,6 @@ def quiet_third_party() -> None:
         logger.setLevel(logging.WARNING)
         if not any(isinstance(f, _DropNoise) for f in logger.filters):
             logger.addFilter(_DropNoise())
-
-
-def significant(value: float | None, digits: int = 4) -> str:
-    """`value` with `digits` significant digits (0.01991 rather than 0.019911613315343857); `nan` for None."""
-    return "nan" if value is None else f"{value:.{digits}g}"
 
 
 def result_line(status: str, steps: int, final: dict, baseline: float | None, metrics_path) -> str:

@@ -11,7 +11,7 @@ from lightning.pytorch.callbacks.progress import ProgressBar
 from tqdm.auto import tqdm
 
 from rnnlab.record import tags
-from rnnlab.training.console import significant
+from rnnlab.record.formatting import significant
 
 
 class StepProgressBar(ProgressBar):

@@ -34,11 +34,12 @@ from rnnlab.record.study import study_keys
 from rnnlab.tasks.base import SyntheticTask
 from rnnlab.training.build import build_module
 from rnnlab.training.checkpoint import AtomicCheckpointIO, StepCheckpoint, find_resume_point
-from rnnlab.training.checks import check_config, constructed
+from rnnlab.training.checks import check_config
 from rnnlab.training.console import result_line
 from rnnlab.training.hparams import curated_hparams, final_metrics, hparams_summaries, trial_id
 from rnnlab.training.module import RNNModule, weights_finite
 from rnnlab.training.progress import StepProgressBar
+from rnnlab.training.refusals import constructed
 from rnnlab.training.resume import StepAligned
 from rnnlab.training.summary import RunSummary
 

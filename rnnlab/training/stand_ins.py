@@ -13,8 +13,8 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from rnnlab.errors import require
-from rnnlab.training.checks import ConfigError, constructed
+from rnnlab.errors import ConfigError, require
+from rnnlab.training.refusals import constructed
 from rnnlab.vocabulary import weight_dtype
 
 # Bytes per parameter while training: weights, gradients and up to two optimizer moments, float32 (float64: twice).

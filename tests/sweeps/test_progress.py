@@ -7,8 +7,9 @@ import os
 
 from omegaconf import OmegaConf
 
+from rnnlab.record.formatting import duration
 from rnnlab.record.study import expected_jobs, varied_keys
-from rnnlab.sweeps.progress import SweepProgress, count_line, duration, job_line, table
+from rnnlab.sweeps.progress import SweepProgress, count_line, job_line, table
 
 
 def sweep_config(sweep_dir, task=(), params=None, **sweeper):

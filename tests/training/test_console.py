@@ -8,7 +8,8 @@ import warnings
 import lightning as L
 import torch
 
-from rnnlab.training.console import quiet_third_party, result_line, significant
+from rnnlab.record.formatting import significant
+from rnnlab.training.console import quiet_third_party, result_line
 from rnnlab.training.progress import StepProgressBar
 
 
