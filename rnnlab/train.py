@@ -33,7 +33,7 @@ from rnnlab.training.console import quiet_third_party
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
-def main(cfg: DictConfig) -> float:
+def main(cfg: DictConfig) -> float | None:
     quiet_third_party()
     previous = _finished_record(cfg.paths.output_dir)
     if previous is not None:  # its result stands: nothing to check or import

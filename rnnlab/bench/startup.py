@@ -93,7 +93,9 @@ def measure(repeats: int, workdir: Path, against: Path | None = None) -> dict:
     earlier = earlier_run(against) if against is not None else None
     refused = ("a configuration error", "a value the task refuses")
     calls = {
-        name: _call(line, workdir, 2 if name in refused else 0, against if name == earlier else ROOT)
+        name: _call(
+            line, workdir, 2 if name in refused else 0, against if against is not None and name == earlier else ROOT
+        )
         for name, line in lines.items()
     }
     times = interleaved(calls, repeats, warmup=1)

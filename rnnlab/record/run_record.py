@@ -122,9 +122,11 @@ def _resolved_config(cfg: DictConfig) -> dict:
         cfg.pop("hydra", None)  # present when composed with return_hydra_config (tests)
         cfg.paths.output_dir = "<output_dir>"  # where the run ran is not part of what it was
     try:
-        return OmegaConf.to_container(cfg, resolve=True)
+        container = OmegaConf.to_container(cfg, resolve=True)
     except OmegaConfBaseException:  # recording a configuration whose interpolation does not resolve
-        return OmegaConf.to_container(cfg, resolve=False)
+        container = OmegaConf.to_container(cfg, resolve=False)
+    assert isinstance(container, dict)  # a DictConfig's container is a dict
+    return container
 
 
 def objective(best: dict, metric: str) -> float:

@@ -123,7 +123,7 @@ class SweepProgress(Callback):
         return {"poll_seconds": self.poll_seconds}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(**state)
+        SweepProgress.__init__(self, **state)
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         self.sweep_dir = Path(config.hydra.sweep.dir)
@@ -158,7 +158,7 @@ class SweepProgress(Callback):
 
     def poll(self) -> list[str]:
         """Print (and return) the lines for every job that finished since the last poll."""
-        lines = []
+        lines: list[str] = []
         if not self.sweep_dir.is_dir():
             return lines
         for path, mtime in sorted(scan(self.sweep_dir).items(), key=lambda item: item[1]):

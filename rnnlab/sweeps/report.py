@@ -55,12 +55,14 @@ def write_report(sweep_dir: str | Path, out: str | Path | None = None) -> dict[s
     out.mkdir(parents=True, exist_ok=True)
     written = {"csv": out / CSV}
     table.to_csv(written["csv"], index=False)
-    plots = {}
+    plots: dict[str, Path] = {}
     if len(table):
-        plots["final_loss"] = final_loss_plot(table, out / "final_loss.png")
-        plots["grad_through_time"] = grad_through_time_plot(table, scalars, out / "grad_through_time.png")
-        plots["learning_curves"] = learning_curves_plot(table, scalars, out / "learning_curves.png")
-    plots = {k: v for k, v in plots.items() if v is not None}
+        drawn = {
+            "final_loss": final_loss_plot(table, out / "final_loss.png"),
+            "grad_through_time": grad_through_time_plot(table, scalars, out / "grad_through_time.png"),
+            "learning_curves": learning_curves_plot(table, scalars, out / "learning_curves.png"),
+        }
+        plots = {k: v for k, v in drawn.items() if v is not None}
     written.update(plots)
 
     varied = table.attrs.get("varied", [])

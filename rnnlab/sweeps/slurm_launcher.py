@@ -102,8 +102,8 @@ class SlurmLauncher(SubmititSlurmLauncher):
             else:
                 job_dir = self._job_dir(list(overrides))
                 print(f"rnnlab: #{idx} {job_dir}: already {self._status(job_dir)}, not submitted", flush=True)
-        if not to_submit:
-            return returns
+        if not to_submit:  # every job had finished: every entry is its result
+            return [ret for ret in returns if ret is not None]
 
         sweep_dir.mkdir(parents=True, exist_ok=True)
         try:
@@ -163,7 +163,7 @@ class SlurmLauncher(SubmititSlurmLauncher):
         return self._job_dirs[tuple(overrides)]
 
     @staticmethod
-    def _status(job_dir: str | None) -> str:
+    def _status(job_dir: str | Path | None) -> str:
         metrics = read_metrics(job_dir) if job_dir else None
         return metrics["status"] if metrics else "ended without metrics.json"
 

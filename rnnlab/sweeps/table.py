@@ -8,6 +8,7 @@ diagnostics' `grad_h/` tags (diagnostics off, or not logged yet) gets empty grad
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -60,7 +61,7 @@ def job_row(job: Job, keys: list[str], scalars: dict[str, pd.Series]) -> dict:
     baseline = m.get("baseline")
     final_loss = final.get(tags.VAL_LOSS)
     ratio = scalars.get(GRAD_RATIO_TAG)
-    row = {"job": job.name}
+    row: dict[str, Any] = {"job": job.name}
     row.update({key: _number(job.overrides[key]) if key in job.overrides else None for key in keys})
     row.update(
         {

@@ -81,6 +81,8 @@ class StepProgressBar(ProgressBar):
             self.bar = None
 
     def _draw(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.bar is None:
+            return
         self.bar.n = trainer.global_step
         self.bar.set_description_str(self.postfix(trainer, pl_module), refresh=False)
         self.bar.refresh()
