@@ -18,10 +18,9 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from rnnlab.record import tags
 from rnnlab.record.formatting import aligned, duration, significant
 from rnnlab.record.overrides import parse_overrides
-from rnnlab.record.run_record import FINISHED, CorruptMetrics, read_metrics
+from rnnlab.record.run_record import FINISHED, CorruptMetrics, RunRecord, read_record
 from rnnlab.record.study import expected_jobs, varied_keys
 
 POLL_SECONDS = 1.0
@@ -38,10 +37,10 @@ class Finished:
     error: str | None
 
 
-def _label(path: Path, sweep_dir: Path, record: dict, keys: list[str] | None) -> str:
+def _label(path: Path, sweep_dir: Path, record: RunRecord, keys: list[str] | None) -> str:
     """The job's values of what the study varies (`init_scale=0.5,nonlinearity=tanh`, the keys in the study's
     order), else its directory under the sweep."""
-    overrides = parse_overrides(record.get("overrides") or [])
+    overrides = parse_overrides(record.overrides)
     if keys and all(key in overrides for key in keys):
         return ",".join(f"{key}={overrides[key]}" for key in keys)
     return path.parent.relative_to(sweep_dir).as_posix()
@@ -49,19 +48,17 @@ def _label(path: Path, sweep_dir: Path, record: dict, keys: list[str] | None) ->
 
 def _read(path: Path, sweep_dir: Path, keys: list[str] | None = None) -> Finished | None:
     try:
-        record = read_metrics(path.parent)
+        record = read_record(path.parent)
     except CorruptMetrics:  # unreadable: read again at the next poll (the summary names it at the end)
         return None
     if record is None:
         return None
-    final, baseline = record.get("final") or {}, record.get("baseline")
-    loss = final.get(tags.VAL_LOSS)
     return Finished(
         name=_label(path, sweep_dir, record, keys),
-        status=str(record.get("status")),
-        final_over_baseline=loss / baseline if loss is not None and baseline else None,
-        wall_time_s=(record.get("timing") or {}).get("wall_time_s"),
-        error=record.get("error"),
+        status=record.status,
+        final_over_baseline=record.final_over_baseline,
+        wall_time_s=record.wall_time_s,
+        error=record.error,
     )
 
 
