@@ -69,7 +69,7 @@ def train(cfg: DictConfig) -> float:
     started, summary, trainer = time.time(), RunSummary(), None
     timing = {"resumed_from_step": resume.step, "unreadable_checkpoints": resume.unreadable}
     try:
-        # In a sweep the sweep's own progress (rnnlab.sweeps.progress) replaces every job's bar.
+        # In a sweep the sweep's own progress (rnnlab.sweeps.sweep_progress) replaces every job's bar.
         show_bar = bool(cfg.trainer.get("enable_progress_bar", True)) and not _sweeping()
         if show_bar:
             callbacks.append(StepProgressBar())

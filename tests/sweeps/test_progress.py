@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 
 from rnnlab.record.formatting import duration
 from rnnlab.record.study import expected_jobs, varied_keys
-from rnnlab.sweeps.progress import SweepProgress, count_line, job_line, table
+from rnnlab.sweeps.sweep_progress import SweepProgress, count_line, job_line, table
 
 
 def sweep_config(sweep_dir, task=(), params=None, **sweeper):
@@ -105,7 +105,7 @@ def test_poll_prints_each_job_once_as_it_finishes(tmp_path, capsys):
 
 
 def test_job_line_without_a_total_or_a_loss():
-    from rnnlab.sweeps.progress import Finished
+    from rnnlab.sweeps.sweep_progress import Finished
 
     job = Finished(name="lr=1", status="failed", final_over_baseline=None, wall_time_s=None, error="boom")
     assert job_line(job, 2, None) == "[2/?] lr=1: failed (boom)"

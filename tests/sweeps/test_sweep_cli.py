@@ -36,7 +36,7 @@ RESULT_KEYS = ("status", "steps", "final", "best", "baseline", "diverged_at_step
 
 
 def progress_lines(run: subprocess.CompletedProcess) -> list[str]:
-    """The sweep's progress lines (rnnlab.sweeps.progress): `[k/N] JOB: STATUS...  |  k/N done...`."""
+    """The sweep's progress lines (rnnlab.sweeps.sweep_progress): `[k/N] JOB: STATUS...  |  k/N done...`."""
     return [line for line in run.stdout.splitlines() if line.startswith("[") and "  |  " in line]
 
 
