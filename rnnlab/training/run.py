@@ -38,7 +38,7 @@ from rnnlab.training.checks import check_config
 from rnnlab.training.console import result_line
 from rnnlab.training.hparams import curated_hparams, final_metrics, hparams_summaries, trial_id
 from rnnlab.training.module import RNNModule, weights_finite
-from rnnlab.training.progress import StepProgressBar
+from rnnlab.training.progress_bar import StepProgressBar
 from rnnlab.training.refusals import constructed
 from rnnlab.training.resume import StepAligned
 from rnnlab.training.summary import RunSummary
