@@ -56,7 +56,7 @@ def main(cfg: DictConfig) -> float | None:
     except Exception:
         # In a sweep one job's failure must not hide the others (Hydra would stop at the first failed job and skip
         # its on_multirun_end): metrics.json records it, the traceback goes to the job's log, and
-        # rnnlab.sweeps.summary lists every failure at the end and fails the sweep. None: no objective (Optuna: FAIL).
+        # rnnlab.sweeps.job_statuses lists every failure at the end and fails the sweep. None: no objective (Optuna: FAIL).
         if not sweeping:
             raise
         logging.getLogger(__name__).exception("rnnlab: job failed; the sweep goes on")
