@@ -171,7 +171,7 @@ def run_record(
 ) -> dict:
     """metrics.json's content (a RunRecord's JSON). Everything but `timing` is a function of the configuration.
 
-    `summary` (a rnnlab.training.summary.RunSummary), `task` and `trainer` are None for a run refused before
+    `summary` (a rnnlab.training.run_summary.RunSummary), `task` and `trainer` are None for a run refused before
     they existed; `timing` adds to (or replaces) the timing section's defaults (where the run resumed from...)."""
     hydra_cfg = HydraConfig.get() if HydraConfig.initialized() else None
     return RunRecord(

@@ -41,7 +41,7 @@ from rnnlab.training.module import RNNModule, weights_finite
 from rnnlab.training.progress_bar import StepProgressBar
 from rnnlab.training.refusals import constructed
 from rnnlab.training.resume import StepAligned
-from rnnlab.training.summary import RunSummary
+from rnnlab.training.run_summary import RunSummary
 
 
 def train(cfg: DictConfig) -> float:
