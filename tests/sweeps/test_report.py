@@ -13,7 +13,7 @@ from torch.utils.tensorboard import SummaryWriter
 from rnnlab.record.jobs import find_jobs
 from rnnlab.record.run_record import write_metrics
 from rnnlab.sweeps.job_statuses import summary_lines
-from rnnlab.sweeps.report import main, write_report
+from rnnlab.sweeps.report_files import main, write_report
 from rnnlab.sweeps.table import GRAD_RATIO_TAG, grad_through_time, read_scalars
 
 

@@ -210,7 +210,7 @@ def test_parse_overrides_keeps_values_as_written():
 def test_the_report_on_the_real_sweep_holds_each_jobs_numbers(basic_sweep, tmp_path):
     import pandas as pd
 
-    from rnnlab.sweeps.report import write_report
+    from rnnlab.sweeps.report_files import write_report
 
     written = write_report(basic_sweep["dir"], tmp_path)
     table = pd.read_csv(written["csv"])
