@@ -5,10 +5,10 @@ them; `python -m rnnlab.parity` checks every entry against nn.RNN, its numbers a
 """
 
 from rnnlab.models.base import LabRNN, RNNBase
-from rnnlab.models.cells import CELLS
 from rnnlab.models.composed import BidirectionalRNN, StackedRNN
 from rnnlab.models.concat import ConcatRNN
 from rnnlab.models.myrnn import MyRNN
+from rnnlab.models.single_networks import CELLS
 from rnnlab.models.torch_rnn import TorchRNN
 
 IMPLEMENTATIONS: dict[str, type[LabRNN]] = {**CELLS, "stacked": StackedRNN, "bidirectional": BidirectionalRNN}
