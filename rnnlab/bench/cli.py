@@ -172,7 +172,7 @@ def train_table(entries: list[dict]) -> str:
     )
 
 
-def sweep_table(entry: dict) -> str:
+def sweep_bench_table(entry: dict) -> str:
     rows = [
         ["basic", f"{entry['basic_s']:.1f}", "1.00"],
         ["joblib, n_jobs=2", f"{entry['joblib_s']:.1f}", f"{entry['ratio']:.2f}"],
@@ -208,7 +208,7 @@ def render(report: dict) -> str:
     if report.get("train"):
         parts.append(train_table(report["train"]))
     if report.get("sweep"):
-        parts.append(sweep_table(report["sweep"]))
+        parts.append(sweep_bench_table(report["sweep"]))
     if report.get("startup"):
         parts.append(startup.table(report["startup"]))
     if report.get("targets"):

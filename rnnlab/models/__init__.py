@@ -1,6 +1,6 @@
 """Interchangeable RNN implementations, each a drop-in for `torch.nn.RNN` and proven equal to it.
 
-`IMPLEMENTATIONS` maps a name to its class: the single networks of `cells.CELLS` and the wrappers composed of
+`IMPLEMENTATIONS` maps a name to its class: the single networks of `single_networks.CELLS` and the wrappers composed of
 them; `python -m rnnlab.parity` checks every entry against nn.RNN, its numbers and its whole public surface.
 """
 
