@@ -140,14 +140,14 @@ def test_a_corrupt_metrics_json_is_a_corrupt_job_in_the_table_the_report_and_the
 def test_a_summary_that_cannot_be_made_fails_the_sweep_in_one_line(sweep_dir, monkeypatch, capsys):
     from omegaconf import OmegaConf
 
-    from rnnlab.sweeps import summary
+    from rnnlab.sweeps import job_statuses
 
     def broken(_):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(summary, "find_jobs", broken)
+    monkeypatch.setattr(job_statuses, "find_jobs", broken)
     with pytest.raises(SystemExit) as exit_:
-        summary.SweepSummary().on_multirun_end(OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep_dir)}}}))
+        job_statuses.SweepSummary().on_multirun_end(OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep_dir)}}}))
     assert exit_.value.code == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no summary could be made (PermissionError" in err[0]
