@@ -101,3 +101,24 @@ def test_a_real_sweeps_trial_names_progress_lines_and_report_rows_name_the_same_
         content = events.PluginTagToContent("hparams")["_hparams_/session_start_info"]
         trials.add(plugin_data_pb2.HParamsPluginData.FromString(content).session_start_info.group_name)
     assert trials == {f"{s} {lr}  study" for s, lr in rows}
+
+
+def test_no_override_parsing_outside_the_record_layer():
+    """A second parser would be a second answer to a job's name: `partition("=")`, `split("=")` or Hydra's
+    OverridesParser anywhere in the package but rnnlab/record/ is one."""
+    import ast
+
+    found = []
+    for path in (ROOT / "rnnlab").rglob("*.py"):
+        if "record" in path.relative_to(ROOT / "rnnlab").parts[:1]:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                first = node.args[0] if node.args else None
+                if node.func.attr in ("partition", "split", "rpartition", "rsplit") and (
+                    isinstance(first, ast.Constant) and first.value == "="
+                ):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+            if isinstance(node, ast.ImportFrom) and any(alias.name == "OverridesParser" for alias in node.names):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert found == []
