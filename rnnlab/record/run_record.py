@@ -43,7 +43,7 @@ def _finite_or_none(value: Any) -> Any:
     return value
 
 
-def write_metrics(output_dir: str | os.PathLike, record: dict[str, Any] | RunRecord) -> Path:
+def write_metrics(output_dir: str | os.PathLike[str], record: dict[str, Any] | RunRecord) -> Path:
     """Write `record` as output_dir/metrics.json atomically (temporary file beside it, fsync, rename), mode 0644."""
     if isinstance(record, RunRecord):
         record = record.to_json()
@@ -55,14 +55,14 @@ def write_metrics(output_dir: str | os.PathLike, record: dict[str, Any] | RunRec
     return output_dir / METRICS_FILE
 
 
-def remove_metrics_leftovers(output_dir: str | os.PathLike) -> None:
+def remove_metrics_leftovers(output_dir: str | os.PathLike[str]) -> None:
     """Delete the temporary files a kill during write_metrics left behind (and those of earlier writers, named
     `.metrics.*.tmp` too)."""
     if Path(output_dir).is_dir():
         remove_leftovers(Path(output_dir), "metrics")
 
 
-def read_metrics(output_dir: str | os.PathLike) -> dict[str, Any] | None:
+def read_metrics(output_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
     """The run's metrics.json as written, or None if it has not ended (or never started); CorruptMetrics if it is
     no record. (`read_record` reads it typed.)"""
     path = Path(output_dir) / METRICS_FILE
@@ -73,10 +73,10 @@ def read_metrics(output_dir: str | os.PathLike) -> dict[str, Any] | None:
     except (ValueError, OSError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise CorruptMetrics(f"{path} is unreadable ({type(error).__name__}: {str(error)[:120]})") from error
     RunRecord.from_json(data, source=str(path))  # a record, or CorruptMetrics naming the file
-    return data
+    return dict(data)
 
 
-def read_record(output_dir: str | os.PathLike) -> RunRecord | None:
+def read_record(output_dir: str | os.PathLike[str]) -> RunRecord | None:
     """The run's metrics.json, typed; None if it has not ended (or never started); CorruptMetrics if it is none."""
     data = read_metrics(output_dir)
     return RunRecord.from_json(data) if data is not None else None
@@ -162,13 +162,13 @@ class RunRecord:
 def run_record(
     cfg: DictConfig,
     status: str,
-    summary,
-    task,
-    trainer,
+    summary: Any,
+    task: Any,
+    trainer: Any,
     started: float,
-    timing: dict | None = None,
-    **extra,
-) -> dict:
+    timing: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """metrics.json's content (a RunRecord's JSON). Everything but `timing` is a function of the configuration.
 
     `summary` (a rnnlab.training.run_summary.RunSummary), `task` and `trainer` are None for a run refused before
@@ -194,7 +194,7 @@ def run_record(
     ).to_json()
 
 
-def _resolved_config(cfg: DictConfig) -> dict:
+def _resolved_config(cfg: DictConfig) -> dict[str, Any]:
     cfg = cfg.copy()
     with open_dict(cfg):
         cfg.pop("hydra", None)  # present when composed with return_hydra_config (tests)
@@ -204,10 +204,10 @@ def _resolved_config(cfg: DictConfig) -> dict:
     except OmegaConfBaseException:  # recording a configuration whose interpolation does not resolve
         container = OmegaConf.to_container(cfg, resolve=False)
     assert isinstance(container, dict)  # a DictConfig's container is a dict
-    return container
+    return {str(key): value for key, value in container.items()}
 
 
-def objective(best: dict, metric: str) -> float:
+def objective(best: dict[str, Any], metric: str) -> float:
     """What `train` returns to a sweeper: the best value of `metric` in metrics.json's `best`; inf if none."""
     value = best.get(metric)
     return float(value) if value is not None else math.inf
