@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from rnnlab.sweeps.report import CSV, markdown_table, write_report
+from rnnlab.sweeps.report_files import CSV, markdown_table, write_report
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

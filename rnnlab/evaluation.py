@@ -51,7 +51,7 @@ def evaluate_run(run_dir: Path, overrides: list[str], split: str = "val", write:
     import torch
     from omegaconf import OmegaConf, open_dict
 
-    from rnnlab.api import load, run_config
+    from rnnlab.loading import load, run_config
     from rnnlab.record.atomic import write_atomically
 
     if split not in SPLITS:
@@ -119,10 +119,10 @@ def eval_table(sweep_dir: Path):
     import pandas as pd
 
     from rnnlab.record.jobs import find_jobs
-    from rnnlab.sweeps.table import varied_keys
+    from rnnlab.record.study import study_keys
 
     jobs = find_jobs(sweep_dir)
-    keys = varied_keys(jobs)
+    keys = study_keys(sweep_dir, [job.overrides for job in jobs])
     rows = []
     for job in jobs:
         for record in read_eval_records(job.dir):

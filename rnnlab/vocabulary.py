@@ -23,6 +23,6 @@ WEIGHT_DTYPES = {
 }
 
 
-def weight_dtype(precision) -> tuple[str, float]:
+def weight_dtype(precision: object) -> tuple[str, float]:
     """(name, largest finite value) of the dtype a run of Trainer precision `precision` keeps its weights in."""
     return WEIGHT_DTYPES.get(str(precision), WEIGHT_DTYPES["32"])

@@ -10,6 +10,8 @@ from __future__ import annotations
 TRAIN_LOSS = "train/loss"
 VAL_LOSS = "val/loss"
 VAL_ACC = "val/acc"
+TRAIN_ACC = "train/acc"
+VAL = "val/"  # every validation metric's prefix
 BASELINE = "baseline/loss"
 
 # ---- parameter gradient norms (GradNorms) -------------------------------------------------------------------

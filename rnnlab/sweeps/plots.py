@@ -14,6 +14,7 @@ matplotlib.use("Agg")  # files only, never a window: reports run on servers and 
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from rnnlab.record import tags  # noqa: E402
 from rnnlab.sweeps.table import grad_through_time  # noqa: E402
 
 MAX_PANELS = 12
@@ -71,7 +72,7 @@ def final_loss_plot(table: pd.DataFrame, path: Path) -> Path:
     if (table["final_val_loss"].dropna() > 0).all():
         ax.set_yscale("log")
     ax.set_xlabel(x_key or "job")
-    ax.set_ylabel("final val/loss (x on top: diverged)")
+    ax.set_ylabel(f"final {tags.VAL_LOSS} (x on top: diverged)")
     _legend(ax)
     return _save(fig, path)
 
@@ -97,7 +98,7 @@ def grad_through_time_plot(table: pd.DataFrame, scalars: dict, path: Path) -> Pa
     return _save(fig, path)
 
 
-def learning_curves_plot(table: pd.DataFrame, scalars: dict, path: Path, tag: str = "val/loss") -> Path | None:
+def learning_curves_plot(table: pd.DataFrame, scalars: dict, path: Path, tag: str = tags.VAL_LOSS) -> Path | None:
     """`tag` against the optimizer step for every job, a panel per group; None if no job logged it."""
     x_key, panel_keys = axis_and_panels(table)
     if not any(tag in scalars[name] for name in table["job"]):

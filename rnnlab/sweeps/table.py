@@ -8,12 +8,14 @@ diagnostics' `grad_h/` tags (diagnostics off, or not logged yet) gets empty grad
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from rnnlab.record import tags
 from rnnlab.record.jobs import Job, find_jobs
+from rnnlab.record.study import study_keys
 
 # Written by rnnlab.diagnostics.GradThroughTime: log10(‖dL/dh_first‖ / ‖dL/dh_last‖) of the first layer, and
 # ‖dL/dh_t‖ at a spread of steps t (tags grad_h/layer0/t00, t05, ...). < 0: vanishing; > 0: exploding.
@@ -53,21 +55,13 @@ def _number(value: str):
         return value
 
 
-def varied_keys(jobs: list[Job]) -> list[str]:
-    """The override keys whose value differs between jobs (all of them for a single job), in a stable order."""
-    keys = sorted({key for job in jobs for key in job.overrides})
-    if len(jobs) < 2:
-        return keys
-    return [key for key in keys if len({job.overrides.get(key) for job in jobs}) > 1]
-
-
 def job_row(job: Job, keys: list[str], scalars: dict[str, pd.Series]) -> dict:
     m = job.metrics or {}
     final, best, timing = m.get("final") or {}, m.get("best") or {}, m.get("timing") or {}
     baseline = m.get("baseline")
     final_loss = final.get(tags.VAL_LOSS)
     ratio = scalars.get(GRAD_RATIO_TAG)
-    row = {"job": job.name}
+    row: dict[str, Any] = {"job": job.name}
     row.update({key: _number(job.overrides[key]) if key in job.overrides else None for key in keys})
     row.update(
         {
@@ -105,7 +99,7 @@ def sweep_table(sweep_dir: str | Path) -> tuple[pd.DataFrame, dict[str, dict[str
     `table.attrs` holds `varied` (the swept keys, the table's first columns) and `fixed` (overrides all jobs share).
     """
     jobs = find_jobs(sweep_dir)
-    keys = varied_keys(jobs)
+    keys = study_keys(sweep_dir, [job.overrides for job in jobs])
     jobs.sort(key=lambda job: tuple(_sort_key(_number(job.overrides.get(key, ""))) for key in keys))
     scalars = {job.name: read_scalars(job.dir) for job in jobs}
     table = pd.DataFrame([job_row(job, keys, scalars[job.name]) for job in jobs])

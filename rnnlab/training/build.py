@@ -10,8 +10,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from rnnlab.tasks.base import SyntheticTask
-from rnnlab.training.checks import constructed
 from rnnlab.training.module import RNNModule
+from rnnlab.training.refusals import constructed
 
 
 def build_module(cfg: DictConfig) -> tuple[SyntheticTask, RNNModule]:

@@ -101,7 +101,7 @@ class RNNModule(L.LightningModule):
         self.log(tags.TRAIN_LOSS, loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=target.size(0))
         if self.kind == "classification":
             self.train_acc(prediction, target)
-            self.log("train/acc", self.train_acc, on_step=True, on_epoch=False)
+            self.log(tags.TRAIN_ACC, self.train_acc, on_step=True, on_epoch=False)
         if not torch.isfinite(loss):
             # A diverged run is a result, not a crash: stop here, and skip this step's backward and update.
             self.diverged_at_step = self.global_step

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from rnnlab.record import tags
-from rnnlab.training.hparams import MAIN, curated_hparams, final_metrics, hparams_summaries, trial_id, varied_keys
+from rnnlab.training.hparams import MAIN, curated_hparams, final_metrics, hparams_summaries, trial_id
 from tests.helpers import compose_run
 
 
@@ -84,15 +84,6 @@ def test_a_sweep_job_is_named_by_its_varied_values_and_its_sweep():
     assert trial_id(job, ["seed=1"], ["lr"], "sweep") == job.rsplit("/", 1)[1]
 
 
-def test_the_varied_keys_are_the_sweepers_params_else_the_command_lines():
-    overrides = ["max_steps=100", "init_scale=0.5", "nonlinearity=tanh", "+task.num_marked=3"]
-    assert varied_keys({"init_scale": "0.5,1.5", "nonlinearity": "tanh,relu"}, overrides) == [
-        "init_scale",
-        "nonlinearity",
-    ]
-    assert varied_keys(None, overrides) == ["max_steps", "init_scale", "nonlinearity", "task.num_marked"]
-
-
 def test_a_sweep_job_reads_what_varies_from_the_sweeps_multirun_yaml(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
@@ -110,6 +101,8 @@ def test_a_sweep_job_reads_what_varies_from_the_sweeps_multirun_yaml(tmp_path, m
     assert run._varied_keys(["num_layers=2", "lr=0.1"]) == ["num_layers", "lr"]
     (tmp_path / "multirun.yaml").unlink()
     assert run._varied_keys(["num_layers=2", "lr=0.1"]) == ["num_layers", "lr"]
+    monkeypatch.setattr(run, "_sweeping", lambda: False)  # a single run: what its command line sets
+    assert run._varied_keys(["max_steps=100", "+task.num_marked=3"]) == ["max_steps", "task.num_marked"]
 
 
 def test_the_gradient_indicator_and_the_radius_at_init_are_metric_columns(tmp_path):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rnnlab.record.formatting import markdown
 from rnnlab.record.jobs import CORRUPT
 from rnnlab.sweeps.plots import final_loss_plot, grad_through_time_plot, learning_curves_plot
 from rnnlab.sweeps.table import sweep_table
@@ -43,9 +44,7 @@ def _cell(value) -> str:
 
 def markdown_table(table: pd.DataFrame, columns: list[str]) -> str:
     """A GitHub-flavoured Markdown table of `columns` (pandas' to_markdown needs `tabulate`; this needs nothing)."""
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(_cell(row[c]) for c in columns) + " |" for _, row in table.iterrows()]
-    return "\n".join(lines)
+    return markdown(columns, [[_cell(row[c]) for c in columns] for _, row in table.iterrows()])
 
 
 def write_report(sweep_dir: str | Path, out: str | Path | None = None) -> dict[str, Path]:
@@ -56,12 +55,14 @@ def write_report(sweep_dir: str | Path, out: str | Path | None = None) -> dict[s
     out.mkdir(parents=True, exist_ok=True)
     written = {"csv": out / CSV}
     table.to_csv(written["csv"], index=False)
-    plots = {}
+    plots: dict[str, Path] = {}
     if len(table):
-        plots["final_loss"] = final_loss_plot(table, out / "final_loss.png")
-        plots["grad_through_time"] = grad_through_time_plot(table, scalars, out / "grad_through_time.png")
-        plots["learning_curves"] = learning_curves_plot(table, scalars, out / "learning_curves.png")
-    plots = {k: v for k, v in plots.items() if v is not None}
+        drawn = {
+            "final_loss": final_loss_plot(table, out / "final_loss.png"),
+            "grad_through_time": grad_through_time_plot(table, scalars, out / "grad_through_time.png"),
+            "learning_curves": learning_curves_plot(table, scalars, out / "learning_curves.png"),
+        }
+        plots = {k: v for k, v in drawn.items() if v is not None}
     written.update(plots)
 
     varied = table.attrs.get("varied", [])
