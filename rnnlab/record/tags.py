@@ -73,3 +73,29 @@ HP_BASELINE = "hp/baseline"
 HP_DIVERGED = "hp/diverged"
 HP_FINAL_ACC = "hp/final_acc"
 HP_BEST_VAL_ACC = "hp/best_val_acc"
+
+
+# ---- the mean-field theory beside grad_h (GradThroughTime with a theory spec; rnnlab.theory) -----------------
+def grad_h_theory_log10_ratio(layer: int) -> str:
+    """The predicted log10 first/last ratio for the initial weights (beside `grad_h_log10_ratio`)."""
+    return f"{grad_h_prefix(layer)}theory_log10_first_over_last"
+
+
+def grad_h_theory_log10_rate(layer: int) -> str:
+    """The predicted per-step log10 rate for the initial weights (the ratio over T - 1 steps)."""
+    return f"{grad_h_prefix(layer)}theory_log10_rate"
+
+
+def grad_h_log10_rate(layer: int) -> str:
+    """The measured per-step log10 rate: log10_first_over_last / (T - 1)."""
+    return f"{grad_h_prefix(layer)}log10_rate"
+
+
+# ---- the finite-time Lyapunov spectrum (JacobianSpectrum) ----------------------------------------------------
+JACOBIAN = "jacobian/"
+JACOBIAN_IMAGE = "jacobian/spectrum"  # IMAGES: per-step log10 singular values of J_{T-1}⋯J_1, a line per layer
+
+
+def jacobian(layer_name: str, stat: str) -> str:
+    """`layer_name` is `layer{k}` or `layer{k}_reverse`; `stat` is `log10_sigma_max` or `lyapunov{i}`."""
+    return f"{JACOBIAN}{layer_name}/{stat}"
