@@ -8,6 +8,7 @@ initialisation, its total log10 ratio and per-step rate, and the critical σ_w (
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -129,14 +130,22 @@ def predict(mean_squares, setup: Setup, loss_steps=None) -> Prediction:
 def critical_sigma_w(mean_squares, setup: Setup, lo: float = 0.05, hi: float = 4.0, loss_steps=None) -> float:
     """The σ_w (or gain) at which the predicted total log10 ratio over these inputs is 0: the finite-time edge of
     chaos the lab's indicator sees (nan where no sign change lies in [lo, hi])."""
+    return critical_scale(mean_squares, lambda sigma_w: replace(setup, sigma_w=sigma_w), lo, hi, loss_steps)
 
-    def ratio(sigma_w: float) -> float:
-        return predict(mean_squares, replace(setup, sigma_w=sigma_w), loss_steps).log10_ratio
 
-    a, b = ratio(lo), ratio(hi)
-    if not (a < 0 < b):
+def critical_scale(mean_squares, setup_at: Callable[[float], Setup], lo: float, hi: float, loss_steps=None) -> float:
+    """The value x in [lo, hi] at which `setup_at(x)`'s predicted total log10 ratio is 0 (nan: no sign change).
+
+    With `setup_at` built from `setup_for(init, x, ...)` this is the critical `init_scale` of a scheme, its input
+    weights moving with it where the scheme scales them together (normal, uniform, torch).
+    """
+
+    def ratio(x: float) -> float:
+        return predict(mean_squares, setup_at(x), loss_steps).log10_ratio
+
+    if not (ratio(lo) < 0 < ratio(hi)):
         return math.nan
-    return float(brentq(ratio, lo, hi, xtol=1e-4))
+    return float(brentq(ratio, lo, hi, xtol=1e-4 * lo))
 
 
 def critical_line(sigma_bs, mean_square: float, nonlinearity: str, sigma_in: float = 1.0) -> np.ndarray:
