@@ -95,16 +95,24 @@ class TheoryLine:
         self.prediction: Prediction | None = None
         self.setup: Setup | Outside | None = None
 
-    def scalars(self, pl_module, batch: dict) -> dict[str, float]:
-        """The predicted log10 ratio and per-step rate of layer 0 (nothing where the theory does not apply)."""
+    def scalars(self, pl_module, batch: dict, measured: dict[str, float], step: int) -> dict[str, float]:
+        """The predicted log10 ratio and per-step rate of layer 0 (nothing where the theory does not apply); at
+        step 0 also the predicted norm at each of `measured`'s steps (its `t{t}` keys), anchored at the measured
+        last step, under `grad_h/layer0/theory_t{t}`: the line a sweep report draws beside the measured one."""
         if self.setup is None:
             self.prediction, self.setup = predicted(pl_module, batch, self.spec)
         if self.prediction is None:
             return {}
-        return {
+        out = {
             tags.grad_h_theory_log10_ratio(0): self.prediction.log10_ratio,
             tags.grad_h_theory_log10_rate(0): self.prediction.log10_rate,
         }
+        steps = {key: int(key[1:]) for key in measured if key[:1] == "t" and key[1:].isdigit()}
+        if step == 0 and steps:
+            last = measured[max(steps, key=steps.get)]
+            for key, t in steps.items():
+                out[tags.grad_h_theory_norm(0, key)] = last * 10.0 ** float(self.prediction.profile[t])
+        return out
 
     def line(self, step: int) -> tuple[np.ndarray | None, str | None]:
         """(the predicted profile relative to the last step, or None; a note to print on the figure, or None)."""

@@ -81,14 +81,16 @@ class GradThroughTime(EveryNSteps):
         if not self.due(trainer):
             return
         result = probe(pl_module, batch, with_grads=True)
-        metrics = {}
+        metrics, first_layer = {}, {}
         for k, grad in enumerate(result.grads):
-            for name, value in through_time_norms(grad, result.lengths, self.num_steps).items():
+            norms = through_time_norms(grad, result.lengths, self.num_steps)
+            first_layer = first_layer or norms
+            for name, value in norms.items():
                 metrics[f"{tags.grad_h_prefix(k)}{name}"] = value
             metrics[tags.grad_h_log10_rate(k)] = metrics[tags.grad_h_log10_ratio(k)] / max(grad.size(1) - 1, 1)
         step = trainer.global_step
         if self.theory is not None:
-            metrics.update(self.theory.scalars(pl_module, batch))
+            metrics.update(self.theory.scalars(pl_module, batch, first_layer, step))
         log_scalars(trainer, metrics, step)
         writer = summary_writer(trainer)
         if self.image_every_n_steps and step % self.image_every_n_steps == 0 and writer is not None:

@@ -86,6 +86,11 @@ def grad_h_theory_log10_rate(layer: int) -> str:
     return f"{grad_h_prefix(layer)}theory_log10_rate"
 
 
+def grad_h_theory_norm(layer: int, step_key: str) -> str:
+    """The predicted ‖dL/dh_t‖ at step key `t{t}` for the initial weights, anchored at the measured last step."""
+    return f"{grad_h_prefix(layer)}theory_{step_key}"
+
+
 def grad_h_log10_rate(layer: int) -> str:
     """The measured per-step log10 rate: log10_first_over_last / (T - 1)."""
     return f"{grad_h_prefix(layer)}log10_rate"
