@@ -47,7 +47,7 @@ def trainability_figure(table: pd.DataFrame, path: Path, title: str) -> None:
     for k, style in zip(MULTIPLES, ("-", "--")):
         ax.plot(fine, k * scale, "r" + style, linewidth=1.5, label=f"theory: T = {k} xi, xi = 1/|ln chi*|")
     ax.set_yscale("log")
-    ax.set_yticks(ts, [str(t) for t in ts])
+    ax.set_yticks(ts, [f"{t:g}" for t in ts])
     ax.minorticks_off()
     ax.set_ylim(min(ts) / 1.6, max(ts) * 1.6)
     ax.set_xlim(min(ws) - 0.3, max(ws) + 0.3)
@@ -82,7 +82,7 @@ def summary(table: pd.DataFrame, study: str) -> str:
     ]
     for r in stats.itertuples():
         sd = f"{r.std:.3f}" if r.count > 1 else "-"
-        lines.append(f"| {r.init_scale:g} | {r.seq_len} | {r.mean:.3f} ± {sd} | {r.count} | {xi(r.init_scale):.2f} |")
+        lines.append(f"| {r.init_scale:g} | {r.seq_len:g} | {r.mean:.3f} ± {sd} | {r.count} | {xi(r.init_scale):.2f} |")
     lines += [
         "",
         "What differs from Chen, Pennington & Schoenholz (2018): they train on MNIST read pixel by pixel with "
