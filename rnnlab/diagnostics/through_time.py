@@ -11,6 +11,7 @@ from torch import Tensor
 from rnnlab.diagnostics.base import EveryNSteps, check_image_schedule, log_scalars, summary_writer
 from rnnlab.diagnostics.observed import ObservedModule
 from rnnlab.diagnostics.probe import probe
+from rnnlab.diagnostics.theory_line import TheoryLine
 from rnnlab.errors import invalid
 from rnnlab.record import tags
 
@@ -58,29 +59,43 @@ class GradThroughTime(EveryNSteps):
 
     Runs at the start of a training batch, on that batch and the weights this step's gradient is computed at
     (before the optimizer step), through the layer-by-layer probe (no dropout).
+
+    With `theory` (the run's init keys: init, init_scale, init_input_scale, init_bias_scale) it also logs the
+    mean-field prediction for the initial weights beside the measurement (`grad_h/layer0/theory_log10_…`) and
+    draws it dashed on the step-0 profile, or writes why the configuration has none (docs/theory.md).
     """
 
-    def __init__(self, every_n_steps: int = 50, num_steps: int = 8, image_every_n_steps: int = 100) -> None:
+    def __init__(
+        self, every_n_steps: int = 50, num_steps: int = 8, image_every_n_steps: int = 100, theory: dict | None = None
+    ) -> None:
         super().__init__(every_n_steps)
         if not isinstance(num_steps, int) or num_steps < 2:
             raise invalid("GradThroughTime.num_steps", num_steps, "an integer >= 2 (the first and last step)")
         check_image_schedule("GradThroughTime", every_n_steps, image_every_n_steps)
         self.num_steps = num_steps
         self.image_every_n_steps = image_every_n_steps
+        # the run's init keys: the mean-field line beside the measurement (rnnlab.diagnostics.theory_line)
+        self.theory = TheoryLine(theory) if theory is not None else None
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: ObservedModule, batch, batch_idx: int) -> None:
         if not self.due(trainer):
             return
         result = probe(pl_module, batch, with_grads=True)
-        metrics = {}
+        metrics, first_layer = {}, {}
         for k, grad in enumerate(result.grads):
-            for name, value in through_time_norms(grad, result.lengths, self.num_steps).items():
+            norms = through_time_norms(grad, result.lengths, self.num_steps)
+            first_layer = first_layer or norms
+            for name, value in norms.items():
                 metrics[f"{tags.grad_h_prefix(k)}{name}"] = value
+            metrics[tags.grad_h_log10_rate(k)] = metrics[tags.grad_h_log10_ratio(k)] / max(grad.size(1) - 1, 1)
         step = trainer.global_step
+        if self.theory is not None:
+            metrics.update(self.theory.scalars(pl_module, batch, first_layer, step))
         log_scalars(trainer, metrics, step)
         writer = summary_writer(trainer)
         if self.image_every_n_steps and step % self.image_every_n_steps == 0 and writer is not None:
             from rnnlab.diagnostics.figures import grad_profile_figure, log_figure  # matplotlib: only when drawing
 
             profiles = [step_norms(grad).tolist() for grad in result.grads]
-            log_figure(writer, tags.GRAD_H_PROFILE_IMAGE, grad_profile_figure(profiles, step), step)
+            line, note = self.theory.line(step) if self.theory is not None else (None, None)
+            log_figure(writer, tags.GRAD_H_PROFILE_IMAGE, grad_profile_figure(profiles, step, line, note), step)

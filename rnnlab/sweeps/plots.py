@@ -16,6 +16,7 @@ import pandas as pd  # noqa: E402
 
 from rnnlab.record import tags  # noqa: E402
 from rnnlab.sweeps.table import grad_through_time  # noqa: E402
+from rnnlab.sweeps.theory import draw_theory_line  # noqa: E402
 
 MAX_PANELS = 12
 
@@ -90,7 +91,8 @@ def grad_through_time_plot(table: pd.DataFrame, scalars: dict, path: Path) -> Pa
             curve = curves[row["job"]]
             if len(curve) and (curve > 0).any():
                 label = f"{x_key}={row[x_key]:g}" if x_key and isinstance(row[x_key], float) else row["job"][:30]
-                ax.semilogy(curve.index, curve.clip(lower=1e-38), "o-", ms=3, label=label)
+                (drawn,) = ax.semilogy(curve.index, curve.clip(lower=1e-38), "o-", ms=3, label=label)
+                draw_theory_line(ax, scalars[row["job"]], drawn.get_color())  # dashed: the mean-field theory at init
         ax.set_title(_title(panel_keys, values), fontsize=8)
         ax.set_xlabel("time step t")
         ax.set_ylabel("‖dL/dh_t‖ (at the first logged step)")

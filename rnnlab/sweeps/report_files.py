@@ -17,6 +17,7 @@ from rnnlab.record.formatting import markdown
 from rnnlab.record.jobs import CORRUPT
 from rnnlab.sweeps.plots import final_loss_plot, grad_through_time_plot, learning_curves_plot
 from rnnlab.sweeps.table import sweep_table
+from rnnlab.sweeps.theory import measured_vs_predicted
 
 CSV, MARKDOWN = "jobs.csv", "report.md"
 # The Markdown table's columns after the swept keys (the CSV keeps every column, the job's directory included).
@@ -86,6 +87,14 @@ def write_report(sweep_dir: str | Path, out: str | Path | None = None) -> dict[s
         parts += (
             ["## Failures", ""] + [f"- `{row.job}` ({row.status}): {row.error}" for row in failures.itertuples()] + [""]
         )
+    theory = measured_vs_predicted(table, scalars) if len(table) else None
+    if theory is not None and (theory["theory"] != "outside the theory").any():
+        parts += [
+            "## Gradient at initialisation: measured and the mean-field theory (dashed in the gradient figure)",
+            "",
+            markdown_table(theory, list(theory.columns)),
+            "",
+        ]
     parts += [f"![{name}]({path.name})" for name, path in plots.items()]
     written["markdown"] = out / MARKDOWN
     written["markdown"].write_text("\n".join(parts) + "\n")

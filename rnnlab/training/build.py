@@ -26,6 +26,8 @@ def build_module(cfg: DictConfig) -> tuple[SyntheticTask, RNNModule]:
             init=cfg.init,
             init_scale=cfg.init_scale,
             seed=cfg.seed,
+            init_input_scale=cfg.get("init_input_scale"),
+            init_bias_scale=cfg.get("init_bias_scale", 0.0),
         )
     )
     return task, module

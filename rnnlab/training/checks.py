@@ -18,7 +18,7 @@ from omegaconf.errors import OmegaConfBaseException
 from rnnlab.config import CONF_DIR
 from rnnlab.errors import ConfigError, require
 from rnnlab.training.refusals import constructed  # noqa: F401  (its home before; callers import it from here)
-from rnnlab.vocabulary import INIT_SCHEMES, NONLINEARITIES, weight_dtype
+from rnnlab.vocabulary import BIAS_SCALED_SCHEMES, INIT_SCHEMES, INPUT_SCALED_SCHEMES, NONLINEARITIES, weight_dtype
 
 
 def _is_int(value) -> bool:
@@ -66,6 +66,20 @@ def check_values(cfg: DictConfig) -> None:
         "init_scale",
         cfg.init_scale,
         f"a number in [0, {largest:.4g}] (the run's {dtype} weights)",
+    )
+    input_scale, bias_scale = cfg.get("init_input_scale"), cfg.get("init_bias_scale", 0.0)
+    _require(
+        input_scale is None
+        or (_is_number(input_scale) and 0 <= input_scale <= largest and cfg.init in INPUT_SCALED_SCHEMES),
+        "init_input_scale",
+        input_scale,
+        f"null, or a number in [0, {largest:.4g}] with init one of {', '.join(INPUT_SCALED_SCHEMES)}",
+    )
+    _require(
+        _is_number(bias_scale) and 0 <= bias_scale <= largest and (bias_scale == 0 or cfg.init in BIAS_SCALED_SCHEMES),
+        "init_bias_scale",
+        bias_scale,
+        f"a number in [0, {largest:.4g}]; other than 0 only with init one of {', '.join(BIAS_SCALED_SCHEMES)}",
     )
     _require(_is_number(cfg.lr) and cfg.lr > 0, "lr", cfg.lr, "a number > 0")
     _require(_is_int(cfg.batch_size) and cfg.batch_size >= 1, "batch_size", cfg.batch_size, "an integer >= 1")

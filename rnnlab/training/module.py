@@ -37,12 +37,14 @@ class RNNModule(L.LightningModule):
         init: str = "torch",
         init_scale: float = 1.0,
         seed: int = 0,
+        init_input_scale: float | None = None,
+        init_bias_scale: float = 0.0,
     ) -> None:
         super().__init__()
         self.kind, self.readout = task.kind, task.readout
         self.baseline = float(task.baseline)
         self.rnn = rnn(input_size=task.input_size, batch_first=True)
-        initialise(self.rnn, init, init_scale, seed)
+        initialise(self.rnn, init, init_scale, seed, init_input_scale, init_bias_scale)
         self.head = nn.Linear(self.rnn.num_directions * self.rnn.hidden_size, task.output_size)
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         if self.kind == "classification":
