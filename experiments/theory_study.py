@@ -26,7 +26,7 @@ def grid_of(study: str) -> dict[str, list]:
 
 def composed(study: str):
     """The study's configuration, composed and checked once (its grid points differ only in top-level keys)."""
-    from rnnlab.diagnostics.theory_report import _compose
+    from rnnlab.theory_report import _compose
 
     cfg, _, _ = _compose([f"experiment={study}"])
     return cfg

@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("overrides", nargs="*", help="KEY=VALUE, as for python -m rnnlab.train")
     parser.add_argument("--plot", metavar="FILE.png", help="also draw the measured and predicted profiles here")
     args = parser.parse_args(argv)
-    from rnnlab.diagnostics.theory_report import ConfigError, report_config  # torch: after the arguments
+    from rnnlab.theory_report import ConfigError, report_config  # torch: after the arguments
 
     try:
         text = report_config(args.overrides, args.plot)
