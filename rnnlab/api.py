@@ -51,7 +51,6 @@ def run(overrides=(), run_dir: PathLike | None = None, progress: bool = False) -
     from omegaconf import OmegaConf
 
     from rnnlab.config import compose_config, in_output_dir
-    from rnnlab.record.run_record import read_metrics
     from rnnlab.training.checks import check_config
     from rnnlab.training.console import quiet_third_party
 
@@ -64,7 +63,7 @@ def run(overrides=(), run_dir: PathLike | None = None, progress: bool = False) -
     check_config(cfg)  # before anything is written
     hydra_dir = run_dir / ".hydra"  # what Hydra writes for a CLI run: rnnlab.load, eval and the report read it
     hydra_dir.mkdir(parents=True, exist_ok=True)
-    job = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
+    job = OmegaConf.masked_copy(cfg, [str(k) for k in cfg if k != "hydra"])
     OmegaConf.save(job, hydra_dir / "config.yaml")
     OmegaConf.save(OmegaConf.create(list(cfg.hydra.overrides.task)), hydra_dir / "overrides.yaml")
     quiet_third_party()
@@ -72,7 +71,7 @@ def run(overrides=(), run_dir: PathLike | None = None, progress: bool = False) -
 
     quiet_third_party()  # Lightning's import set its loggers back to INFO
     train(cfg)
-    return Run(run_dir, read_metrics(run_dir))
+    return read_run(run_dir)
 
 
 def read_run(run_dir: PathLike) -> Run:
@@ -101,7 +100,7 @@ def read_sweep(sweep_dir: PathLike) -> pd.DataFrame:
     """
     from rnnlab.sweeps.table import sweep_table
 
-    return sweep_table(sweep_dir)[0]
+    return sweep_table(Path(sweep_dir))[0]
 
 
 def read_evals(sweep_dir: PathLike) -> pd.DataFrame:

@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from rnnlab.record.overrides import override_key, override_value
+
 SPLITS = ("val", "test", "train")
 # What an evaluation may change: the data, never the network (its weights fix its sizes and its nonlinearity).
 EVAL_KEYS = ("seq_len", "seed", "batch_size")
@@ -29,8 +31,8 @@ class EvalError(ValueError):
 
 def check_override(override: str) -> tuple[str, Any]:
     """`key=value` -> (key, value as YAML reads it); EvalError unless the key only changes the data."""
-    key, sep, value = override.partition("=")
-    if not sep or not key:
+    key, value = override_key(override), override_value(override)
+    if "=" not in override or not key:
         raise EvalError(f"'{override}' is not KEY=VALUE")
     if key in FIXED_TASK_KEYS or not (key in EVAL_KEYS or key.startswith(EVAL_PREFIX)):
         raise EvalError(

@@ -48,7 +48,7 @@ class LoadedRun:
 def run_config(run_dir: PathLike) -> DictConfig:
     """The run's configuration: `.hydra/config.yaml` (interpolations kept, so `seq_len=…` reaches the task), else
     the resolved config in its metrics.json."""
-    from omegaconf import OmegaConf, open_dict
+    from omegaconf import DictConfig, OmegaConf, open_dict
 
     from rnnlab.record.run_record import read_metrics
 
@@ -61,6 +61,8 @@ def run_config(run_dir: PathLike) -> DictConfig:
         if record is None:
             raise FileNotFoundError(f"{run_dir} is no run directory: neither .hydra/config.yaml nor metrics.json")
         cfg = OmegaConf.create(record["config"])
+    if not isinstance(cfg, DictConfig):
+        raise ValueError(f"{run_dir}'s configuration is not a mapping")
     with open_dict(cfg):
         cfg.paths.output_dir = str(run_dir)
     return cfg

@@ -74,6 +74,7 @@ def report_config(overrides, plot_path: str | None = None) -> str:
     if isinstance(setup, Outside):
         lines.append(f"predicted: none, {setup.reason}")
     else:
+        assert prediction is not None  # a setup inside the theory has its prediction
         lines += [
             f"predicted log10 |dL/dh_0| / |dL/dh_{steps - 1}| = {prediction.log10_ratio:+.3f}  "
             f"(per step {prediction.log10_rate:+.4f})",
@@ -90,6 +91,7 @@ def report_config(overrides, plot_path: str | None = None) -> str:
         else:
             side = "ordered: gradients vanish" if cfg.init_scale < critical else "chaotic: gradients explode"
             sigma_star = setup_of(rnn, InitSpec(cfg.init, critical, spec.init_input_scale, spec.init_bias_scale))
+            assert not isinstance(sigma_star, Outside)  # the same network as `setup`, at another scale
             lines.append(
                 f"critical point (predicted ratio 0 over these inputs): init_scale={critical:.4g} for init={cfg.init} "
                 f"(sigma_w={sigma_star.sigma_w:.4g}); this config is {side}"
@@ -115,7 +117,7 @@ def _plot(path: str, measured: np.ndarray, prediction, setup, cfg) -> None:
 
     note = setup.reason if isinstance(setup, Outside) else setup.caveat
     fig = grad_profile_figure(
-        [10.0**measured], 0, None if prediction is None else prediction.profile, note and f"note: {note}"
+        [list(10.0**measured)], 0, None if prediction is None else prediction.profile, note and f"note: {note}"
     )
     fig.axes[0].set_title(f"init={cfg.init} init_scale={cfg.init_scale} {cfg.nonlinearity}: at initialisation")
     fig.savefig(path)

@@ -77,6 +77,7 @@ def predicted(pl_module, batch: dict, spec: InitSpec) -> tuple[Prediction | None
 def measured_log10_profile(pl_module, batch: dict) -> np.ndarray:
     """log10 ‖dL/dh_t‖ of layer 0 at every step, from the lab's probe (float64 where the module is)."""
     result = probe(pl_module, batch, with_grads=True)
+    assert result.grads is not None  # with_grads=True
     norms = result.grads[0].detach().double().pow(2).sum(dim=(0, 2)).sqrt().cpu().numpy()
     with np.errstate(divide="ignore"):
         return np.log10(norms)
@@ -109,7 +110,7 @@ class TheoryLine:
         }
         steps = {key: int(key[1:]) for key in measured if key[:1] == "t" and key[1:].isdigit()}
         if step == 0 and steps:
-            last = measured[max(steps, key=steps.get)]
+            last = measured[max(steps, key=lambda key: steps[key])]
             for key, t in steps.items():
                 out[tags.grad_h_theory_norm(0, key)] = last * 10.0 ** float(self.prediction.profile[t])
         return out

@@ -17,6 +17,11 @@ def override_key(override: str) -> str:
     return override.partition("=")[0].lstrip(PREFIXES)
 
 
+def override_value(override: str) -> str:
+    """`"seq_len=10,20"` -> `"10,20"` (as written; "" where the override has no `=`)."""
+    return override.partition("=")[2]
+
+
 def override_keys(overrides: Iterable[str]) -> list[str]:
     """The keys of Hydra's `key=value` overrides, without the `+`/`~` prefixes, in their order."""
     return [override_key(override) for override in overrides]
