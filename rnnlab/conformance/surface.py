@@ -624,6 +624,24 @@ ITEMS: list[Item] = (
 )
 
 
+#: Where concat's layout differs (documented in docs/models.md, "What differs"), before the tools' rows.
+CONCAT_LAYOUT_ITEMS = {
+    "method: all_weights",
+    "state_dict: keys",
+    "state_dict: named_parameters",
+    "state_dict: parameters as attributes by nn.RNN's names",
+    "state_dict: parametrize by nn.RNN's name",
+}
+BEYOND_NN_RNN_ITEMS: set[str] = set()
+
+# The uses researchers make of nn.RNN (torch.func, parametrizations, TorchScript...) read this module's helpers.
+from rnnlab.conformance import tools  # noqa: E402
+
+ITEMS += tools.ITEMS
+CONCAT_LAYOUT_ITEMS |= tools.CONCAT_LAYOUT_ITEMS
+BEYOND_NN_RNN_ITEMS |= tools.BEYOND_NN_RNN_ITEMS
+
+
 def audit_item(item: Item, impl_cls: type, kwargs: dict) -> Outcome:
     """One item on one implementation and variant; never raises."""
     try:

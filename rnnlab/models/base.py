@@ -7,15 +7,17 @@ part the lab reads from every implementation, `torch` included (which is nn.RNN 
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import sys
 import warnings
 import weakref
 from pathlib import Path
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils import parametrize
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from rnnlab.models import naming
@@ -26,6 +28,7 @@ NONLINEARITY_OF_MODE = {mode: nonlinearity for nonlinearity, mode in MODES.items
 #: Attributes that shape the parameters: written after construction they are refused (nn.RNN takes the new value
 #: and then fails or computes with the old layout), so no implementation ever runs with a value it does not show.
 STRUCTURAL = ("input_size", "hidden_size", "num_layers", "bias", "bidirectional", "proj_size")
+FLAT_WEIGHTS = ("_flat_weights", "_flat_weights_names")  # nn.RNN's list of its weights, and their names
 PROJ_SIZE_ERROR = "proj_size argument is only supported for LSTM, not RNN or GRU"
 
 
@@ -137,12 +140,13 @@ class LabRNN:
         """Called after each attribute write (a wrapper passes `nonlinearity` on to its cells)."""
 
     def layout_error(self, name: str) -> str:
-        """Why nn.RNN's parameter `name` does not exist in concat's layout, and where its tensor is."""
+        """Why nn.RNN's parameter `name` (or its `_flat_weights`) does not exist in concat's layout, and where its
+        tensor is."""
         parsed = naming.parse(name)
+        weight, bias = (naming.name(kind, *(parsed[1:] if parsed else ("{k}",))) for kind in ("weight", "bias"))
         return (
-            f"{type(self).__name__} has no {name}: it keeps one weight [W_ih | W_hh] "
-            f"({naming.name('weight', *parsed[1:])}) and one bias b_ih + b_hh ({naming.name('bias', *parsed[1:])}) "
-            f"per layer and direction; torch_state_dict() gives nn.RNN's tensors"
+            f"{type(self).__name__} has no {name}: it keeps one weight [W_ih | W_hh] ({weight}) and one bias "
+            f"b_ih + b_hh ({bias}) per layer and direction; torch_state_dict() gives nn.RNN's tensors"
         )
 
     def __prepare_scriptable__(self):
@@ -255,6 +259,27 @@ class RNNBase(LabRNN, nn.Module):
             self._load_state_dict_pre_hooks.move_to_end(translation)
         return handle
 
+    def __getattr__(self, name: str):
+        """nn.RNN's `_flat_weights` and `_flat_weights_names` (read by third-party code) where the layout has
+        nn.RNN's parameters; on concat's, those and nn.RNN's parameter names raise the error explaining it."""
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            if "_parameters" not in self.__dict__:
+                raise
+            if name not in FLAT_WEIGHTS and not naming.is_torch_parameter_name(name):
+                raise
+        if not self.torch_layout:
+            raise AttributeError(self.layout_error(name))
+        if name == "_flat_weights_names":
+            return self.torch_parameter_names()
+        if name == "_flat_weights":
+            return [getattr(self, weight) for weight in self.torch_parameter_names()]
+        raise AttributeError(
+            f"{type(self).__name__} has no {name}: it has {self.num_layers} layer(s) and "
+            f"{self.num_directions} direction(s)"
+        )
+
     @property
     def mode(self) -> str:
         """nn.RNN's name for the recurrence: RNN_TANH or RNN_RELU; writing it sets `nonlinearity`, as nn.RNN's."""
@@ -342,7 +367,6 @@ class RNNBase(LabRNN, nn.Module):
             return run_in_python(self._script_id, input, hx)
         return self._forward(input, hx)
 
-
     @torch.jit.ignore
     def _forward(self, input: Tensor, hx: Tensor | None) -> tuple[Tensor, Tensor]:
         """`forward` (input may be a PackedSequence too; TorchScript reads this signature for its Tensor calls)."""
@@ -380,7 +404,9 @@ class RNNBase(LabRNN, nn.Module):
         else:  # given in the caller's batch order, which is the padded batch's order too
             self.check_hidden_size(hx, expected)
 
-        output, h_n = self.forward_padded(x, hx, lengths)
+        # a parametrized weight is evaluated once per forward, however often the loops read it (time-major: each step)
+        with parametrize.cached() if parametrize.is_parametrized(self) else contextlib.nullcontext():
+            output, h_n = self.forward_padded(x, hx, lengths)
 
         if packed:
             return _pack_like(output, lengths, input), h_n
@@ -391,7 +417,7 @@ class RNNBase(LabRNN, nn.Module):
     # TorchScript reads these two signatures as objects (this module's string annotations it cannot resolve)
     forward.__annotations__ = _forward.__annotations__ = {
         "input": Tensor,
-        "hx": Optional[Tensor],  # noqa: UP045 (TorchScript's spelling)
+        "hx": Tensor | None,
         "return": tuple[Tensor, Tensor],
     }
 
@@ -422,12 +448,17 @@ _SCRIPTED: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
 @torch.jit.ignore
-def run_in_python(script_id: int, input: Tensor, hx: Optional[Tensor]) -> tuple[Tensor, Tensor]:  # noqa: UP045
+def run_in_python(script_id: int, input: Tensor, hx: Tensor | None) -> tuple[Tensor, Tensor]:
     """What a scripted module's `forward` runs: the Python forward of the module it was scripted from."""
     return _SCRIPTED[script_id]._forward(input, hx)
 
 
-run_in_python.__annotations__ = {"script_id": int, "input": Tensor, "hx": Optional[Tensor], "return": tuple[Tensor, Tensor]}  # noqa: UP045, E501
+run_in_python.__annotations__ = {
+    "script_id": int,
+    "input": Tensor,
+    "hx": Tensor | None,
+    "return": tuple[Tensor, Tensor],
+}
 
 
 def _pack_like(output: Tensor, lengths: Tensor, like: PackedSequence) -> PackedSequence:

@@ -170,9 +170,7 @@ def rnn_layer(
 def autograd_needed() -> bool:
     """True where only autograd's own derivatives serve: a torch.func transform, forward-mode AD, torch.export."""
     return (
-        torch._C._are_functorch_transforms_active()
-        or forward_ad._current_level >= 0
-        or torch.compiler.is_exporting()
+        torch._C._are_functorch_transforms_active() or forward_ad._current_level >= 0 or torch.compiler.is_exporting()
     )
 
 

@@ -51,19 +51,6 @@ class ComposedRNN(RNNBase):
                 if module is not self and isinstance(module, LabRNN):
                     module.nonlinearity = value
 
-    def __getattr__(self, name: str):
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            if not naming.is_torch_parameter_name(name) or "_modules" not in self.__dict__:
-                raise
-        if not self.torch_layout:
-            raise AttributeError(self.layout_error(name))
-        raise AttributeError(
-            f"{type(self).__name__} has no {name}: it has {self.num_layers} layer(s) and "
-            f"{self.num_directions} direction(s)"
-        )
-
     def flatten_parameters(self) -> None:
         """The parameters are the whole's separate tensors, lent to the cells at each forward: nothing to pack."""
 
@@ -156,6 +143,9 @@ class StackedRNN(ComposedRNN):
             self.register_parameter(whole, parameter)
         if not self.torch_layout:  # load_state_dict(nn_rnn.state_dict()) works as on a ConcatRNN
             self.register_translation_hook(concat.translate_torch_keys)
+            explained = concat.ExplainedParameters(self)
+            explained.update(self._parameters)
+            self._parameters = explained
 
     def make_layer(self, layer: int) -> RNNBase:
         """Layer `layer`: a one-layer network of `cell` (time-major, no dropout), or a pair of them."""

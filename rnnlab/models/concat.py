@@ -30,6 +30,7 @@ class ConcatRNN(MyRNN):
     def _create_parameters(self) -> None:
         # load_state_dict(nn_rnn.state_dict()) works as on nn.RNN: its keys are translated into this layout
         self.register_translation_hook(translate_torch_keys)
+        self._parameters = ExplainedParameters(self)
         for names in self._own_names():
             for name in names:
                 kind, layer, _ = naming.parse(name)
@@ -77,15 +78,6 @@ class ConcatRNN(MyRNN):
 
     # ---- nn.RNN's layout -------------------------------------------------------------------------------------
 
-    def __getattr__(self, name: str):
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            parsed = naming.parse(name)
-            if parsed is None or parsed.kind not in naming.WEIGHT_KINDS + naming.BIAS_KINDS:
-                raise
-        raise AttributeError(self.layout_error(name))
-
     @property
     def all_weights(self) -> list[list[nn.Parameter]]:
         """The parameters per layer and direction: [weight_l{k}, bias_l{k}] (nn.RNN's has four; this layout two)."""
@@ -103,6 +95,24 @@ class ConcatRNN(MyRNN):
     def torch_grad_dict(self) -> dict[str, Tensor | None]:
         """Chain rule through W = [W_ih | W_hh], b = b_ih + b_hh: the split of dL/dW, and dL/db_ih = dL/db_hh = dL/db."""
         return in_torch_layout(self, {name: param.grad for name, param in self.named_parameters()}, zero_hh=False)
+
+
+class ExplainedParameters(dict):
+    """A module's `_parameters` in concat's layout: a lookup of nn.RNN's name (`module._parameters["weight_hh_l0"]`,
+    as legacy spectral_norm does) raises a KeyError explaining the layout instead of naming the key alone."""
+
+    def __init__(self, network):
+        super().__init__()
+        self.owner = type(network).__name__
+
+    def __missing__(self, key):
+        if naming.is_torch_parameter_name(key):
+            parsed = naming.parse(key)
+            raise KeyError(
+                f"{self.owner} has no {key}: it keeps one weight [W_ih | W_hh] ({naming.name('weight', *parsed[1:])})"
+                f" and one bias b_ih + b_hh ({naming.name('bias', *parsed[1:])}) per layer and direction"
+            )
+        raise KeyError(key)
 
 
 # ---- concat's layout <-> nn.RNN's, for a ConcatRNN and for a wrapper of concat cells (any LabRNN in this layout) --
