@@ -18,9 +18,10 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
-from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import PackedSequence
 
 from rnnlab.models import naming
+from rnnlab.models.sequences import pack_like, pad_packed
 from rnnlab.vocabulary import NONLINEARITIES
 
 MODES = {"tanh": "RNN_TANH", "relu": "RNN_RELU"}  # nn.RNN's `mode` for each nonlinearity
@@ -380,7 +381,7 @@ class RNNBase(LabRNN, nn.Module):
             if hx is not None and hx.dim() != 3:
                 raise RuntimeError(f"For packed input, hx should be 3-D but got {hx.dim()}-D tensor")
             self.check_input(input.data, batch_sizes)
-            x, lengths = pad_packed_sequence(input)
+            x, lengths = pad_packed(input)
         else:
             batch_sizes, lengths = None, None
             if input.dim() not in (2, 3):
@@ -409,7 +410,7 @@ class RNNBase(LabRNN, nn.Module):
             output, h_n = self.forward_padded(x, hx, lengths)
 
         if packed:
-            return _pack_like(output, lengths, input), h_n
+            return pack_like(output, input), h_n
         if unbatched:
             return output.squeeze(1), h_n.squeeze(1)
         return (output.transpose(0, 1) if self.batch_first else output), h_n
@@ -459,12 +460,3 @@ run_in_python.__annotations__ = {
     "hx": Tensor | None,
     "return": tuple[Tensor, Tensor],
 }
-
-
-def _pack_like(output: Tensor, lengths: Tensor, like: PackedSequence) -> PackedSequence:
-    """Pack a time-major padded output with exactly the batch sizes and orderings of the input `like`."""
-    if like.sorted_indices is not None:
-        output = output.index_select(1, like.sorted_indices)
-        lengths = lengths.index_select(0, like.sorted_indices.cpu())
-    data = pack_padded_sequence(output, lengths, enforce_sorted=True).data
-    return PackedSequence(data, like.batch_sizes, like.sorted_indices, like.unsorted_indices)
