@@ -184,3 +184,19 @@ def test_one_write_policy_for_every_implementation():
             model.batch_first = 1
         model.mode = "RNN_RELU"
         assert (model.nonlinearity, model.mode) == ("relu", "RNN_RELU")
+
+
+@pytest.mark.parametrize(
+    ("cls", "variant"), [(MyRNN, MyRNN.variants["fast"]), (ConcatRNN, MyRNN.variants["fast"]), (StackedRNN, {})]
+)
+def test_backward_through_an_exported_module(cls, variant):
+    reference, model = pair(cls, **variant)
+    x = torch.randn(5, 2, 3, dtype=torch.float64)
+    exported = torch.export.export(model, (x,)).module()
+    grads = []
+    for network in (exported, reference):
+        leaf = x.clone().requires_grad_()
+        output, h_n = network(leaf)
+        ((output**2).sum() + h_n.sum()).backward()
+        grads.append(leaf.grad)
+    assert (grads[0] - grads[1]).abs().max() < 1e-10
