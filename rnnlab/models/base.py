@@ -101,7 +101,8 @@ class LabRNN:
 
     #: The state dict (and the parameters read as attributes, `rnn.weight_hh_l0`) carries nn.RNN's names and shapes.
     torch_layout: ClassVar[bool] = True
-    #: `named_parameters()` are registered on the module itself under nn.RNN's names (weight_norm, parametrize).
+    #: `named_parameters()` are registered on the module itself under nn.RNN's names (weight_norm, parametrize);
+    #: a wrapper's are, with cells in nn.RNN's layout (it owns its cells' parameters).
     torch_named_parameters: ClassVar[bool] = True
 
     #: Attributes that shape the network: written after construction with another value, refused by name.

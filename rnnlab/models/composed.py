@@ -17,6 +17,7 @@ that runs it, as a plain attribute under the cell's own name (`weight_hh_l0`), f
 
 from __future__ import annotations
 
+import weakref
 from contextlib import contextmanager
 from typing import ClassVar
 
@@ -52,7 +53,8 @@ class ComposedRNN(RNNBase):
                     module.nonlinearity = value
 
     def flatten_parameters(self) -> None:
-        """The parameters are the whole's separate tensors, lent to the cells at each forward: nothing to pack."""
+        """The parameters are the whole's separate tensors, lent to the cells at each forward: nothing to pack (a
+        `torch` cell on cuDNN then runs on unpacked weights, as nn.RNN does after `weight_norm`)."""
 
 
 class DirectionPair(ComposedRNN):
@@ -264,8 +266,12 @@ class BidirectionalRNN(StackedRNN):
 
 
 def _place(cell: nn.Module, key: str, tensor: Tensor | None) -> None:
-    """Set a cell's weight as a plain attribute (nn.RNN's `_flat_weights` too), bypassing parameter registration."""
+    """Set a cell's weight as a plain attribute, bypassing parameter registration; on an nn.RNN cell its
+    `_flat_weights` too, and the references it compares them with, so its forward does not re-flatten (on cuDNN,
+    copy into one buffer) tensors it does not own."""
     object.__setattr__(cell, key, tensor)
     names = cell.__dict__.get("_flat_weights_names")
     if names is not None and key in names:
-        cell._flat_weights[names.index(key)] = tensor
+        index = names.index(key)
+        cell._flat_weights[index] = tensor
+        cell._flat_weight_refs[index] = None if tensor is None else weakref.ref(tensor)
