@@ -11,7 +11,6 @@ import contextlib
 import numbers
 import sys
 import warnings
-import weakref
 from pathlib import Path
 from typing import ClassVar
 
@@ -445,8 +444,10 @@ class RNNBase(LabRNN, nn.Module):
         return text + f", dropout={self.dropout}, bidirectional={self.bidirectional}"
 
 
-#: The modules a TorchScript module calls back into, by id (see `RNNBase.forward`); weakly held.
-_SCRIPTED: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+#: The modules a TorchScript module calls back into, by id (see `RNNBase.forward`). Held strongly: a scripted
+#: module does not keep the Python module it came from alive, and must still run after that one is dropped
+#: (`torch.jit.script(Model())`); one entry per module scripted, in the process that scripted it.
+_SCRIPTED: dict[int, LabRNN] = {}
 
 
 @torch.jit.ignore

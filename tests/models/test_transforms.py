@@ -3,6 +3,7 @@
 BPTT function with any subset of gradients wanted, wrappers lending weights only during a forward, scripted and
 traced modules, and the one attribute-write policy."""
 
+import gc
 import io
 import warnings
 
@@ -200,3 +201,23 @@ def test_backward_through_an_exported_module(cls, variant):
         ((output**2).sum() + h_n.sum()).backward()
         grads.append(leaf.grad)
     assert (grads[0] - grads[1]).abs().max() < 1e-10
+
+
+class Holding(nn.Module):
+    """A user's model building its network inside, as scripted inline: `torch.jit.script(Holding())`."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.rnn = MyRNN(3, 4, dtype=torch.float64, backward="manual")
+
+    def forward(self, x):
+        output, h_n = self.rnn(x)
+        return output
+
+
+def test_a_scripted_module_runs_after_the_module_it_was_scripted_from_is_dropped():
+    scripted = torch.jit.script(Holding())
+    gc.collect()
+    x = torch.randn(5, 2, 3, dtype=torch.float64)
+    assert (scripted(x) - Holding()(x)).abs().max() < 1e-12
