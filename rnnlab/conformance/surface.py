@@ -342,10 +342,7 @@ def _named_parameters(impl_cls, kwargs):
         return None
     if len(names) != len(set(names)) or (model.torch_layout and len(names) != len(want)):
         raise AssertionError(f"names {names}")
-    return (
-        "named_parameters: the module tree (stacked: layers.{k}.weight_hh_l0) or concat's own names; "
-        "state_dict, load_state_dict and attributes use nn.RNN's where the layout allows"
-    )
+    return "named_parameters: concat's own names weight_l{k}[_reverse], bias_l{k}[_reverse]"
 
 
 def _parameter_attributes(impl_cls, kwargs):
@@ -384,10 +381,7 @@ def _parametrize(impl_cls, kwargs):
         return None
     if type_ is None or "weight_hh_l0" not in message:
         raise AssertionError(f"expected a refusal naming weight_hh_l0, got {type_}: {message!r}")
-    return (
-        "parametrize / weight_norm by nn.RNN's name need a parameter registered under it: refused by name "
-        "(parametrize a cell of a composed network instead)"
-    )
+    return "concat: parametrize by nn.RNN's name refused by name (parametrize weight_l{k}, [W_ih | W_hh])"
 
 
 def _refusal(arguments: dict, run: Callable | None = None):
@@ -628,6 +622,24 @@ ITEMS: list[Item] = (
         Item("autograd: create_graph=True (second derivative)", "autograd", _second_derivative),
     ]
 )
+
+
+#: Where concat's layout differs (documented in docs/models.md, "What differs"), before the tools' rows.
+CONCAT_LAYOUT_ITEMS = {
+    "method: all_weights",
+    "state_dict: keys",
+    "state_dict: named_parameters",
+    "state_dict: parameters as attributes by nn.RNN's names",
+    "state_dict: parametrize by nn.RNN's name",
+}
+BEYOND_NN_RNN_ITEMS: set[str] = set()
+
+# The uses researchers make of nn.RNN (torch.func, parametrizations, TorchScript...) read this module's helpers.
+from rnnlab.conformance import tools  # noqa: E402
+
+ITEMS += tools.ITEMS
+CONCAT_LAYOUT_ITEMS |= tools.CONCAT_LAYOUT_ITEMS
+BEYOND_NN_RNN_ITEMS |= tools.BEYOND_NN_RNN_ITEMS
 
 
 def audit_item(item: Item, impl_cls: type, kwargs: dict) -> Outcome:

@@ -70,11 +70,10 @@ class MyRNN(RNNBase):
         self._create_parameters()
         self.reset_parameters()
 
-    def __setattr__(self, name: str, value) -> None:
+    def check_option(self, name: str, value) -> None:
         """`loop_order` and `backward` are read at each forward: written later, they take effect if valid."""
         if name in ("loop_order", "backward") and "backward" in self.__dict__:
             check_options(**({"loop_order": self.loop_order, "backward": self.backward} | {name: value}))
-        super().__setattr__(name, value)
 
     # ---- parameters: nn.RNN's names, so the base's state-dict and gradient layouts work unchanged --------------
 
@@ -112,7 +111,7 @@ class MyRNN(RNNBase):
     # ---- the loops -------------------------------------------------------------------------------------------
 
     def forward_padded(self, x: Tensor, h0: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
-        if self.loop_order == "time" and not self.bidirectional:
+        if self.loop_order == "time" and not self.bidirectional and not torch.jit.is_tracing():
             return self._time_major(x, h0, lengths)
         return self._layer_major(x, h0, lengths)
 
@@ -147,7 +146,7 @@ class MyRNN(RNNBase):
 
     def _sweep(self, x: Tensor, h: Tensor, lengths: Tensor | None, layer: int, suffix: str) -> tuple[Tensor, Tensor]:
         """One layer in one direction over the whole sequence: (output (T, B, H), h_n (B, H))."""
-        if self.backward == "manual":
+        if self.backward == "manual" or torch.jit.is_tracing():  # a trace records rnn_layer's scripted loop
             return rnn_layer(x, h, *self.layer_weights(layer, suffix), lengths, self.nonlinearity)
         valid = valid_steps(lengths, x.size(0), x.device)
         outputs = []
