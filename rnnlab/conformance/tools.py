@@ -19,16 +19,16 @@ import torch.autograd.forward_ad as forward_ad
 from torch import Tensor, nn
 from torch.nn.utils import parametrizations, prune
 
-from rnnlab.conformance.surface import (
+from rnnlab.conformance.items import (
     BASE,
     BATCH,
     HIDDEN,
     STEPS,
     Item,
-    _assert_same_function,
-    _input,
-    _outcome_of,
-    _pair,
+    assert_same_function,
+    outcome_of,
+    pair,
+    reference_input,
 )
 from rnnlab.models import concat
 
@@ -54,7 +54,7 @@ def _h0() -> Tensor:
 def _concat_refusal(action: Callable, what: str) -> str:
     """On concat's layout, acting on nn.RNN's name must raise the error explaining the layout (parametrize's own
     ValueError, which names the missing parameter, where torch checks before reading it)."""
-    type_, message = _outcome_of(action)
+    type_, message = outcome_of(action)
     explained = LAYOUT in message or (type_ is ValueError and what == "parametrize" and NAME in message)
     if type_ is None or not explained:
         raise AssertionError(f"{what}: {type_ and type_.__name__} {message!r}; expected concat's explaining error")
@@ -65,16 +65,16 @@ def _concat_refusal(action: Callable, what: str) -> str:
 
 
 def _assign_parameter(impl_cls, kwargs):
-    reference, model = _pair(impl_cls, kwargs)
-    before = model(_input(reference))[0].detach()
+    reference, model = pair(impl_cls, kwargs)
+    before = model(reference_input(reference))[0].detach()
     new = torch.randn_like(getattr(reference, NAME))
     setattr(reference, NAME, nn.Parameter(new.clone()))
     if not model.torch_layout:
         difference = _concat_refusal(lambda: setattr(model, NAME, nn.Parameter(new.clone())), "assigning a parameter")
-        _close("output after the refused assignment", model(_input(reference))[0], before, 0.0)
+        _close("output after the refused assignment", model(reference_input(reference))[0], before, 0.0)
         return difference
     setattr(model, NAME, nn.Parameter(new.clone()))
-    _assert_same_function(reference, model)
+    assert_same_function(reference, model)
     if not any(p is getattr(model, NAME) for p in model.parameters()):
         raise AssertionError(f"the assigned {NAME} is not among the parameters")
     return None
@@ -84,13 +84,13 @@ def _frozen(biases_only: bool):
     """requires_grad_(False) on every parameter (saliency, adversarial inputs) or on the biases only."""
 
     def check(impl_cls, kwargs):
-        reference, model = _pair(impl_cls, kwargs)
+        reference, model = pair(impl_cls, kwargs)
         grads = []
         for network in (reference, model):
             for name, parameter in network.named_parameters():
                 if not biases_only or name.startswith("bias"):
                     parameter.requires_grad_(False)
-            x, h0 = _input(reference).requires_grad_(), _h0().requires_grad_()
+            x, h0 = reference_input(reference).requires_grad_(), _h0().requires_grad_()
             output, h_n = network(x, h0)
             ((output**2).sum() + h_n.sum()).backward()
             grads.append((x.grad, h0.grad))
@@ -113,8 +113,8 @@ def _same_transform(transform: Callable[[nn.Module, Tensor], Tensor | tuple]):
     """`transform(network, x)` gives the same tensors on both."""
 
     def check(impl_cls, kwargs):
-        reference, model = _pair(impl_cls, kwargs)
-        x = _input(reference)
+        reference, model = pair(impl_cls, kwargs)
+        x = reference_input(reference)
         want, got = transform(reference, x), transform(model, x)
         want, got = (want, got) if isinstance(want, tuple) else ((want,), (got,))
         for i, (a, b) in enumerate(zip(got, want)):
@@ -158,8 +158,8 @@ def _forward_mode(network, x):
 def _per_sample_gradients(impl_cls, kwargs):
     """vmap of grad over the batch, through functional_call; compared with one backward per sample on nn.RNN (whose
     own fused kernel has no vmap rule: there the implementation does what nn.RNN cannot)."""
-    reference, model = _pair(impl_cls, kwargs)
-    x = _input(reference)
+    reference, model = pair(impl_cls, kwargs)
+    x = reference_input(reference)
 
     def per_sample(network):
         params = {name: p.detach() for name, p in network.named_parameters()}
@@ -170,10 +170,10 @@ def _per_sample_gradients(impl_cls, kwargs):
 
         return torch.func.vmap(torch.func.grad(loss), in_dims=(None, 1))(params, x)
 
-    want_type, want_message = _outcome_of(lambda: per_sample(reference))
+    want_type, want_message = outcome_of(lambda: per_sample(reference))
     got = per_sample(model) if want_type is None or not isinstance(model, nn.RNN) else None
     if got is None:  # nn.RNN itself: it must fail exactly as nn.RNN does
-        got_type, message = _outcome_of(lambda: per_sample(model))
+        got_type, message = outcome_of(lambda: per_sample(model))
         if got_type is not want_type:
             raise AssertionError(f"{got_type and got_type.__name__}: {message}; nn.RNN raises {want_message}")
         return None
@@ -196,23 +196,23 @@ def _by_name(apply: Callable[[nn.Module], object], what: str, mode: str = "train
     """`apply(network)` acts on NAME on both (seeded alike where it draws); then the same function, in `mode`."""
 
     def check(impl_cls, kwargs):
-        reference, model = _pair(impl_cls, kwargs)
+        reference, model = pair(impl_cls, kwargs)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the legacy utilities' deprecation warnings
             torch.manual_seed(4)
             apply(reference)
             if not model.torch_layout:
-                before = model(_input(reference))[0].detach()
+                before = model(reference_input(reference))[0].detach()
                 difference = _concat_refusal(lambda: apply(model), what)
-                _close("output after the refusal", model(_input(reference))[0], before, 0.0)
+                _close("output after the refusal", model(reference_input(reference))[0], before, 0.0)
                 return difference
             torch.manual_seed(4)
             apply(model)
             reference.train(mode == "train"), model.train(mode == "train")
             torch.manual_seed(5)
-            want = reference(_input(reference))
+            want = reference(reference_input(reference))
             torch.manual_seed(5)
-            got = model(_input(reference))
+            got = model(reference_input(reference))
         _close("output", got[0], want[0])
         _close("h_n", got[1], want[1])
         if mode == "train":  # and the gradient reaches what now holds the weight
@@ -242,8 +242,8 @@ def _weight_dropout(network: nn.Module) -> None:
 
 def _functional_call(impl_cls, kwargs):
     """functional_call with the model's own state dict, then with nn.RNN's name replaced by another tensor."""
-    reference, model = _pair(impl_cls, kwargs)
-    x = _input(reference)
+    reference, model = pair(impl_cls, kwargs)
+    x = reference_input(reference)
     want = reference(x)
     got = torch.func.functional_call(model, model.state_dict(), (x,))
     _close("output (own state dict)", got[0], want[0])
@@ -272,7 +272,7 @@ class _Counting(nn.Module):
 def _evaluated_once(impl_cls, kwargs):
     """A parametrized weight is evaluated a fixed number of times per forward, whatever the length: once here;
     nn.RNN's own count for `torch`."""
-    reference, model = _pair(impl_cls, kwargs)
+    reference, model = pair(impl_cls, kwargs)
     counts = {}
     name = NAME if model.torch_layout else "weight_l1_reverse"
     for network, parameter in ((reference, NAME), (model, name)):
@@ -307,9 +307,9 @@ class _Holder(nn.Module):
 
 
 def _script(impl_cls, kwargs):
-    reference, model = _pair(impl_cls, kwargs)
+    reference, model = pair(impl_cls, kwargs)
     scripted = torch.jit.script(_Holder(model))
-    x = _input(reference)
+    x = reference_input(reference)
     for got, want, what in zip(scripted(x), reference(x), ("output", "h_n")):
         _close(what, got, want)
     return None
@@ -317,10 +317,10 @@ def _script(impl_cls, kwargs):
 
 def _trace(impl_cls, kwargs):
     """Traced at one length, saved, loaded and run at another, as nn.RNN's trace is."""
-    reference, model = _pair(impl_cls, kwargs)
+    reference, model = pair(impl_cls, kwargs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # TracerWarnings on shape arithmetic, as for nn.RNN
-        traced = torch.jit.trace(_Holder(model), (_input(reference),))
+        traced = torch.jit.trace(_Holder(model), (reference_input(reference),))
     buffer = io.BytesIO()
     torch.jit.save(traced, buffer)
     buffer.seek(0)
@@ -336,7 +336,7 @@ def _trace(impl_cls, kwargs):
 
 def _user_pre_hook(impl_cls, kwargs):
     """A user's load_state_dict pre-hook migrating old keys (`old.weight_hh_l0`) sees them as given."""
-    reference, model = _pair(impl_cls, kwargs)
+    reference, model = pair(impl_cls, kwargs)
     target = impl_cls(**BASE, **kwargs)
     seen = []
 
@@ -350,12 +350,12 @@ def _user_pre_hook(impl_cls, kwargs):
     target.load_state_dict(old, strict=True)
     if seen != list(old):
         raise AssertionError(f"the user's hook saw {seen}, was given {list(old)}")
-    _assert_same_function(reference, target)
+    assert_same_function(reference, target)
     return None
 
 
 def _flat_weights(impl_cls, kwargs):
-    reference, model = _pair(impl_cls, kwargs)
+    reference, model = pair(impl_cls, kwargs)
     if not model.torch_layout:
         for attribute in ("_flat_weights", "_flat_weights_names"):
             _concat_refusal(lambda a=attribute: getattr(model, a), attribute)
@@ -372,7 +372,7 @@ def _flat_weights(impl_cls, kwargs):
 
 
 def _parameter_count(impl_cls, kwargs):
-    reference, model = _pair(impl_cls, kwargs)
+    reference, model = pair(impl_cls, kwargs)
     want = (len(list(reference.parameters())), sum(p.numel() for p in reference.parameters()))
     got = (len(list(model.parameters())), sum(p.numel() for p in model.parameters()))
     if model.torch_layout:
@@ -388,10 +388,10 @@ def _parameter_count(impl_cls, kwargs):
 
 
 def _clip_grad_norm(impl_cls, kwargs):
-    reference, model = _pair(impl_cls, kwargs)
+    reference, model = pair(impl_cls, kwargs)
     norms = []
     for network in (reference, model):
-        output, h_n = network(_input(reference))
+        output, h_n = network(reference_input(reference))
         ((output**2).sum() + h_n.sum()).backward()
         norms.append(nn.utils.clip_grad_norm_(network.parameters(), max_norm=1e9).item())
     want, got = norms
@@ -406,16 +406,16 @@ def _clip_grad_norm(impl_cls, kwargs):
 
 def _name_based_init(impl_cls, kwargs):
     """The common loop `for name, p in named_parameters(): if "weight_hh" in name: orthogonal_(p)`."""
-    reference, model = _pair(impl_cls, kwargs)
+    reference, model = pair(impl_cls, kwargs)
     for network in (reference, model):
         torch.manual_seed(6)
         for name, parameter in network.named_parameters():
             if "weight_hh" in name:
                 nn.init.orthogonal_(parameter)
     if model.torch_layout:
-        _assert_same_function(reference, model)
+        assert_same_function(reference, model)
         return None
-    untouched = _pair(impl_cls, kwargs)[1]
+    untouched = pair(impl_cls, kwargs)[1]
     if not all(torch.equal(a, b) for a, b in zip(model.parameters(), untouched.parameters())):
         raise AssertionError("a name-based loop for weight_hh changed a concat parameter")
     return "concat: a loop over named_parameters() matching 'weight_hh' matches nothing (weight_l{k} is [W_ih | W_hh])"

@@ -106,8 +106,8 @@ class ExplainedParameters(dict):
         self.owner = type(network).__name__
 
     def __missing__(self, key):
-        if naming.is_torch_parameter_name(key):
-            parsed = naming.parse(key)
+        parsed = naming.parse(key)
+        if parsed is not None and naming.is_torch_parameter_name(key):
             raise KeyError(
                 f"{self.owner} has no {key}: it keeps one weight [W_ih | W_hh] ({naming.name('weight', *parsed[1:])})"
                 f" and one bias b_ih + b_hh ({naming.name('bias', *parsed[1:])}) per layer and direction"
