@@ -18,6 +18,8 @@ from omegaconf.errors import OmegaConfBaseException
 
 from rnnlab.config import CONF_DIR
 from rnnlab.errors import require
+from rnnlab.training.known_keys import check_known_keys
+from rnnlab.training.trainer_values import check_trainer_values
 from rnnlab.vocabulary import INIT_SCHEMES, NONLINEARITIES, weight_dtype
 
 
@@ -55,6 +57,7 @@ def check_values(cfg: DictConfig) -> None:
         choices = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml") if p.stem != "base")
         _require(not OmegaConf.is_missing(cfg[group], "_target_"), group, "base", f"one of {', '.join(choices)}")
     check_resolvable(cfg)
+    check_known_keys(cfg, ConfigError)  # a misspelt key in any file, before the defaults it failed to change
     _require(_is_int(cfg.num_layers) and cfg.num_layers >= 1, "num_layers", cfg.num_layers, "an integer >= 1")
     _require(_is_int(cfg.hidden_size) and cfg.hidden_size >= 1, "hidden_size", cfg.hidden_size, "an integer >= 1")
     _require(
@@ -90,6 +93,7 @@ def check_values(cfg: DictConfig) -> None:
         "null (torch's default) or an integer >= 1",
     )
     check_optimizer(cfg)
+    check_trainer_values(cfg, ConfigError)
 
 
 def check_resolvable(cfg: DictConfig) -> None:
