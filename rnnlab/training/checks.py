@@ -1,7 +1,7 @@
 """Refuse a bad configuration before any training, with one line that names the key and what is allowed.
 
-Hydra itself refuses unknown groups choices (model=foo lists the choices) and unknown keys (the config is in
-struct mode); this checks the values of the keys researchers set by hand, without torch, then lets the task, the
+Unknown choices are refused before Hydra composes (rnnlab.training.choices), unknown keys a config file adds here
+(rnnlab.training.known_keys; a command line's own misspelt key Hydra refuses in struct mode); this checks the values of the keys researchers set by hand, without torch, then lets the task, the
 model, the optimizer and the scheduler check their own arguments on stand-ins (rnnlab.training.stand_ins, which
 imports torch). None of it needs Lightning, so `rnnlab.train` answers a bad value before importing it (the
 callbacks and loggers, Lightning objects, are built by the run).

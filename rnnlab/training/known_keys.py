@@ -4,7 +4,9 @@ Hydra sets struct mode only once the config is composed, so a file merged during
 with `hiden_size: 32`) adds its misspelt key silently, and the run trains with the default it meant to change. The
 top-level keys and the plain sections (checkpoint, paths) must be those conf/config.yaml declares; the sections of
 config groups are checked by what they build (model, task, optimizer and scheduler by their constructors on
-stand-ins, trainer by rnnlab.training.trainer_values; an unexpected argument is a refusal there).
+stand-ins, trainer by rnnlab.training.trainer_values; an unexpected argument is a refusal there). A key added on
+the command line with `+key=value` (or `++`) is the user's explicit addition (a tag such as `+note=baseline`) and
+passes.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import difflib
 from functools import cache
 
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from rnnlab.config import CONF_DIR
@@ -29,14 +32,26 @@ def declared() -> DictConfig:
 
 
 def check_known_keys(cfg: DictConfig, error: type[ValueError]) -> None:
-    """Raise `error` naming the first key of `cfg` that conf/config.yaml does not declare (group sections aside)."""
-    _check_node(cfg, declared(), "", error)
+    """Raise `error` naming the first key of `cfg` that conf/config.yaml does not declare (group sections and keys
+    added on the command line with `+` aside)."""
+    _check_node(cfg, declared(), "", error, added_on_command_line())
 
 
-def _check_node(node: DictConfig, schema: DictConfig, prefix: str, error: type[ValueError]) -> None:
+def added_on_command_line() -> set[str]:
+    """The keys the run's command line adds with `+key=value` or `++key=value` (none outside a Hydra run)."""
+    try:
+        overrides = HydraConfig.get().overrides.task
+    except ValueError:
+        return set()
+    return {str(o).split("=", 1)[0].lstrip("+") for o in overrides if str(o).startswith("+")}
+
+
+def _check_node(node: DictConfig, schema: DictConfig, prefix: str, error: type[ValueError], added: set[str]) -> None:
     known = [k for k in schema] + (list(GROUP_SECTIONS) if not prefix else [])
     for key in node:
         full = f"{prefix}{key}"
+        if full in added:
+            continue
         if key not in known:
             close = difflib.get_close_matches(str(key), [str(k) for k in known], n=1)
             hint = f" (did you mean {prefix}{close[0]}?)" if close else ""
@@ -49,4 +64,4 @@ def _check_node(node: DictConfig, schema: DictConfig, prefix: str, error: type[V
         sub = schema[key] if OmegaConf.is_dict(schema._get_node(key)) else None
         value = node._get_node(key)
         if sub is not None and OmegaConf.is_dict(value):
-            _check_node(node[key], sub, f"{full}.", error)
+            _check_node(node[key], sub, f"{full}.", error, added)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf, open_dict
 
 from rnnlab.training.checks import ConfigError, check_config
 from rnnlab.training.choices import refusal
@@ -100,18 +101,26 @@ def test_lightning_itself_refuses_what_the_rules_refuse(kwargs):
 
 
 @pytest.mark.parametrize(
-    "override,expected",
+    "key,expected",
     [
-        ("+hiden_size=32", "hiden_size is not a key of the lab's configuration (did you mean hidden_size?)"),
-        ("+checkpoint.every_n_step=5", "checkpoint.every_n_step is not a key of the lab's configuration (did you mean"),
-        ("+paths.outptu_dir=x", "paths.outptu_dir is not a key"),
-        ("+learning_rate=0.1", "learning_rate is not a key of the lab's configuration; allowed: the keys"),
+        ("hiden_size", "hiden_size is not a key of the lab's configuration (did you mean hidden_size?)"),
+        ("checkpoint.every_n_step", "checkpoint.every_n_step is not a key of the lab's configuration (did you mean"),
+        ("paths.outptu_dir", "paths.outptu_dir is not a key"),
+        ("learning_rate", "learning_rate is not a key of the lab's configuration; allowed: the keys"),
     ],
 )
-def test_an_unknown_key_is_refused_naming_it(override, expected, tmp_path):
+def test_an_unknown_key_a_file_merged_is_refused_naming_it(key, expected, tmp_path):
+    """As a config file merged during composition leaves it (the command line's own `+key` is the user's)."""
+    cfg = compose_run(tmp_path, [])
+    with open_dict(cfg):
+        OmegaConf.update(cfg, key, 32, force_add=True)
     with pytest.raises(ConfigError) as refused:
-        check_config(compose_run(tmp_path, [override]))
+        check_config(cfg)
     assert str(refused.value).startswith(expected), str(refused.value)
+
+
+def test_a_key_the_command_line_adds_with_plus_is_the_users_and_passes(tmp_path):
+    check_config(compose_run(tmp_path, ["+note=baseline", "+checkpoint.tag=x"]))
 
 
 @pytest.mark.parametrize("experiment", sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml")))
@@ -155,9 +164,12 @@ def test_real_choices_pass(argv):
 
 
 def user_config_dir(tmp_path: Path, text: str) -> Path:
-    """A user's own config directory with one experiment file `mine.yaml`."""
+    """A user's own config directory with the experiment file `mine.yaml` (`text`) and `nested.yaml` (a misspelt
+    key under checkpoint)."""
     (tmp_path / "mine" / "experiment").mkdir(parents=True)
     (tmp_path / "mine" / "experiment" / "mine.yaml").write_text("# @package _global_\n" + text)
+    nested = "# @package _global_\ncheckpoint:\n  every_n_step: 5\n"
+    (tmp_path / "mine" / "experiment" / "nested.yaml").write_text(nested)
     return tmp_path / "mine"
 
 
@@ -165,7 +177,7 @@ def test_a_users_own_choice_is_a_choice_and_theirs_are_listed(tmp_path):
     mine = user_config_dir(tmp_path, "hidden_size: 8\n")
     assert refusal(["--config-dir", str(mine), "experiment=mine"]) is None
     line = refusal(["--config-dir", str(mine), "experiment=mien"])
-    assert line is not None and "allowed: bidirectional" in line and ", mine," in line
+    assert line is not None and "allowed: bidirectional" in line and ", mine, nested," in line
 
 
 def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
@@ -186,7 +198,7 @@ REFUSALS = {
     "plain value": (["lr=0"], "lr=0 is invalid"),
     "built stand-in": (["task.val_batches=0"], "task.val_batches=0 is invalid"),
     "trainer value": (["trainer.check_val_every_n_epoch=0"], "trainer.check_val_every_n_epoch=0 is invalid"),
-    "unknown key": (["+hiden_size=32"], "hiden_size is not a key"),
+    "nested unknown key in a user file": (["experiment=nested"], "checkpoint.every_n_step is not a key"),
     "unknown choice": (["experiment=vanishng_quick"], "experiment=vanishng_quick is not a choice"),
     "unknown optional search": (["hparams_search=optun"], "hparams_search=optun is not a choice"),
     "user file's unknown key": (["experiment=mine"], "hiden_size is not a key of the lab's configuration"),
