@@ -32,7 +32,7 @@ from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl
 from hydra_plugins.hydra_optuna_sweeper.optuna_sweeper import OptunaSweeper
 from optuna.trial import TrialState
 
-from rnnlab.sweeps.optuna_study import HEARTBEAT_S, DamagedStudy, damaged, open_storage
+from rnnlab.sweeps.optuna_study import HEARTBEAT_S, DamagedStudy, damaged, is_damage, open_storage
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,8 @@ class ContinuingStudy(OptunaSweeperImpl):
             self._release_interrupted(study)
             return super().sweep(arguments)
         except SQLAlchemyError as error:
+            if not is_damage(error):
+                raise
             line = str(damaged(url, error))
         except DamagedStudy as error:
             line = str(error)

@@ -9,7 +9,9 @@ database, are the record of what ran. The sweeper (hydra_plugins/rnnlab_sweepers
 from __future__ import annotations
 
 import argparse
+import random
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -21,8 +23,18 @@ GRACE_S = 30
 SQLITE_TIMEOUT_S = 60  # two search processes on one SQLite file wait for each other's writes
 
 
+# What SQLite says of a file that is no database or a damaged one; anything else (a table two processes create at
+# once, a lock) is a race that passes.
+DAMAGE = ("malformed", "not a database", "file is encrypted", "disk image")
+OPEN_TRIES = 20
+
+
 class DamagedStudy(RuntimeError):
     """The study database cannot be read; the message is the one line to show."""
+
+
+def is_damage(error: Exception) -> bool:
+    return any(word in str(error) for word in DAMAGE)
 
 
 def storage_file(url: str) -> str:
@@ -42,23 +54,32 @@ def damaged(url: str, error: Exception) -> DamagedStudy:
 
 
 def open_storage(url: str):
-    """An RDBStorage with heartbeats and retries of stale trials; DamagedStudy if the database cannot be read."""
+    """An RDBStorage with heartbeats and retries of stale trials; DamagedStudy if the database cannot be read.
+
+    Two processes opening a new database at once race to create its tables (one of them is told "table already
+    exists"): such an error is tried again, up to OPEN_TRIES times.
+    """
     import optuna
     from sqlalchemy.exc import SQLAlchemyError
 
     engine_kwargs = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}} if url.startswith("sqlite") else {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        try:
-            return optuna.storages.RDBStorage(
-                url,
-                engine_kwargs=engine_kwargs,
-                heartbeat_interval=HEARTBEAT_S,
-                grace_period=GRACE_S,
-                failed_trial_callback=optuna.storages.RetryFailedTrialCallback(),
-            )
-        except (SQLAlchemyError, optuna.exceptions.StorageInternalError) as error:
-            raise damaged(url, error) from error
+    for attempt in range(OPEN_TRIES):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            try:
+                return optuna.storages.RDBStorage(
+                    url,
+                    engine_kwargs=engine_kwargs,
+                    heartbeat_interval=HEARTBEAT_S,
+                    grace_period=GRACE_S,
+                    failed_trial_callback=optuna.storages.RetryFailedTrialCallback(),
+                )
+            except (SQLAlchemyError, optuna.exceptions.StorageInternalError) as error:
+                if is_damage(error):
+                    raise damaged(url, error) from error
+                if attempt == OPEN_TRIES - 1:
+                    raise
+                time.sleep(0.1 + 0.2 * random.random())
 
 
 def rebuild(sweep_dir: str | Path, storage_url: str | None = None) -> int:
