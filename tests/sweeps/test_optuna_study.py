@@ -146,7 +146,7 @@ def test_two_processes_joining_one_study_share_no_trial_and_no_directory(tmp_pat
     assert len({tuple(sorted(t.params.items())) for t in done}) == 4
     for t in done:  # one process's events in each directory, and its own values in its record
         events = list((tmp_path / t.system_attrs["rnnlab_dir"]).glob("events.out.tfevents.*"))
-        assert {e.name.split(".")[4] for e in events} == {t.system_attrs["rnnlab_owner"].split()[1]}
+        assert {e.name.split(".")[-2] for e in events} == {t.system_attrs["rnnlab_owner"].split()[1]}  # NAME.HOST.PID.N
         assert record(tmp_path, t.system_attrs["rnnlab_dir"])["timing"]["resumed_from_step"] is None
     for proc, (_, err) in zip((first, second), outputs):
         # The first to end may see the other's trial still running (no metrics.json yet): the sweep summary calls
