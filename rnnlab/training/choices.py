@@ -3,7 +3,8 @@
 Hydra answers `model=nosuchmodel` with a 13-line listing (exit 1), and for an optional group (`experiment`,
 `hparams_search`: `optional ...: null` in conf/config.yaml) it skips the missing file silently: a misspelt study
 runs one default job and ends `completed`. So the command line's group choices are checked first, against the
-files of the lab's config directory and of a user's `--config-dir`, with Hydra's own override parser.
+files of the lab's config directory and of a user's `--config-dir`, with Hydra's own override parser; and its plain
+keys against conf/config.yaml (Hydra's struct refusal of `hiden_size=3` is five lines, exit 1).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rnnlab.config import CONF_DIR
+from rnnlab.training.known_keys import unknown_override
 
 NOT_CHOICES = ("base",)  # conf/<group>/base.yaml: the part a group's files share, not a choice by itself
 
@@ -41,8 +43,11 @@ def refusal(argv: list[str]) -> str | None:
         if override.is_delete() or override.package is not None or group.startswith("hydra"):
             continue  # Hydra's groups come from its plugins too; it names their choices itself
         choices = group_choices(group, config_dirs)
-        if choices is None:
-            continue  # a key, not a group
+        if choices is None:  # a key, not a group: one the lab declares, unless the command line adds it
+            unknown = None if override.is_add() or override.is_force_add() else unknown_override(group)
+            if unknown is not None:
+                return unknown
+            continue
         value = override.value()
         values = list(value.list) if isinstance(value, ChoiceSweep) else [value]
         for choice in values:

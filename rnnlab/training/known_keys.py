@@ -65,3 +65,28 @@ def _check_node(node: DictConfig, schema: DictConfig, prefix: str, error: type[V
         value = node._get_node(key)
         if sub is not None and OmegaConf.is_dict(value):
             _check_node(node[key], sub, f"{full}.", error, added)
+
+
+def unknown_override(key: str) -> str | None:
+    """The one line refusing a command line's `key=value` whose key conf/config.yaml does not declare, or None.
+
+    Only the top-level keys and the plain sections are known without composing; a group's section (`trainer.x`)
+    is left to Hydra's struct mode and the checks of what it builds.
+    """
+    parts = key.split(".")
+    if parts[0] in GROUP_SECTIONS:
+        return None
+    schema, prefix = declared(), ""
+    for part in parts:
+        if not OmegaConf.is_dict(schema):
+            return None  # below a plain value: Hydra says what is wrong
+        if part not in schema:
+            known = [str(k) for k in schema] + (list(GROUP_SECTIONS[:-1]) if not prefix else [])
+            close = difflib.get_close_matches(part, known, n=1)
+            hint = f" (did you mean {prefix}{close[0]}?)" if close else ""
+            return (
+                f"{key} is not a key of the lab's configuration{hint}; allowed: the keys conf/config.yaml declares"
+                f"{' under ' + prefix.rstrip('.') if prefix else ''}: {', '.join(known)} (+{key}=VALUE adds one)"
+            )
+        schema, prefix = schema._get_node(part), f"{prefix}{part}."
+    return None

@@ -150,8 +150,24 @@ def test_an_unknown_choice_of_any_group_is_refused_with_the_real_choices(argv, e
 
 
 @pytest.mark.parametrize(
+    "argv,expected",
+    [
+        (["hiden_size=3"], "hiden_size is not a key of the lab's configuration (did you mean hidden_size?); allowed: "),
+        (["-m", "lrr=0.1,0.2"], "lrr is not a key of the lab's configuration (did you mean lr?)"),
+        (["checkpoint.every_n_step=3"], "checkpoint.every_n_step is not a key of the lab's configuration (did you"),
+        (["paths.outptu_dir=x"], "paths.outptu_dir is not a key of the lab's configuration"),
+    ],
+)
+def test_an_unknown_key_on_the_command_line_is_refused_naming_it(argv, expected):
+    line = refusal(argv)
+    assert line is not None and line.startswith(expected) and line.endswith("=VALUE adds one)"), line
+
+
+@pytest.mark.parametrize(
     "argv",
     [
+        ["+note=baseline", "++checkpoint.tag=1", "~scheduler"],
+        ["checkpoint.every_n_steps=3", "paths.output_dir=x", "optimized_metric=val/acc", "trainer.max_steps=3"],
         ["experiment=vanishing_quick"],
         ["experiment=null", "scheduler=null", "hparams_search=null"],
         ["-m", "model=torch,myrnn", "lr=0.1,0.01"],
@@ -201,6 +217,7 @@ REFUSALS = {
     "nested unknown key in a user file": (["experiment=nested"], "checkpoint.every_n_step is not a key"),
     "unknown choice": (["experiment=vanishng_quick"], "experiment=vanishng_quick is not a choice"),
     "unknown optional search": (["hparams_search=optun"], "hparams_search=optun is not a choice"),
+    "unknown key on the command line": (["hiden_size=3"], "hiden_size is not a key"),
     "user file's unknown key": (["experiment=mine"], "hiden_size is not a key of the lab's configuration"),
 }
 
