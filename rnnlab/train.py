@@ -27,6 +27,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from rnnlab.config import CONF_DIR
+from rnnlab.plugins import register_launchers
 from rnnlab.record.run_record import FINISHED, CorruptMetrics, read_metrics
 from rnnlab.training.checks import ConfigError, check_config
 from rnnlab.training.console import quiet_third_party
@@ -115,4 +116,6 @@ def refuse_unknown_choices(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     refuse_unknown_choices(sys.argv[1:])
+    register_launchers()  # before Hydra composes: an editable install run from elsewhere hides them from its scan
+    quiet_third_party()  # before the launcher's first line, not only in each job
     main()

@@ -20,6 +20,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
+from rnnlab.diagnostics.base import first_and_last
 from rnnlab.record.run_record import (
     FINISHED,
     CorruptMetrics,
@@ -40,6 +41,7 @@ from rnnlab.training.module import RNNModule, weights_finite
 from rnnlab.training.progress import StepProgressBar
 from rnnlab.training.resume import StepAligned
 from rnnlab.training.summary import RunSummary
+from rnnlab.training.weights import save_final_weights
 
 
 def train(cfg: DictConfig) -> float:
@@ -109,6 +111,7 @@ def train(cfg: DictConfig) -> float:
     status = "completed" if module.diverged_at_step is None else "diverged"
     record = run_record(cfg, status, summary, task, trainer, started, timing, diverged_at_step=module.diverged_at_step)
     _log_final_hparams(trainer, cfg, record)
+    save_final_weights(output_dir, module, trainer.global_step)  # what rnnlab.load gives back
     write_metrics(output_dir, record)  # last: its presence means the run has ended
     if not _sweeping():  # a sweep prints a line per job itself
         print(result_line(status, record["steps"], record["final"], record["baseline"], output_dir / "metrics.json"))
@@ -156,7 +159,7 @@ def _log_final_hparams(trainer: L.Trainer, cfg: DictConfig, record: dict) -> Non
     writer is SummaryWriter's private `_get_file_writer`, as Lightning's own log_hyperparams uses it.)
     """
     hparams = curated_hparams(cfg, record["choices"], record["overrides"])
-    metrics = final_metrics(record)
+    metrics = final_metrics(record, first_and_last(trainer))
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
             logger.log_metrics(metrics, step=trainer.global_step)
