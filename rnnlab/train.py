@@ -104,7 +104,18 @@ def _record_config_error(cfg: DictConfig, message: str) -> None:
     write_metrics(cfg.paths.output_dir, run_record(cfg, "failed", None, None, None, time.time(), error=message))
 
 
+def refuse_unknown_choices(argv: list[str]) -> None:
+    """Exit 2 with one line if the command line chooses a file no config group has (rnnlab.training.choices)."""
+    from rnnlab.training.choices import refusal
+
+    line = refusal(argv)
+    if line is not None:
+        print(f"rnnlab: bad configuration: {line}", file=sys.stderr)
+        sys.exit(2)
+
+
 if __name__ == "__main__":
+    refuse_unknown_choices(sys.argv[1:])
     register_launchers()  # before Hydra composes: an editable install run from elsewhere hides them from its scan
     quiet_third_party()  # before the launcher's first line, not only in each job
     main()

@@ -131,7 +131,9 @@ class SweepProgress(Callback):
         self.jobs = {path: job for path in self.seen if (job := _read(path, self.sweep_dir, self.keys)) is not None}
         self.new_done = 0
         finished = sum(job.status in FINISHED for job in self.jobs.values())
-        if finished:
+        if finished and "n_trials" in config.hydra.sweeper:  # a search: its stored trials stay, n_trials are new
+            self._print(f"rnnlab sweep: {finished} trials finished earlier in this directory; {self.total} new ones")
+        elif finished:
             self._print(
                 f"rnnlab sweep: {finished} of {self.total if self.total is not None else '?'} jobs "
                 "already finished in this directory (not run again)"

@@ -1,7 +1,7 @@
 """Refuse a bad configuration before any training, with one line that names the key and what is allowed.
 
-Hydra itself refuses unknown groups choices (model=foo lists the choices) and unknown keys (the config is in
-struct mode); this checks the values of the keys researchers set by hand, without torch, then lets the task, the
+Unknown choices are refused before Hydra composes (rnnlab.training.choices), unknown keys a config file adds here
+(rnnlab.training.known_keys; a command line's own misspelt key Hydra refuses in struct mode); this checks the values of the keys researchers set by hand, without torch, then lets the task, the
 model, the optimizer and the scheduler check their own arguments on stand-ins (rnnlab.training.stand_ins, which
 imports torch). None of it needs Lightning, so `rnnlab.train` answers a bad value before importing it (the
 callbacks and loggers, Lightning objects, are built by the run).
@@ -17,7 +17,9 @@ from omegaconf.errors import OmegaConfBaseException
 
 from rnnlab.config import CONF_DIR
 from rnnlab.errors import ConfigError, require
+from rnnlab.training.known_keys import check_known_keys
 from rnnlab.training.refusals import constructed  # noqa: F401  (its home before; callers import it from here)
+from rnnlab.training.trainer_values import check_trainer_values
 from rnnlab.vocabulary import BIAS_SCALED_SCHEMES, INIT_SCHEMES, INPUT_SCALED_SCHEMES, NONLINEARITIES, weight_dtype
 
 
@@ -51,6 +53,7 @@ def check_values(cfg: DictConfig) -> None:
         choices = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml") if p.stem != "base")
         _require(not OmegaConf.is_missing(cfg[group], "_target_"), group, "base", f"one of {', '.join(choices)}")
     check_resolvable(cfg)
+    check_known_keys(cfg, ConfigError)  # a misspelt key in any file, before the defaults it failed to change
     _require(_is_int(cfg.num_layers) and cfg.num_layers >= 1, "num_layers", cfg.num_layers, "an integer >= 1")
     _require(_is_int(cfg.hidden_size) and cfg.hidden_size >= 1, "hidden_size", cfg.hidden_size, "an integer >= 1")
     _require(
@@ -100,6 +103,7 @@ def check_values(cfg: DictConfig) -> None:
         "null (torch's default) or an integer >= 1",
     )
     check_optimizer(cfg)
+    check_trainer_values(cfg, ConfigError)
 
 
 def check_resolvable(cfg: DictConfig) -> None:

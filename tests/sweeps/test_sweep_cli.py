@@ -249,5 +249,5 @@ def test_the_optuna_preset_runs_a_study_whose_jobs_record_their_results(tmp_path
     assert done.returncode == 0, done.stderr[-2000:]
     jobs = find_jobs(tmp_path / "optuna")
     assert len(jobs) == 3 and all(job.status == "completed" for job in jobs)
-    assert {"lr", "init_scale", "hidden_size"} <= set(jobs[0].overrides)  # the sampled values name each trial
+    assert {"lr", "init_scale", "hidden_size"} <= set(jobs[0].overrides)  # each trial's sampled values
     assert all(0.0003 <= float(job.overrides["lr"]) <= 0.03 for job in jobs)
