@@ -8,6 +8,7 @@ read by Hydra's own parser (rnnlab.record.study).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 PREFIXES = "+~"  # `+key=` adds a key, `++key=` forces it, `~key` deletes it: the key is the same
 
@@ -30,3 +31,11 @@ def override_keys(overrides: Iterable[str]) -> list[str]:
 def parse_overrides(overrides: Iterable[str]) -> dict[str, str]:
     """`["+a.b=1", "model=torch"]` -> `{"a.b": "1", "model": "torch"}` (the values as written)."""
     return {override_key(override): override.partition("=")[2] for override in overrides}
+
+
+def hydra_overrides(overrides: Iterable[str]) -> list[Any]:
+    """Overrides in Hydra's grammar (`seed=0,1`, `choice(…)`, `model=torch`) as Hydra's own parser reads them: its
+    `Override` objects (key, group, sweep); Hydra's error where the syntax breaks."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    return OverridesParser.create().parse_overrides(list(overrides))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from rnnlab.record.overrides import override_key, override_keys
+from rnnlab.record.overrides import hydra_overrides, override_key, override_keys
 
 MULTIRUN_FILE = "multirun.yaml"
 
@@ -28,11 +28,9 @@ def _is_optuna(config: DictConfig) -> bool:
 def swept_values(config: DictConfig) -> dict[str, int] | None:
     """key -> how many values the sweep gives it (the sweeper's `params` then the command line, as Hydra's basic
     sweeper combines them); None for a sweep syntax Hydra's parser does not know."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
     params = [f"{k}={v}" for k, v in (config.hydra.sweeper.get("params") or {}).items()]
     try:
-        overrides = OverridesParser.create().parse_overrides([*params, *config.hydra.overrides.task])
+        overrides = hydra_overrides([*params, *config.hydra.overrides.task])
     except Exception:
         return None
     counts = {}

@@ -90,11 +90,11 @@ def rebuild(sweep_dir: str | Path, storage_url: str | None = None) -> int:
     which must not hold the study yet (move a damaged one aside first).
     """
     import optuna
-    from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra_plugins.hydra_optuna_sweeper._impl import create_optuna_distribution_from_override
     from omegaconf import OmegaConf
 
     from rnnlab.record.jobs import find_jobs
+    from rnnlab.record.overrides import hydra_overrides
     from rnnlab.record.run_record import FINISHED, objective
 
     sweep_dir = Path(sweep_dir)
@@ -103,11 +103,8 @@ def rebuild(sweep_dir: str | Path, storage_url: str | None = None) -> int:
         raise FileNotFoundError(2, "no job directory with a .hydra/hydra.yaml", str(sweep_dir))
     sweeper = OmegaConf.load(jobs[0].dir / ".hydra" / "hydra.yaml").hydra.sweeper
     metric = OmegaConf.load(jobs[0].dir / ".hydra" / "config.yaml").optimized_metric
-    parser = OverridesParser.create()
-    distributions = {
-        str(key): create_optuna_distribution_from_override(parser.parse_override(f"{key}={value}"))
-        for key, value in sweeper.params.items()
-    }
+    swept = hydra_overrides(f"{key}={value}" for key, value in sweeper.params.items())
+    distributions = {str(p.key_or_group): create_optuna_distribution_from_override(p) for p in swept}
     url = storage_url or f"sqlite:///{sweep_dir.resolve()}/optuna.db"
     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rnnlab.config import CONF_DIR
+from rnnlab.record.overrides import hydra_overrides
 from rnnlab.training.known_keys import unknown_override
 
 NOT_CHOICES = ("base",)  # conf/<group>/base.yaml: the part a group's files share, not a choice by itself
@@ -28,14 +29,13 @@ def group_choices(group: str, config_dirs: list[Path]) -> list[str] | None:
 def refusal(argv: list[str]) -> str | None:
     """The one line refusing the first unknown group choice among the command line `argv`, or None."""
     from hydra._internal.utils import get_args_parser
-    from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.core.override_parser.types import ChoiceSweep
     from hydra.errors import HydraException
 
     args, _ = get_args_parser().parse_known_args(argv)
     config_dirs = [CONF_DIR] + ([Path(args.config_dir).resolve()] if args.config_dir else [])
     try:
-        overrides = OverridesParser.create().parse_overrides(args.overrides)
+        overrides = hydra_overrides(args.overrides)
     except HydraException:
         return None  # Hydra's own message says where the syntax breaks
     for override in overrides:
