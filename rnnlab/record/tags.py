@@ -38,6 +38,15 @@ def grad_h_log10_ratio(layer: int) -> str:
     return f"{grad_h_prefix(layer)}log10_first_over_last"
 
 
+def grad_h_log10_ratio_bound(layer: int) -> str:
+    """0: the ratio is a value; -1: the true ratio is below the logged one (float64's floor); +1: above it."""
+    return f"{grad_h_prefix(layer)}log10_first_over_last_bound"
+
+
+def grad_h_log10_per_step(layer: int) -> str:
+    return f"{grad_h_prefix(layer)}log10_per_step"
+
+
 # ---- the recurrent matrices' spectra (Spectrum) -------------------------------------------------------------
 SPECTRUM = "spectrum/"
 SPECTRUM_IMAGE = "spectrum/eigenvalues"  # IMAGES: eigenvalues of every W_hh in the complex plane, the unit circle
