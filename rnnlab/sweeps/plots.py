@@ -127,7 +127,7 @@ def final_loss_plot(table: pd.DataFrame, path: Path) -> Path:
             kind = "final" if metric == "final_val_loss" else "best"
             name = f"{label(line_keys, values)} ({kind})" if not categorical and line_keys else kind
             ax.errorbar(
-                px, means, yerr=[means - lows, highs - means], fmt=marker + ("" if categorical else style),
+                px, means, yerr=[np.maximum(means - lows, 0), np.maximum(highs - means, 0)], fmt=marker + ("" if categorical else style),
                 color=colour, mfc=fill, ms=6, capsize=3, lw=1.2, label=name if not categorical or colour is colours[0] else None,
             )  # fmt: skip
             for x, s in zip(px, stats):

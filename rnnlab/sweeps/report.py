@@ -65,7 +65,7 @@ def _bounded_cells(table: pd.DataFrame) -> pd.DataFrame:
         if column in table and bound_column in table:
             shown[column] = [
                 v
-                if b is None or (isinstance(b, float) and math.isnan(b)) or isinstance(v, str)
+                if b is None or (isinstance(b, float) and math.isnan(b)) or isinstance(v, str) or _cell(v) == ""
                 else with_bound(_cell(v), int(b))
                 for v, b in zip(table[column], table[bound_column])
             ]

@@ -51,7 +51,9 @@ def spread_table(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
         for metric in metrics:
             series = pd.to_numeric(done[metric], errors="coerce").dropna() if metric in done else pd.Series()
             row[f"{metric}_mean"] = series.mean() if len(series) else math.nan
-            row[f"{metric}_sd"] = series.std(ddof=1) if len(series) > 1 else math.nan
+            sd = series.std(ddof=1) if len(series) > 1 else math.nan
+            # equal values give a rounding residue (1e-17), not a spread
+            row[f"{metric}_sd"] = 0.0 if sd <= 1e-12 * max(abs(series.mean()), 1e-300) else sd
             row[f"{metric}_min"] = series.min() if len(series) else math.nan
             row[f"{metric}_max"] = series.max() if len(series) else math.nan
             row[f"{metric}_bound"] = bound_of(done, metric) if len(series) else 0
