@@ -63,9 +63,10 @@ def select(table: pd.DataFrame, where: dict) -> pd.DataFrame:
     return table[mask]
 
 
-def spread_text(values: pd.Series) -> str:
-    """ "mean (min – max), n seeds" of a group's values."""
-    return f"{number(values.mean())} ({number(values.min())} – {number(values.max())}), {len(values)} seeds"
+def spread_text(values: pd.Series, seeds: int | None = None) -> str:
+    """The values' "mean (min – max), n seeds" ("n jobs, s seeds each" where the group pools several cells)."""
+    count = f"{len(values)} seeds" if seeds in (None, len(values)) else f"{len(values)} jobs, {seeds} seeds each"
+    return f"{number(values.mean())} ({number(values.min())} – {number(values.max())}), {count}"
 
 
 def _group_name(where: dict) -> str:
@@ -108,7 +109,7 @@ def check(finding: dict, table: pd.DataFrame) -> Result:
     elif kind == "within":
         group = select(table, finding["where"])
         lo, hi = finding["within"]
-        measured = spread_text(group[metric])
+        measured = spread_text(group[metric], _seeds(group))
         groups = (group,)
         holds = len(group) > 0 and bool(((group[metric] >= lo) & (group[metric] <= hi)).all())
         reason = "" if holds else f"a value lies outside [{lo}, {hi}]"
