@@ -7,6 +7,8 @@ at least MIN_SEEDS completed seeds, and a comparison holds only where the groups
 
 Kinds of finding (every group is a `where: {key: value}` selection of jobs, one job per seed):
 - `separated`: `metric` of every job of group `low` lies below every job of group `high`;
+- `overlapping`: the spreads of groups `low` and `high` overlap: at these seeds the data cannot tell them apart
+  (the honest form of "no difference");
 - `within`: `metric` of every job of group `where` lies in [`within`[0], `within`[1]];
 - `crossing`: per seed, the `x` at which `metric` crosses 0 (interpolated in log x between the grid's bracketing
   values); every seed's crossing lies in `within`.
@@ -27,7 +29,7 @@ import yaml
 from rnnlab.sweeps.spread import COMPLETED, SEED, number, separated
 
 MIN_SEEDS = 3
-KINDS = ("separated", "within", "crossing", "agree")
+KINDS = ("separated", "overlapping", "within", "crossing", "agree")
 
 
 @dataclass
@@ -97,15 +99,16 @@ def check(finding: dict, table: pd.DataFrame) -> Result:
     """Evaluate one finding on the study's table."""
     kind, metric = finding["kind"], finding["metric"]
     bound = f"{metric}_bound"
-    if kind == "separated":
+    if kind in ("separated", "overlapping"):
         low, high = select(table, finding["low"]), select(table, finding["high"])
         measured = (
             f"{_group_name(finding['low'])}: {spread_text(low[metric])}; "
             f"{_group_name(finding['high'])}: {spread_text(high[metric])}"
         )
         groups = (low, high)
-        holds = separated(low[metric], high[metric])
-        reason = "" if holds else "the groups' spreads overlap"
+        apart = separated(low[metric], high[metric]) or separated(high[metric], low[metric])
+        holds = separated(low[metric], high[metric]) if kind == "separated" else not apart
+        reason = "" if holds else ("the groups' spreads overlap" if kind == "separated" else "the groups separate")
     elif kind == "within":
         group = select(table, finding["where"])
         lo, hi = finding["within"]

@@ -41,6 +41,8 @@ def test_separated_needs_every_value_of_one_group_below_every_value_of_the_other
     overlap.loc[5, "m"] = 0.25  # one seed of b below a's worst: the means still differ, the claim does not hold
     result = findings.check(finding, overlap)
     assert not result.holds and "overlap" in result.reason
+    overlapping = {**finding, "kind": "overlapping"}
+    assert findings.check(overlapping, overlap).holds and not findings.check(overlapping, apart).holds
     two_seeds = apart[apart["seed"] < 2]
     assert "2 completed seeds" in findings.check(finding, two_seeds).reason
 
@@ -73,5 +75,7 @@ def test_agree_measures_the_largest_relative_difference_within_a_cell():
 def test_an_unknown_kind_is_refused(tmp_path):
     path = tmp_path / "findings.yaml"
     path.write_text("findings:\n  - kind: better\n")
-    with pytest.raises(ValueError, match=r"kind='better' is invalid; allowed: separated, within, crossing, agree"):
+    with pytest.raises(
+        ValueError, match=r"kind='better' is invalid; allowed: separated, overlapping, within, crossing, agree"
+    ):
         findings.load(path)
