@@ -299,7 +299,11 @@ def learning_curves_plot(table: pd.DataFrame, scalars: dict, path: Path, tag: st
 
 
 def _legend(ax) -> None:
-    if ax.get_legend_handles_labels()[0]:
+    """Inside the axes for a few entries; beside them for more, where it hides no data."""
+    handles = ax.get_legend_handles_labels()[0]
+    if len(handles) > 5:
+        ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    elif handles:
         ax.legend(fontsize=6)
 
 
