@@ -68,7 +68,7 @@ def select(table: pd.DataFrame, where: dict) -> pd.DataFrame:
 def spread_text(values: pd.Series, seeds: int | None = None) -> str:
     """The values' "mean (min – max), n seeds" ("n jobs, s seeds each" where the group pools several cells)."""
     count = f"{len(values)} seeds" if seeds in (None, len(values)) else f"{len(values)} jobs, {seeds} seeds each"
-    return f"{number(values.mean())} ({number(values.min())} – {number(values.max())}), {count}"
+    return f"{number(values.mean(), 4)} ({number(values.min(), 4)} – {number(values.max(), 4)}), {count}"
 
 
 def _group_name(where: dict) -> str:

@@ -142,6 +142,7 @@ def final_loss_plot(table: pd.DataFrame, path: Path) -> Path:
         x = table[x_key].astype(float)
         if x_key == "init_scale" or ((x > 0).all() and x.max() / max(x.min(), 1e-300) > 100):
             ax.set_xscale("log")
+        if x.nunique() <= MAX_PANELS:  # ticks at the swept values only: no fractional num_layers
             ax.set_xticks(sorted(x.unique()), [_value(v) for v in sorted(x.unique())], fontsize=7)
             ax.minorticks_off()
         ax.set_xlabel(x_key)
@@ -184,7 +185,7 @@ def curve_of(name: str, jobs: list[str], scalars: dict) -> Curve | None:
         return None
     frame = pd.concat(profiles, axis=1).sort_index()
     values = frame.to_numpy(dtype=float)
-    bounded = ~np.isfinite(values) | (values <= FLOOR + 1e-9)
+    bounded = ~np.isfinite(values) | (values <= FLOOR + 1e-3)  # TensorBoard keeps float32: the floor, rounded
     shown = np.where(bounded, FLOOR, values)
     return Curve(
         name,
@@ -206,15 +207,16 @@ def grad_through_time_figure(panels: list[tuple[str, list[Curve]]]):
     for ax, (title, curves) in zip(axes, panels):
         for curve in curves:
             exact = ~curve.bounded
+            curve.low, curve.high = np.where(exact, curve.low, np.nan), np.where(exact, curve.high, np.nan)
             (line,) = ax.plot(curve.t[exact], curve.mean[exact], "o-", ms=3, color=curve.colour, label=curve.label)
             if len(curve.seeds) > 1:
                 ax.fill_between(curve.t, curve.low, curve.high, color=line.get_color(), alpha=0.2, lw=0)
-            if curve.bounded.any():
-                ax.plot(curve.t[curve.bounded], curve.mean[curve.bounded], "v", ms=7, color=line.get_color())
+            if curve.bounded.any():  # on the bottom edge, outside the data's scale: a bound, not a point
+                ax.plot(curve.t[curve.bounded], [0.0] * int(curve.bounded.sum()), "v", ms=8, color=line.get_color(),
+                        transform=ax.get_xaxis_transform(), clip_on=False)  # fmt: skip
         if any(c.bounded.any() for c in curves):
-            ax.axhline(FLOOR, ls=":", color="0.5", lw=1)
-            ax.text(0.01, FLOOR, " ▼ below float64's range: a bound", fontsize=6, va="bottom",
-                    transform=ax.get_yaxis_transform())  # fmt: skip
+            ax.text(0.01, 0.02, "▼ on the axis: below float64's range (< 1e-308), or exactly 0 (no loss reaches it)",
+                    fontsize=6, transform=ax.transAxes)  # fmt: skip
         ax.set_title(title, fontsize=8)
         ax.set_xlabel("time step t (t = 0: first step)")
         ax.set_ylabel("log10 ‖dL/dh_t‖, first layer, at init")

@@ -75,7 +75,7 @@ def with_bound(text: str, bound: int) -> str:
     return {0: text, -1: f"< {text}", 1: f"> {text}"}.get(bound, "?")
 
 
-def spread_cell(row, metric: str, digits: int = 3) -> str:
+def spread_cell(row, metric: str, digits: int = 4) -> str:
     """ "mean ± sd (min – max)" of a group, "value" for a single job, bounds marked; empty when nothing was measured."""
     mean, sd, lo, hi = (row[f"{metric}_{s}"] for s in ("mean", "sd", "min", "max"))
     if isinstance(mean, float) and math.isnan(mean):
