@@ -56,7 +56,10 @@ def select(table: pd.DataFrame, where: dict) -> pd.DataFrame:
     mask = table["status"] == COMPLETED
     for key, value in where.items():
         column = table[key]
-        if isinstance(value, list):  # any of these values
+        if isinstance(value, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            numbers = pd.to_numeric(column, errors="coerce")
+            mask &= np.any([np.isclose(numbers, float(v)) for v in value], axis=0)
+        elif isinstance(value, list):  # any of these values
             mask &= column.astype(str).str.lower().isin([str(v).lower() for v in value])
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             mask &= np.isclose(pd.to_numeric(column, errors="coerce"), float(value))
