@@ -193,7 +193,9 @@ def test_a_seed_axis_is_reported_per_group_with_mean_and_spread(tmp_path):
     markdown = written["markdown"].read_text()
     # groups: the varied keys but seed; final 0.1, 0.2, 0.3 over baseline 0.5: 0.2, 0.4, 0.6
     assert "| init_scale | nonlinearity | seeds | completed | final_over_baseline |" in markdown
-    assert "| 0.5 | relu | 3 | 3 | 0.4 ± 0.2 (0.2 – 0.6) | 0.1 ± 0 (0.1 – 0.1) | < −101 ± 1 (< −102 – −100) |" in markdown
+    assert (
+        "| 0.5 | relu | 3 | 3 | 0.4 ± 0.2 (0.2 – 0.6) | 0.1 ± 0 (0.1 – 0.1) | < −101 ± 1 (< −102 – −100) |" in markdown
+    )
     # seed 2's ratio was a bound: the group's mean and min are bounds, the job's cell too, never a bare value
     assert "< −101 ± 1 (< −102 – −100)" in markdown
     assert "| 0.5 | relu | 2 | completed |" in markdown and "| < -102 |" in markdown
