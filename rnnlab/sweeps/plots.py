@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from rnnlab.record.atomic import write_atomically  # noqa: E402
-from rnnlab.sweeps.spread import COMPLETED, SEED, group_keys, groups  # noqa: E402
+from rnnlab.sweeps.spread import COMPLETED, group_keys, groups  # noqa: E402
 from rnnlab.sweeps.table import grad_through_time  # noqa: E402
 
 MAX_PANELS = 12
@@ -148,10 +148,11 @@ def final_loss_plot(table: pd.DataFrame, path: Path) -> Path:
         ax.set_xlabel(x_key)
     if (table[["final_val_loss", "best_val_loss"]].dropna() > 0).all().all():
         ax.set_yscale("log")
-    seeds = table[SEED].nunique() if SEED in table else 1
+    sizes = sorted({len(group) for _, group in groups(table, keys)})  # jobs per group: its seeds
+    seeds = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]}–{sizes[-1]}"
     ax.set_ylabel("val/loss")
     ax.set_title(
-        f"final (●) and best (□) val/loss: mean, min – max over {seeds} seed{'s' * (seeds > 1)}; "
+        f"final (●) and best (□) val/loss: mean, min – max over {seeds} seed{'s' * (sizes[-1] > 1)}; "
         "dots: each seed; x on top: diverged",
         fontsize=8,
     )
