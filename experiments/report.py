@@ -24,7 +24,7 @@ import yaml
 
 from experiments import findings
 from rnnlab.record.atomic import write_atomically
-from rnnlab.sweeps.report import CSV, group_markdown, write_report
+from rnnlab.sweeps.report_files import CSV, group_markdown, write_report
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

@@ -27,13 +27,14 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from rnnlab.config import CONF_DIR
+from rnnlab.plugins import register_launchers
 from rnnlab.record.run_record import FINISHED, CorruptMetrics, read_metrics
 from rnnlab.training.checks import ConfigError, check_config
 from rnnlab.training.console import quiet_third_party
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
-def main(cfg: DictConfig) -> float:
+def main(cfg: DictConfig) -> float | None:
     quiet_third_party()
     previous = _finished_record(cfg.paths.output_dir)
     if previous is not None:  # its result stands: nothing to check or import
@@ -56,7 +57,7 @@ def main(cfg: DictConfig) -> float:
     except Exception:
         # In a sweep one job's failure must not hide the others (Hydra would stop at the first failed job and skip
         # its on_multirun_end): metrics.json records it, the traceback goes to the job's log, and
-        # rnnlab.sweeps.summary lists every failure at the end and fails the sweep. None: no objective (Optuna: FAIL).
+        # rnnlab.sweeps.job_statuses lists every failure at the end and fails the sweep. None: no objective (Optuna: FAIL).
         if not sweeping:
             raise
         logging.getLogger(__name__).exception("rnnlab: job failed; the sweep goes on")
@@ -104,4 +105,6 @@ def _record_config_error(cfg: DictConfig, message: str) -> None:
 
 
 if __name__ == "__main__":
+    register_launchers()  # before Hydra composes: an editable install run from elsewhere hides them from its scan
+    quiet_third_party()  # before the launcher's first line, not only in each job
     main()

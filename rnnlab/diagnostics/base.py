@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from weakref import WeakKeyDictionary
+
 import lightning as L
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
@@ -56,7 +59,7 @@ def check_image_schedule(owner: str, every_n_steps: int, image_every_n_steps) ->
         )
 
 
-def log_scalars(trainer: L.Trainer, metrics: dict[str, Tensor | float], step: int) -> None:
+def log_scalars(trainer: L.Trainer, metrics: Mapping[str, Tensor | float], step: int) -> None:
     """Send scalars to every logger of the run at `step` (the optimizer step, as Lightning logs the loss)."""
     if not metrics or not trainer.loggers:
         return
@@ -65,8 +68,21 @@ def log_scalars(trainer: L.Trainer, metrics: dict[str, Tensor | float], step: in
     device = tensors[0].device if tensors else None
     values = iter(torch.stack([t.detach().to(device, torch.float64) for t in tensors]).tolist() if tensors else [])
     floats = {k: next(values) if isinstance(v, Tensor) else float(v) for k, v in metrics.items()}
+    seen = _FIRST_LAST.setdefault(trainer, {})
+    for tag, value in floats.items():
+        seen[tag] = (seen.get(tag, (value, value))[0], value)
     for logger in trainer.loggers:
         logger.log_metrics(floats, step=step)
+
+
+# Each run's first and last value of every diagnostic scalar: the HParams dashboard shows the indicators at
+# initialisation and at the end beside the final loss (rnnlab.training.hparams) without reading the event file back.
+_FIRST_LAST: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def first_and_last(trainer: L.Trainer) -> dict[str, tuple[float, float]]:
+    """{tag: (first logged value, last logged value)} of the diagnostics' scalars in this trainer's run."""
+    return dict(_FIRST_LAST.get(trainer, {}))
 
 
 def summary_writer(trainer: L.Trainer):

@@ -11,6 +11,7 @@ from torch import Tensor
 from rnnlab.diagnostics.base import EveryNSteps, check_image_schedule, log_scalars, summary_writer
 from rnnlab.diagnostics.observed import ObservedModule
 from rnnlab.diagnostics.probe import probe
+from rnnlab.diagnostics.theory_line import TheoryLine
 from rnnlab.errors import invalid
 from rnnlab.record import tags
 from rnnlab.tasks.base import scored_steps
@@ -64,7 +65,7 @@ def through_time_norms(grad: Tensor, scored: Tensor | None = None, count: int = 
     `rnnlab.tasks.base.scored_steps`; None: step T - 1 for all), so an unscored tail (lookahead) or padding never
     stands for the end. Keys: `t{t}` and `log10_t{t}` (the norms), `first_over_last`, `log10_first_over_last`,
     `log10_first_over_last_bound` (EXACT 0, UPPER -1: the true ratio is below the logged one because the first
-    norm is beyond float64's range; LOWER +1: above it) and `log10_per_step`, the ratio's log10 over the scored
+    norm is beyond float64's range; LOWER +1: above it) and `log10_rate`, the ratio's log10 over the scored
     span's length in steps (the per-step decay rate: < 0 vanishing, comparable across sequence lengths).
     """
     per_step = step_norms(grad)  # (T,)
@@ -85,43 +86,56 @@ def through_time_norms(grad: Tensor, scored: Tensor | None = None, count: int = 
     norms["first_over_last"] = 10.0**log_ratio if log_ratio < 308 else math.inf
     norms["log10_first_over_last"] = log_ratio
     norms["log10_first_over_last_bound"] = float(side)
-    norms["log10_per_step"] = log_ratio / span if span > 0 else math.nan
+    norms["log10_rate"] = log_ratio / span if span > 0 else math.nan
     return norms
 
 
 class GradThroughTime(EveryNSteps):
     """Log ‖dL/dh_t‖ of every layer under `grad_h/layer{k}/t{t}` (and `log10_t{t}`: TensorBoard stores float32)
     and the vanishing/exploding indicator `grad_h/layer{k}/log10_first_over_last` between the first step and the
-    last step that carries loss, with its `_bound` flag and the per-step rate `log10_per_step`, every `every_n_steps` optimizer steps; and every
+    last step that carries loss, with its `_bound` flag and the per-step rate `log10_rate`, every `every_n_steps` optimizer steps; and every
     `image_every_n_steps` (0: never) the whole profile, log10 ‖dL/dh_t‖ at every t with a line per layer, as the
     image `grad_h/profile` (TensorBoard's IMAGES tab: the step slider shows the profile evolve).
 
     Runs at the start of a training batch, on that batch and the weights this step's gradient is computed at
     (before the optimizer step), through the layer-by-layer probe (no dropout).
+
+    With `theory` (the run's init keys: init, init_scale, init_input_scale, init_bias_scale) it also logs the
+    mean-field prediction for the initial weights beside the measurement (`grad_h/layer0/theory_log10_…`) and
+    draws it dashed on the step-0 profile, or writes why the configuration has none (docs/theory.md).
     """
 
-    def __init__(self, every_n_steps: int = 50, num_steps: int = 8, image_every_n_steps: int = 100) -> None:
+    def __init__(
+        self, every_n_steps: int = 50, num_steps: int = 8, image_every_n_steps: int = 100, theory: dict | None = None
+    ) -> None:
         super().__init__(every_n_steps)
         if not isinstance(num_steps, int) or num_steps < 2:
             raise invalid("GradThroughTime.num_steps", num_steps, "an integer >= 2 (the first and last step)")
         check_image_schedule("GradThroughTime", every_n_steps, image_every_n_steps)
         self.num_steps = num_steps
         self.image_every_n_steps = image_every_n_steps
+        # the run's init keys: the mean-field line beside the measurement (rnnlab.diagnostics.theory_line)
+        self.theory = TheoryLine(theory) if theory is not None else None
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: ObservedModule, batch, batch_idx: int) -> None:
         if not self.due(trainer):
             return
         result = probe(pl_module, batch, with_grads=True)
         scored = scored_steps(pl_module.readout, batch, batch["x"].size(1))
-        metrics = {}
+        metrics, first_layer = {}, {}
         for k, grad in enumerate(result.grads):
-            for name, value in through_time_norms(grad, scored, self.num_steps).items():
+            norms = through_time_norms(grad, scored, self.num_steps)
+            first_layer = first_layer or norms
+            for name, value in norms.items():
                 metrics[f"{tags.grad_h_prefix(k)}{name}"] = value
         step = trainer.global_step
+        if self.theory is not None:
+            metrics.update(self.theory.scalars(pl_module, batch, first_layer, step))
         log_scalars(trainer, metrics, step)
         writer = summary_writer(trainer)
         if self.image_every_n_steps and step % self.image_every_n_steps == 0 and writer is not None:
             from rnnlab.diagnostics.figures import grad_profile_figure, log_figure  # matplotlib: only when drawing
 
             profiles = [step_norms(grad).tolist() for grad in result.grads]
-            log_figure(writer, tags.GRAD_H_PROFILE_IMAGE, grad_profile_figure(profiles, step), step)
+            line, note = self.theory.line(step) if self.theory is not None else (None, None)
+            log_figure(writer, tags.GRAD_H_PROFILE_IMAGE, grad_profile_figure(profiles, step, line, note), step)

@@ -20,8 +20,8 @@ from torch import Tensor, nn
 
 from rnnlab.models import naming
 from rnnlab.models.base import LabRNN, RNNBase
-from rnnlab.models.cells import CELLS, cell_class
 from rnnlab.models.sequences import reverse_padded
+from rnnlab.models.single_networks import CELLS, cell_class
 
 
 class ComposedRNN(RNNBase):
@@ -169,7 +169,7 @@ class StackedRNN(ComposedRNN):
     """nn.RNN as layers of one-layer networks of the cell named `cell` (default `torch`); dropout between layers.
 
     With `bidirectional=True` (or always, in `BidirectionalRNN`) each layer is a `DirectionPair`. Extra keyword
-    argument: `cell`, any name in `rnnlab.models.cells.CELLS`.
+    argument: `cell`, any name in `rnnlab.models.single_networks.CELLS`.
     """
 
     variants = _CellVariants()

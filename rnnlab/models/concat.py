@@ -66,7 +66,7 @@ class ConcatRNN(MyRNN):
         bias = getattr(self, bias_name) if self.bias else None
         return weight[:, :input_size], weight[:, input_size:], bias, None
 
-    def cell(self, x_t: Tensor, h: Tensor, layer: int, suffix: str = "") -> Tensor:
+    def step(self, x_t: Tensor, h: Tensor, layer: int, suffix: str = "") -> Tensor:
         """One step: h_t = act([x_t, h_{t-1}] W^T + b)."""
         weight_name, bias_name = self._concat_names(layer, suffix)
         combined = torch.cat([x_t, h], dim=-1)

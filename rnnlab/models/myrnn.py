@@ -36,7 +36,7 @@ class MyRNN(RNNBase):
     Extra keyword arguments: `loop_order` ("layer": for layer: for t, the default; "time": for t: for layer, the
     order of most hand-written RNNs) and `backward` ("autograd", the default; "manual": hand-written BPTT, needs loop_order="layer").
     A bidirectional layer reads the whole output of the layer below, so with bidirectional=True the layers run
-    one after the other whatever the loop order; "time" then only means one `cell` call per step.
+    one after the other whatever the loop order; "time" then only means one `step` call per time step.
     """
 
     variants: ClassVar[dict[str, dict]] = {
@@ -103,7 +103,7 @@ class MyRNN(RNNBase):
 
     # ---- the equation ----------------------------------------------------------------------------------------
 
-    def cell(self, x_t: Tensor, h: Tensor, layer: int, suffix: str = "") -> Tensor:
+    def step(self, x_t: Tensor, h: Tensor, layer: int, suffix: str = "") -> Tensor:
         """One step: h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)."""
         w_ih, w_hh, b_ih, b_hh = self.layer_weights(layer, suffix)
         # F.linear(a, W, b) is a W^T + b in one fused product (addmm)
@@ -123,7 +123,7 @@ class MyRNN(RNNBase):
         outputs = []
         for t, x_t in enumerate(x.unbind(0)):  # unbind, not x[t]: its backward is one stack, not T full-size copies
             for layer in range(self.num_layers):
-                h[layer] = _keep_ended(self.cell(x_t, h[layer], layer), h[layer], valid, t)
+                h[layer] = _keep_ended(self.step(x_t, h[layer], layer), h[layer], valid, t)
                 x_t = self.dropout_between_layers(h[layer], layer)
             outputs.append(h[-1])
         return _zero_past_lengths(torch.stack(outputs), valid), torch.stack(h)
@@ -153,7 +153,7 @@ class MyRNN(RNNBase):
         outputs = []
         if self.loop_order == "time":
             for t, x_t in enumerate(x.unbind(0)):
-                h = _keep_ended(self.cell(x_t, h, layer, suffix), h, valid, t)
+                h = _keep_ended(self.step(x_t, h, layer, suffix), h, valid, t)
                 outputs.append(h)
         else:
             w_ih, w_hh, b_ih, b_hh = self.layer_weights(layer, suffix)

@@ -29,6 +29,7 @@ import pandas as pd  # noqa: E402
 from rnnlab.record.atomic import write_atomically  # noqa: E402
 from rnnlab.sweeps.spread import COMPLETED, group_keys, groups  # noqa: E402
 from rnnlab.sweeps.table import grad_through_time  # noqa: E402
+from rnnlab.sweeps.theory import theory_line  # noqa: E402
 
 MAX_PANELS = 12
 LABEL_WIDTH = 28  # characters per legend line; a label longer than that wraps at a comma
@@ -176,6 +177,7 @@ class Curve:
     bounded: np.ndarray
     colour: object = None
     seeds: list = field(default_factory=list)
+    theory: pd.Series | None = None  # the mean-field prediction at init (log10), where the jobs logged one
 
 
 def curve_of(name: str, jobs: list[str], scalars: dict) -> Curve | None:
@@ -188,6 +190,8 @@ def curve_of(name: str, jobs: list[str], scalars: dict) -> Curve | None:
     values = frame.to_numpy(dtype=float)
     bounded = ~np.isfinite(values) | (values <= FLOOR + 1e-3)  # TensorBoard keeps float32: the floor, rounded
     shown = np.where(bounded, FLOOR, values)
+    predicted = [theory_line(scalars[job]) for job in jobs]
+    predicted = [np.log10(p[p > 0]) for p in predicted if len(p)]
     return Curve(
         name,
         frame.index.to_numpy(),
@@ -196,6 +200,7 @@ def curve_of(name: str, jobs: list[str], scalars: dict) -> Curve | None:
         shown.max(axis=1),
         bounded.any(axis=1),
         seeds=[shown[:, i] for i in range(shown.shape[1])],
+        theory=pd.concat(predicted, axis=1).mean(axis=1) if predicted else None,
     )
 
 
@@ -212,6 +217,8 @@ def grad_through_time_figure(panels: list[tuple[str, list[Curve]]]):
             (line,) = ax.plot(curve.t[exact], curve.mean[exact], "o-", ms=3, color=curve.colour, label=curve.label)
             if len(curve.seeds) > 1:
                 ax.fill_between(curve.t, curve.low, curve.high, color=line.get_color(), alpha=0.2, lw=0)
+            if curve.theory is not None:  # dashed: the mean-field theory at init (rnnlab.sweeps.theory)
+                ax.plot(curve.theory.index, curve.theory.values, "--", color=line.get_color(), lw=1, alpha=0.8)
             if curve.bounded.any():  # on the bottom edge, outside the data's scale: a bound, not a point
                 ax.plot(curve.t[curve.bounded], [0.0] * int(curve.bounded.sum()), "v", ms=8, color=line.get_color(),
                         transform=ax.get_xaxis_transform(), clip_on=False)  # fmt: skip

@@ -29,7 +29,7 @@ from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLaunche
 from omegaconf import OmegaConf
 
 from rnnlab.record.jobs import find_jobs
-from rnnlab.record.run_record import FINISHED, objective, read_metrics
+from rnnlab.record.run_record import read_record
 
 POLL_SECONDS = 2.0
 
@@ -102,8 +102,8 @@ class SlurmLauncher(SubmititSlurmLauncher):
             else:
                 job_dir = self._job_dir(list(overrides))
                 print(f"rnnlab: #{idx} {job_dir}: already {self._status(job_dir)}, not submitted", flush=True)
-        if not to_submit:
-            return returns
+        if not to_submit:  # every job had finished: every entry is its result
+            return [ret for ret in returns if ret is not None]
 
         sweep_dir.mkdir(parents=True, exist_ok=True)
         try:
@@ -147,8 +147,8 @@ class SlurmLauncher(SubmititSlurmLauncher):
         config = self.hydra_context.config_loader.load_sweep_config(self.config, overrides)
         job_dir = Path(str(config.hydra.sweep.dir)) / str(config.hydra.sweep.subdir)
         self._job_dirs[tuple(overrides)] = job_dir
-        metrics = read_metrics(job_dir)
-        if metrics is None or metrics["status"] not in FINISHED:
+        record = read_record(job_dir)
+        if record is None or not record.finished:
             return None
         return JobReturn(
             overrides=overrides,
@@ -156,16 +156,16 @@ class SlurmLauncher(SubmititSlurmLauncher):
             working_dir=str(job_dir),
             task_name=config.hydra.job.name,
             status=JobStatus.COMPLETED,
-            _return_value=objective(metrics["best"], config.optimized_metric),
+            _return_value=record.objective(config.optimized_metric),
         )
 
     def _job_dir(self, overrides: list[str]) -> Path:
         return self._job_dirs[tuple(overrides)]
 
     @staticmethod
-    def _status(job_dir: str | None) -> str:
-        metrics = read_metrics(job_dir) if job_dir else None
-        return metrics["status"] if metrics else "ended without metrics.json"
+    def _status(job_dir: str | Path | None) -> str:
+        record = read_record(job_dir) if job_dir else None
+        return record.status if record is not None else "ended without metrics.json"
 
     def _submit(self, job_params: list[tuple]) -> list:
         """Submit the jobs as one array; on sbatch's refusal, remove what the attempt wrote and raise

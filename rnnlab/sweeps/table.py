@@ -8,6 +8,7 @@ diagnostics' `grad_h/` tags (diagnostics off, or not logged yet) gets empty grad
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,12 +16,13 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from rnnlab.record import tags
 from rnnlab.record.jobs import Job, find_jobs
+from rnnlab.record.study import study_keys
 
 # Written by rnnlab.diagnostics.GradThroughTime: log10(‖dL/dh_first‖ / ‖dL/dh_last‖) of the first layer, and
 # ‖dL/dh_t‖ at a spread of steps t (tags grad_h/layer0/t00, t05, ...). < 0: vanishing; > 0: exploding.
 GRAD_RATIO_TAG = tags.grad_h_log10_ratio(0)
 GRAD_BOUND_TAG = tags.grad_h_log10_ratio_bound(0)  # -1: the ratio is at most the value (float64's floor); +1: at least
-GRAD_RATE_TAG = tags.grad_h_log10_per_step(0)
+GRAD_RATE_TAG = tags.grad_h_log10_rate(0)
 GRAD_T_PREFIX = tags.grad_h_prefix(0) + "t"
 GRAD_LOG10_T_PREFIX = tags.grad_h_prefix(0) + "log10_t"
 
@@ -70,21 +72,15 @@ def _number(value: str):
         return value
 
 
-def varied_keys(jobs: list[Job]) -> list[str]:
-    """The override keys whose value differs between jobs (all of them for a single job), in a stable order."""
-    keys = sorted({key for job in jobs for key in job.overrides})
-    if len(jobs) < 2:
-        return keys
-    return [key for key in keys if len({job.overrides.get(key) for job in jobs}) > 1]
-
-
 def job_row(job: Job, keys: list[str], scalars: dict[str, pd.Series]) -> dict:
     m = job.metrics or {}
     final, best, timing = m.get("final") or {}, m.get("best") or {}, m.get("timing") or {}
     baseline = m.get("baseline")
     final_loss = final.get(tags.VAL_LOSS)
     ratio, bound, rate = scalars.get(GRAD_RATIO_TAG), scalars.get(GRAD_BOUND_TAG), scalars.get(GRAD_RATE_TAG)
-    row = {"job": job.name}
+    if rate is None:  # runs of 2026-12-04 logged the rate under its first name
+        rate = scalars.get(tags.grad_h_prefix(0) + "log10_per_step")
+    row: dict[str, Any] = {"job": job.name}
     row.update({key: _number(job.overrides[key]) if key in job.overrides else None for key in keys})
     row.update(
         {
@@ -133,7 +129,7 @@ def sweep_table(sweep_dir: str | Path) -> tuple[pd.DataFrame, dict[str, dict[str
     `table.attrs` holds `varied` (the swept keys, the table's first columns) and `fixed` (overrides all jobs share).
     """
     jobs = find_jobs(sweep_dir)
-    keys = varied_keys(jobs)
+    keys = study_keys(sweep_dir, [job.overrides for job in jobs])
     jobs.sort(key=lambda job: tuple(_sort_key(_number(job.overrides.get(key, ""))) for key in keys))
     scalars = {job.name: read_scalars(job.dir) for job in jobs}
     table = pd.DataFrame([job_row(job, keys, scalars[job.name]) for job in jobs])

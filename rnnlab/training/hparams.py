@@ -9,6 +9,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from rnnlab.record import tags
+from rnnlab.record.overrides import override_keys, parse_overrides
 
 # The hyper-parameters every run shows, in this order; group choices (model, task) by their chosen name.
 MAIN = ("model", "task", "num_layers", "hidden_size", "nonlinearity", "init", "init_scale", "lr", "seq_len", "seed")
@@ -52,13 +53,21 @@ def curated_hparams(cfg: DictConfig, choices: dict, overrides: list[str]) -> dic
     return hparams
 
 
-def final_metrics(record: dict) -> dict[str, float]:
-    """The dashboard's metric columns, from metrics.json's record: final loss and its ratio to the baseline first."""
+def final_metrics(record: dict, logged: dict[str, tuple[float, float]] | None = None) -> dict[str, float]:
+    """The dashboard's metric columns, from metrics.json's record: final loss and its ratio to the baseline first,
+    then the gradient indicator (log10 first/last ‖dL/dh_t‖ of layer 0) and the spectral radius of layer 0's W_hh at
+    initialisation (their first logged values; `logged` maps a tag to its (first, last) value), so the table answers
+    "vanishing or exploding?" beside "did it learn?"; NaN where the diagnostics were off."""
     final, best, baseline = record["final"], record["best"], record["baseline"]
     loss = final.get(tags.VAL_LOSS)
+    logged = logged or {}
+    grad = logged.get(tags.grad_h_log10_ratio(0), (None, None))
+    radius = logged.get(tags.spectrum("layer0", "radius"), (None, None))
     metrics = {
         tags.HP_FINAL_LOSS: loss,
         tags.HP_FINAL_OVER_BASELINE: loss / baseline if loss is not None and baseline else None,
+        tags.HP_GRAD_LOG10_RATIO_INIT: grad[0],
+        tags.HP_SPECTRAL_RADIUS_INIT: radius[0],
         tags.HP_BEST_VAL_LOSS: best.get(tags.VAL_LOSS),
     }
     if tags.VAL_ACC in final:
@@ -68,6 +77,8 @@ def final_metrics(record: dict) -> dict[str, float]:
             tags.HP_FINAL_TRAIN_LOSS: final.get(tags.TRAIN_LOSS),
             tags.HP_BASELINE: baseline,
             tags.HP_DIVERGED: float(record["status"] == "diverged"),
+            tags.HP_GRAD_LOG10_RATIO_FINAL: grad[1],
+            tags.HP_SPECTRAL_RADIUS_FINAL: radius[1],
         }
     )
     return {k: math.nan if v is None else float(v) for k, v in metrics.items()}
@@ -83,7 +94,7 @@ def trial_id(output_dir: str, overrides: list[str], varied: list[str], sweep_dir
     sweeps under one logdir apart: TensorBoard merges the trials of one name into one row, meant for runs of the
     same hyper-parameters.
     """
-    values = dict(zip(override_keys(overrides), (o.split("=", 1)[-1] for o in overrides)))
+    values = parse_overrides(overrides)
     shown = [values[key] for key in varied if key in values]
     if sweep_dir is None or not shown:
         return Path(output_dir).name
@@ -116,16 +127,3 @@ def hparams_summaries(
         data.session_start_info.group_name = trial
         start.metadata.plugin_data.content = data.SerializeToString()
     return list(summaries)
-
-
-def override_keys(overrides: list[str]) -> list[str]:
-    """The keys of Hydra's `key=value` overrides, without the `+`/`~` prefixes."""
-    return [override.split("=", 1)[0].lstrip("+~") for override in overrides]
-
-
-def varied_keys(sweeper_params, overrides: list[str]) -> list[str]:
-    """What the study varies: the sweeper's `params` (an experiment's grid, Optuna's search space) when it has
-    them, else every key set on the command line (a job cannot tell `seed=0,1` from a fixed `seed=0`)."""
-    if sweeper_params:
-        return [key.lstrip("+~") for key in sweeper_params]
-    return override_keys(overrides)

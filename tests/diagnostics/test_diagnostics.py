@@ -271,14 +271,14 @@ def test_through_time_norms_on_a_known_gradient():
     norms = through_time_norms(grad, scored, count=3)
     assert set(norms) == {
         "t0", "t2", "t4", "log10_t0", "log10_t2", "log10_t4", "first_over_last", "log10_first_over_last",
-        "log10_first_over_last_bound", "log10_per_step",
+        "log10_first_over_last_bound", "log10_rate",
     }  # fmt: skip
     assert norms["t0"] == pytest.approx(math.sqrt(54)) and norms["t2"] == 1.0 and norms["t4"] == 2.0
     assert norms["log10_t0"] == pytest.approx(math.log10(math.sqrt(54)))
     assert norms["first_over_last"] == pytest.approx(math.sqrt(54) / math.sqrt(5))
     assert norms["log10_first_over_last"] == pytest.approx(math.log10(math.sqrt(54 / 5)))
     assert norms["log10_first_over_last_bound"] == 0
-    assert norms["log10_per_step"] == pytest.approx(math.log10(math.sqrt(54 / 5)) / 3)  # last steps 4 and 2
+    assert norms["log10_rate"] == pytest.approx(math.log10(math.sqrt(54 / 5)) / 3)  # last steps 4 and 2
 
 
 def test_norms_far_below_float32_are_numbers_and_beyond_float64_are_bounds():
@@ -286,7 +286,7 @@ def test_norms_far_below_float32_are_numbers_and_beyond_float64_are_bounds():
     grad[0, 0, 0], grad[0, 3, 0] = 1e-200, 1.0  # its square (1e-400) underflows; the norm must not
     norms = through_time_norms(grad, None, count=4)
     assert norms["log10_first_over_last"] == pytest.approx(-200) and norms["log10_first_over_last_bound"] == 0
-    assert norms["log10_t0"] == pytest.approx(-200) and norms["log10_per_step"] == pytest.approx(-200 / 3)
+    assert norms["log10_t0"] == pytest.approx(-200) and norms["log10_rate"] == pytest.approx(-200 / 3)
     grad[0, 0, 0] = 0.0  # underflowed even in float64: the ratio is at most the floor's
     norms = through_time_norms(grad, None, count=4)
     assert norms["log10_first_over_last_bound"] == -1

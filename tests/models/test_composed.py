@@ -6,8 +6,8 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnnlab.models import IMPLEMENTATIONS, BidirectionalRNN, StackedRNN, TorchRNN
-from rnnlab.models.cells import CELLS as REGISTERED_CELLS
 from rnnlab.models.composed import DirectionPair
+from rnnlab.models.single_networks import CELLS as REGISTERED_CELLS
 
 WRAPPERS = [StackedRNN, BidirectionalRNN]
 CELLS = list(REGISTERED_CELLS)

@@ -12,8 +12,8 @@ from torch.utils.tensorboard import SummaryWriter
 
 from rnnlab.record.jobs import find_jobs
 from rnnlab.record.run_record import write_metrics
-from rnnlab.sweeps.report import main, write_report
-from rnnlab.sweeps.summary import summary_lines
+from rnnlab.sweeps.job_statuses import summary_lines
+from rnnlab.sweeps.report_files import main, write_report
 from rnnlab.sweeps.table import GRAD_RATIO_TAG, grad_through_time, read_scalars
 
 
@@ -140,14 +140,14 @@ def test_a_corrupt_metrics_json_is_a_corrupt_job_in_the_table_the_report_and_the
 def test_a_summary_that_cannot_be_made_fails_the_sweep_in_one_line(sweep_dir, monkeypatch, capsys):
     from omegaconf import OmegaConf
 
-    from rnnlab.sweeps import summary
+    from rnnlab.sweeps import job_statuses
 
     def broken(_):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(summary, "find_jobs", broken)
+    monkeypatch.setattr(job_statuses, "find_jobs", broken)
     with pytest.raises(SystemExit) as exit_:
-        summary.SweepSummary().on_multirun_end(OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep_dir)}}}))
+        job_statuses.SweepSummary().on_multirun_end(OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep_dir)}}}))
     assert exit_.value.code == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no summary could be made (PermissionError" in err[0]
@@ -156,7 +156,7 @@ def test_a_summary_that_cannot_be_made_fails_the_sweep_in_one_line(sweep_dir, mo
 def test_the_summary_of_a_sweep_with_a_corrupt_job_exits_1(sweep_dir, capsys):
     from omegaconf import OmegaConf
 
-    from rnnlab.sweeps.summary import SweepSummary
+    from rnnlab.sweeps.job_statuses import SweepSummary
 
     for job_dir in sweep_dir.iterdir():  # every job finished, one of them with a corrupt record
         if not (job_dir / "metrics.json").exists() or "relu" in job_dir.name:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from rnnlab.record.jobs import find_jobs, parse_overrides
+from rnnlab.record.jobs import find_jobs
+from rnnlab.record.overrides import parse_overrides
 from tests.helpers import ROOT
 from tests.helpers.faults import EXIT_AT_STEP
 
@@ -35,7 +36,7 @@ RESULT_KEYS = ("status", "steps", "final", "best", "baseline", "diverged_at_step
 
 
 def progress_lines(run: subprocess.CompletedProcess) -> list[str]:
-    """The sweep's progress lines (rnnlab.sweeps.progress): `[k/N] JOB: STATUS...  |  k/N done...`."""
+    """The sweep's progress lines (rnnlab.sweeps.sweep_progress): `[k/N] JOB: STATUS...  |  k/N done...`."""
     return [line for line in run.stdout.splitlines() if line.startswith("[") and "  |  " in line]
 
 
@@ -209,7 +210,7 @@ def test_parse_overrides_keeps_values_as_written():
 def test_the_report_on_the_real_sweep_holds_each_jobs_numbers(basic_sweep, tmp_path):
     import pandas as pd
 
-    from rnnlab.sweeps.report import write_report
+    from rnnlab.sweeps.report_files import write_report
 
     written = write_report(basic_sweep["dir"], tmp_path)
     table = pd.read_csv(written["csv"])

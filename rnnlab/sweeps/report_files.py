@@ -17,10 +17,12 @@ from pathlib import Path
 import pandas as pd
 
 from rnnlab.record.atomic import write_atomically
+from rnnlab.record.formatting import markdown
 from rnnlab.record.jobs import CORRUPT
 from rnnlab.sweeps.compare import sweep_tables
 from rnnlab.sweeps.plots import final_loss_plot, grad_through_time_plot, learning_curves_plot
 from rnnlab.sweeps.spread import group_keys, spread_cell, spread_table, with_bound
+from rnnlab.sweeps.theory import measured_vs_predicted
 
 CSV, MARKDOWN, TIMINGS = "jobs.csv", "report.md", "timings.csv"
 # Columns that change when only the machine's speed does: kept out of jobs.csv and report.md (timings.csv has them).
@@ -90,9 +92,7 @@ def _write_text(path: Path, text: str) -> Path:
 
 def markdown_table(table: pd.DataFrame, columns: list[str]) -> str:
     """A GitHub-flavoured Markdown table of `columns` (pandas' to_markdown needs `tabulate`; this needs nothing)."""
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(_cell(row[c]) for c in columns) + " |" for _, row in table.iterrows()]
-    return "\n".join(lines)
+    return markdown(columns, [[_cell(row[c]) for c in columns] for _, row in table.iterrows()])
 
 
 def write_report(sweep_dirs, out: str | Path | None = None) -> dict[str, Path]:
@@ -107,12 +107,14 @@ def write_report(sweep_dirs, out: str | Path | None = None) -> dict[str, Path]:
     written = {"csv": _write_text(out / CSV, table.drop(columns=timed).to_csv(index=False))}
     if timed:
         _write_text(out / TIMINGS, table[["job", *timed]].to_csv(index=False))
-    plots = {}
+    plots: dict[str, Path] = {}
     if len(table):
-        plots["final_loss"] = final_loss_plot(table, out / "final_loss.png")
-        plots["grad_through_time"] = grad_through_time_plot(table, scalars, out / "grad_through_time.png")
-        plots["learning_curves"] = learning_curves_plot(table, scalars, out / "learning_curves.png")
-    plots = {k: v for k, v in plots.items() if v is not None}
+        drawn = {
+            "final_loss": final_loss_plot(table, out / "final_loss.png"),
+            "grad_through_time": grad_through_time_plot(table, scalars, out / "grad_through_time.png"),
+            "learning_curves": learning_curves_plot(table, scalars, out / "learning_curves.png"),
+        }
+        plots = {k: v for k, v in drawn.items() if v is not None}
     written.update(plots)
 
     varied = table.attrs.get("varied", [])
@@ -150,6 +152,14 @@ def write_report(sweep_dirs, out: str | Path | None = None) -> dict[str, Path]:
         parts += (
             ["## Failures", ""] + [f"- `{row.job}` ({row.status}): {row.error}" for row in failures.itertuples()] + [""]
         )
+    theory = measured_vs_predicted(table, scalars) if len(table) else None
+    if theory is not None and (theory["theory"] != "outside the theory").any():
+        parts += [
+            "## Gradient at initialisation: measured and the mean-field theory (dashed in the gradient figure)",
+            "",
+            markdown_table(theory, list(theory.columns)),
+            "",
+        ]
     parts += [f"![{name}]({path.name})" for name, path in plots.items()]
     written["markdown"] = _write_text(out / MARKDOWN, "\n".join(parts) + "\n")
     return written
