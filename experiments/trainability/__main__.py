@@ -17,7 +17,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 from experiments.theory_study import ROOT, write_atomically
-from rnnlab.sweeps.report import write_report
+from rnnlab.sweeps.report_files import write_report
 from rnnlab.sweeps.table import sweep_table
 from rnnlab.theory import chi_star, depth_scale
 

@@ -40,6 +40,11 @@ def grad_h_log10_ratio(layer: int) -> str:
     return f"{grad_h_prefix(layer)}log10_first_over_last"
 
 
+def grad_h_log10_ratio_bound(layer: int) -> str:
+    """0: the ratio is a value; -1: the true ratio is below the logged one (float64's floor); +1: above it."""
+    return f"{grad_h_prefix(layer)}log10_first_over_last_bound"
+
+
 # ---- the recurrent matrices' spectra (Spectrum) -------------------------------------------------------------
 SPECTRUM = "spectrum/"
 SPECTRUM_IMAGE = "spectrum/eigenvalues"  # IMAGES: eigenvalues of every W_hh in the complex plane, the unit circle
@@ -99,7 +104,7 @@ def grad_h_theory_norm(layer: int, step_key: str) -> str:
 
 
 def grad_h_log10_rate(layer: int) -> str:
-    """The measured per-step log10 rate: log10_first_over_last / (T - 1)."""
+    """The measured per-step log10 rate: log10_first_over_last over the scored span (T - 1 for a last-step loss)."""
     return f"{grad_h_prefix(layer)}log10_rate"
 
 

@@ -221,7 +221,10 @@ def test_the_report_on_the_real_sweep_holds_each_jobs_numbers(basic_sweep, tmp_p
         assert row.status == metrics["status"] and row.steps == metrics["steps"]
         final = metrics["final"].get("val/loss")
         assert (pd.isna(row.final_val_loss) and final is None) or row.final_val_loss == pytest.approx(final, rel=1e-12)
-        assert row.wall_time_s == pytest.approx(metrics["timing"]["wall_time_s"])
+    timings = pd.read_csv(tmp_path / "timings.csv").set_index("job")["wall_time_s"]  # apart: they change every run
+    for name, job in jobs.items():
+        if job.metrics:
+            assert timings[name] == pytest.approx(job.metrics["timing"]["wall_time_s"])
     assert {"final_loss", "learning_curves", "markdown"} <= set(written)
     assert all(path.stat().st_size > 0 for path in written.values())
     assert "## Failures" in written["markdown"].read_text()
