@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import glob
+import math
 
+import numpy as np
 import pytest
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
@@ -91,14 +93,22 @@ def test_bad_arguments_are_refused(bad):
 
 
 def test_top_exponent_tracks_the_gradient_indicator():
-    """log10 σ_max of the product bounds the measured first/last gradient ratio and, at T = 40, is close to it."""
+    """log10 σ_max of the product bounds the measured first/last gradient ratio of every sequence, and falls short of
+    it only by the loss gradient's alignment with the top singular direction: for a direction at random among N,
+    about log10 √N (0.9 at N = 64), a fixed amount that per step vanishes as T grows (here T = 40)."""
     from rnnlab.diagnostics.theory_line import measured_log10_profile
 
-    module, batch = _module(hidden=64, scale=1.2, seq_len=40)
-    ((h, w),) = direction_states(module, batch, 1).values()
-    single = {k: v[:1] for k, v in batch.items()}
-    measured = measured_log10_profile(module, single)
-    top = sigma_max(h, w, "tanh").item()
-    assert measured[0] - measured[-1] <= top + 1e-9
-    assert top - (measured[0] - measured[-1]) < 0.6
+    hidden, seq_len = 64, 40
+    module, batch = _module(hidden=hidden, scale=1.2, seq_len=seq_len)
+    gaps = []
+    for index in range(batch["x"].shape[0]):
+        single = {k: v[index : index + 1] for k, v in batch.items()}
+        ((h, w),) = direction_states(module, single, 1).values()
+        measured = measured_log10_profile(module, single)
+        top = sigma_max(h, w, "tanh").item()
+        assert measured[0] - measured[-1] <= top + 1e-9  # a bound, on every sequence
+        gaps.append(top - (measured[0] - measured[-1]))
+    alignment = math.log10(math.sqrt(hidden))
+    assert 0 <= float(np.median(gaps)) < alignment + 0.5
+    assert float(np.median(gaps)) / (seq_len - 1) < 0.04  # per step: the exponent is the indicator's rate
     assert TorchRNN is IMPLEMENTATIONS["torch"]
