@@ -11,6 +11,12 @@ TRAIN_LOSS = "train/loss"
 VAL_LOSS = "val/loss"
 VAL_ACC = "val/acc"
 BASELINE = "baseline/loss"
+# tasks read from a dataset (rnnlab.tasks.dataset): class-balanced accuracy, the majority class, the test split
+VAL_BALANCED_ACC = "val/balanced_acc"
+BASELINE_ACC = "baseline/acc"
+TEST_LOSS = "test/loss"
+TEST_ACC = "test/acc"
+TEST_BALANCED_ACC = "test/balanced_acc"
 
 # ---- parameter gradient norms (GradNorms) -------------------------------------------------------------------
 GRAD_NORM = "grad_norm/"

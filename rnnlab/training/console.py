@@ -54,6 +54,8 @@ def result_line(status: str, steps: int, final: dict, baseline: float | None, me
     loss = final.get("val/loss")
     ratio = f" = {significant(loss / baseline, 3)} x baseline" if loss is not None and baseline else ""
     accuracy = f", val/acc {significant(final['val/acc'])}" if final.get("val/acc") is not None else ""
+    if final.get("test/acc") is not None:  # tasks with a held-out test split
+        accuracy += f", test/acc {significant(final['test/acc'])}"
     return (
         f"rnnlab: {status} after {steps} steps: val/loss {significant(loss)} (baseline {significant(baseline)})"
         f"{ratio}{accuracy} -> {metrics_path}"
