@@ -59,3 +59,8 @@ def registered_tasks(conf_dir: Path = CONF_DIR) -> dict[str, type]:
         module_name = task_target(path).rpartition(".")[0]
         importlib.import_module(module_name)
     return dict(sorted(_REGISTERED.items()))
+
+
+# `--help` lists the choices from here (conf/hydra/help/rnnlab.yaml: ${rnnlab_tasks:}); rnnlab.training.checks
+# imports this module, so the resolver exists before Hydra renders the help.
+OmegaConf.register_new_resolver("rnnlab_tasks", lambda: " | ".join(task_choices()), replace=True)

@@ -18,6 +18,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from rnnlab.config import CONF_DIR
 from rnnlab.errors import require
+from rnnlab.tasks.registry import task_choices
 from rnnlab.vocabulary import INIT_SCHEMES, NONLINEARITIES, weight_dtype
 
 
@@ -52,7 +53,11 @@ def check_config(cfg: DictConfig) -> None:
 def check_values(cfg: DictConfig) -> None:
     """Raise ConfigError for the first bad value among the keys researchers set by hand."""
     for group in ("model", "task"):  # conf/<group>/base.yaml is the part its files share, not a choice
-        choices = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml") if p.stem != "base")
+        choices = (
+            task_choices()
+            if group == "task"
+            else sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml") if p.stem != "base")
+        )
         _require(not OmegaConf.is_missing(cfg[group], "_target_"), group, "base", f"one of {', '.join(choices)}")
     check_resolvable(cfg)
     _require(_is_int(cfg.num_layers) and cfg.num_layers >= 1, "num_layers", cfg.num_layers, "an integer >= 1")
