@@ -1,4 +1,4 @@
-"""Turn each study's sweep into its committed report: `python -m experiments.report [STUDY ...]` (default: all five).
+"""Turn each study's sweep into its committed report: `python -m experiments.report [STUDY ...]` (default: all).
 
 For each study it writes `experiments/STUDY/` from the study's sweep directory (`hydra.sweep.dir` of
 `conf/experiment/STUDY.yaml`, e.g. multirun/vanishing): `report.md`, `jobs.csv` and the figures
@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from experiments.real_data import STUDY_EXTRAS
 from rnnlab.sweeps.report import CSV, markdown_table, write_report
 
 HERE = Path(__file__).resolve().parent
@@ -43,6 +44,9 @@ HEADLINES: dict[str, list[str]] = {
     "depth": ["num_layers", "seed", "final_over_baseline", "wall_time_s"],
     "bidirectional": ["bidirectional", "num_layers", "final_over_baseline", "final_val_acc"],
     "implementations": ["bidirectional", "model", "final_val_loss", "best_val_loss"],
+    "names": ["model", "nonlinearity", "seed", "final_val_loss", "test_acc", "test_balanced_acc"],
+    "names_init": ["init", "nonlinearity", "seed", "final_val_loss", "test_acc", "test_balanced_acc"],
+    "digits": ["task.mode", "recipe", "seed", "final_val_loss", "test_acc"],
 }
 # Shown to every digit: the question is whether they are equal, not whether they are close.
 EXACT = {"final_val_loss", "best_val_loss"}
@@ -88,6 +92,10 @@ def report(study: str) -> Path:
     """Write the study's report files and its README's measured block; return its folder."""
     out = HERE / study
     write_report(sweep_dir(study), out)  # relative: the report names the sweep as the study's config does
+    extra = STUDY_EXTRAS.get(study)  # a study's own figures and tables (experiments/real_data.py)
+    if extra is not None:
+        with (out / "report.md").open("a") as report_md:
+            report_md.write("\n" + extra(sweep_dir(study), out))
     update_readme(out / "README.md", measured_block(study, pd.read_csv(out / CSV)))
     return out
 

@@ -54,6 +54,15 @@ def spectrum(layer_name: str, stat: str) -> str:
     return f"{SPECTRUM}{layer_name}/{stat}"
 
 
+# ---- the final states' rank across examples (StateRank) -----------------------------------------------------
+STATE = "state/"
+
+
+def state_rank(stat: str) -> str:
+    """`stat`: effective_rank, sigma2_over_sigma1 or dead_fraction."""
+    return f"{STATE}{stat}"
+
+
 # ---- activations and histograms (Activations, Histograms) ---------------------------------------------------
 ACTIVATIONS = "activations/"
 
