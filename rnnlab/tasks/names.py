@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import torch
 import torch.nn.functional as F
 
 from rnnlab.tasks.dataset import DatasetTask
 from rnnlab.tasks.registry import register_task
 from rnnlab.tasks.surnames import LANGUAGES, load
+
+
+@cache
+def _encoded() -> tuple[str, torch.Tensor, torch.Tensor]:
+    """The alphabet (every character in the data, sorted), the codes (N, T) padded with -1, the lengths (N,).
+
+    Once per process: the configuration checks and the run each build the task.
+    """
+    surnames = [surname for surname, _ in load()]
+    alphabet = "".join(sorted({char for surname in surnames for char in surname}))
+    index = {char: i for i, char in enumerate(alphabet)}
+    lengths = torch.tensor([len(surname) for surname in surnames])
+    codes = torch.full((len(surnames), int(lengths.max())), -1, dtype=torch.int64)
+    for row, surname in enumerate(surnames):
+        codes[row, : len(surname)] = torch.tensor([index[char] for char in surname])
+    return alphabet, codes, lengths
 
 
 @register_task
@@ -32,20 +50,15 @@ class NamesTask(DatasetTask):
 
     @property
     def alphabet(self) -> str:
-        return "".join(sorted({char for surname, _ in load() for char in surname}))
+        return _encoded()[0]
 
     def examples(self) -> dict[str, torch.Tensor]:
         """Character codes (N, T), -1 past each name's end; one-hot per batch (`inputs`): the whole set one-hot
         would be 240 MB."""
-        rows = load()
-        index = {char: i for i, char in enumerate(self.alphabet)}
-        self.input_size = len(index)
-        self.surnames = tuple(surname for surname, _ in rows)
-        lengths = torch.tensor([len(surname) for surname in self.surnames])
-        codes = torch.full((len(rows), int(lengths.max())), -1, dtype=torch.int64)
-        for row, surname in enumerate(self.surnames):
-            codes[row, : len(surname)] = torch.tensor([index[char] for char in surname])
-        y = torch.tensor([self.class_names.index(language) for _, language in rows])
+        alphabet, codes, lengths = _encoded()
+        self.input_size = len(alphabet)
+        self.surnames = tuple(surname for surname, _ in load())
+        y = torch.tensor([self.class_names.index(language) for _, language in load()])
         return {"x": codes, "y": y, "lengths": lengths}
 
     def inputs(self, stored: torch.Tensor) -> torch.Tensor:
