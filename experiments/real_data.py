@@ -46,7 +46,7 @@ def summary_markdown(summary: pd.DataFrame, groups: list[str], metrics: list[str
     shown = summary[groups + ["seeds"]].copy()
     for metric in metrics:
         shown[metric] = [
-            f"{m:.3f} ± {s:.3f} [{lo:.3f}, {hi:.3f}]"
+            f"{m:.3g} ± {s:.2g} [{lo:.3g}, {hi:.3g}]"
             for m, s, lo, hi in zip(*(summary[f"{metric}_{x}"] for x in ("mean", "std", "min", "max")))
         ]
     return markdown_table(shown, list(shown.columns))
@@ -264,7 +264,7 @@ def digits_extras(sweep_dir: Path, out: Path) -> str:
 
 def state_rank_figure(summary: pd.DataFrame, path: Path) -> Path:
     """Effective rank of the final states at init and at the end, and test accuracy, per recipe and mode."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5))
     modes = sorted(summary["task.mode"].unique())
     recipes = list(dict.fromkeys(summary["recipe"]))
     width = 0.8 / (2 * len(modes))
@@ -291,6 +291,8 @@ def state_rank_figure(summary: pd.DataFrame, path: Path) -> Path:
             label=mode,
         )
     axes[0].set_yscale("log")
+    axes[0].set_ylim(0.7, 100)
+    axes[0].axhline(1, color="grey", linestyle=":", label="rank 1")
     axes[0].set_ylabel("effective rank of the final states")
     axes[0].set_title("states at init and after training (log scale)", fontsize=10)
     axes[1].set_ylabel("test accuracy (mean ± std over seeds)")
@@ -299,7 +301,7 @@ def state_rank_figure(summary: pd.DataFrame, path: Path) -> Path:
     axes[1].set_title("test accuracy", fontsize=10)
     for ax in axes:
         ax.set_xticks(range(len(recipes)), recipes)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3)
         ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
