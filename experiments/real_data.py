@@ -167,7 +167,9 @@ def names_extras(sweep_dir: Path, out: Path) -> str:
     if "model" not in table.columns:
         return "\n".join(parts)
     # the seeds' network itself: concat, tanh, the first seed
-    chosen = table[(table["model"] == "concat") & (table["nonlinearity"] == "tanh") & (table["status"] == "completed")]
+    chosen = table[(table["model"] == "concat") & (table["status"] == "completed")]
+    if "nonlinearity" in table.columns:
+        chosen = chosen[chosen["nonlinearity"] == "tanh"]
     job = chosen.sort_values("seed").iloc[0]
     task, module = trained_module(job["dir"])
     p, predicted, true = test_predictions(task, module)
@@ -177,7 +179,7 @@ def names_extras(sweep_dir: Path, out: Path) -> str:
     figure = confusion_figure(
         counts,
         task.class_names,
-        f"names, concat tanh, seed {int(job['seed'])}: test accuracy {accuracy:.3f}",
+        f"names, concat (tanh), seed {int(job['seed'])}: test accuracy {accuracy:.3f}",
         out / "confusion_matrix.png",
     )
     parts += [
