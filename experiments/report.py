@@ -44,7 +44,7 @@ HEADLINES: dict[str, list[str]] = {
     "depth": ["num_layers", "seed", "final_over_baseline", "wall_time_s"],
     "bidirectional": ["bidirectional", "num_layers", "final_over_baseline", "final_val_acc"],
     "implementations": ["bidirectional", "model", "final_val_loss", "best_val_loss"],
-    "names": ["model", "nonlinearity", "seed", "final_val_loss", "test_acc", "test_balanced_acc"],
+    "names": ["model", "seed", "final_val_loss", "test_acc", "test_balanced_acc"],
     "names_init": ["init", "nonlinearity", "seed", "final_val_loss", "test_acc", "test_balanced_acc"],
     "digits": ["task.mode", "recipe", "seed", "final_val_loss", "test_acc"],
 }
