@@ -41,7 +41,7 @@ class RNNModule(L.LightningModule):
         super().__init__()
         self.kind, self.readout = task.kind, task.readout
         self.baseline = float(task.baseline)
-        self.baseline_acc = task.baseline_acc
+        self.baseline_acc = getattr(task, "baseline_acc", None)  # the new attributes: older task-likes may lack them
         self.rnn = rnn(input_size=task.input_size, batch_first=True)
         initialise(self.rnn, init, init_scale, seed)
         self.head = nn.Linear(self.rnn.num_directions * self.rnn.hidden_size, task.output_size)
@@ -50,10 +50,12 @@ class RNNModule(L.LightningModule):
             self.val_loss = MeanMetric()  # cross-entropy, weighted by the positions each batch scores
             self.train_acc = Accuracy(task="multiclass", num_classes=task.output_size)
             self.val_acc = Accuracy(task="multiclass", num_classes=task.output_size)
-            if task.has_test_split:
+            if getattr(task, "has_test_split", False):
                 self.test_loss = MeanMetric()
                 self.test_acc = Accuracy(task="multiclass", num_classes=task.output_size)
-            if task.balanced_accuracy:  # macro-averaged recall: each class counts alike, however rare
+            if getattr(
+                task, "balanced_accuracy", False
+            ):  # macro-averaged recall: each class counts alike, however rare
                 self.val_balanced_acc = Accuracy(task="multiclass", num_classes=task.output_size, average="macro")
                 self.test_balanced_acc = Accuracy(task="multiclass", num_classes=task.output_size, average="macro")
         else:

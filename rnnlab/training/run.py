@@ -97,7 +97,7 @@ def train(cfg: DictConfig) -> float:
             # max_steps ended mid-epoch, or divergence stopped the run (Lightning validates at such a stop unless
             # it has just resumed): the final validation is the same for every history of the run
             trainer.validate(module, dataloaders=task.val_dataloader(), verbose=False)
-        if task.has_test_split:  # scored once, at the end, by the final weights
+        if getattr(task, "has_test_split", False):  # scored once, at the end, by the final weights
             trainer.test(module, dataloaders=task.test_dataloader(), verbose=False)
     except Exception as error:
         write_metrics(
