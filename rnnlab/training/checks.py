@@ -17,6 +17,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from rnnlab.config import CONF_DIR
 from rnnlab.errors import ConfigError, require
+from rnnlab.tasks.registry import task_choices
 from rnnlab.training.known_keys import check_known_keys
 from rnnlab.training.refusals import constructed  # noqa: F401  (its home before; callers import it from here)
 from rnnlab.training.trainer_values import check_trainer_values
@@ -50,7 +51,11 @@ def check_config(cfg: DictConfig) -> None:
 def check_values(cfg: DictConfig) -> None:
     """Raise ConfigError for the first bad value among the keys researchers set by hand."""
     for group in ("model", "task"):  # conf/<group>/base.yaml is the part its files share, not a choice
-        choices = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml") if p.stem != "base")
+        choices = (
+            task_choices()
+            if group == "task"
+            else sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml") if p.stem != "base")
+        )
         _require(not OmegaConf.is_missing(cfg[group], "_target_"), group, "base", f"one of {', '.join(choices)}")
     check_resolvable(cfg)
     check_known_keys(cfg, ConfigError)  # a misspelt key in any file, before the defaults it failed to change

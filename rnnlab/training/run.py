@@ -33,6 +33,7 @@ from rnnlab.record.run_record import (
 )
 from rnnlab.record.study import study_keys
 from rnnlab.tasks.base import SyntheticTask
+from rnnlab.tasks.dataset import DatasetTask
 from rnnlab.training.build import build_module
 from rnnlab.training.checkpoint import AtomicCheckpointIO, StepCheckpoint, find_resume_point
 from rnnlab.training.checks import check_config
@@ -101,6 +102,8 @@ def train(cfg: DictConfig) -> float:
             # max_steps ended mid-epoch, or divergence stopped the run (Lightning validates at such a stop unless
             # it has just resumed): the final validation is the same for every history of the run
             trainer.validate(module, dataloaders=task.val_dataloader(), verbose=False)
+        if isinstance(task, DatasetTask):  # a held-out test split, scored once, at the end, by the final weights
+            trainer.test(module, dataloaders=task.test_dataloader(), verbose=False)
     except Exception as error:
         write_metrics(
             output_dir,
