@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from rnnlab.record.notes import REFUSED, read_notes
 from rnnlab.record.run_record import CorruptMetrics, read_metrics
 from rnnlab.record.unlaunched import read_unlaunched
 
@@ -30,15 +31,25 @@ class Job:
     overrides: dict[str, str]
     metrics: dict[str, Any] | None
     corrupt: str | None = None  # why its metrics.json is no run record
+    note: dict | None = None  # refused, or running elsewhere (rnnlab.record.notes)
+
+    @property
+    def _noted(self) -> bool:
+        # running elsewhere: until that process's record appears
+        return self.note is not None and (self.note["status"] == REFUSED or self.metrics is None)
 
     @property
     def status(self) -> str:
+        if self._noted:
+            return self.note["status"]
         if self.corrupt is not None:
             return CORRUPT
         return self.metrics["status"] if self.metrics is not None else INCOMPLETE
 
     @property
     def error(self) -> str | None:
+        if self._noted:
+            return self.note.get("why")
         if self.corrupt is not None:
             return self.corrupt
         return self.metrics.get("error") if self.metrics is not None else None
@@ -69,6 +80,7 @@ def find_jobs(sweep_dir: str | Path) -> list[Job]:
     if not sweep_dir.is_dir():
         raise FileNotFoundError(f"no sweep directory at {sweep_dir}")
     jobs = []
+    notes = read_notes(sweep_dir)
     for overrides_file in sweep_dir.rglob(".hydra/overrides.yaml"):
         job_dir = overrides_file.parent.parent
         try:
@@ -83,6 +95,7 @@ def find_jobs(sweep_dir: str | Path) -> list[Job]:
                 overrides=parse_overrides(overrides if isinstance(overrides, list) else []),
                 metrics=metrics,
                 corrupt=corrupt,
+                note=notes.get(job_dir.relative_to(sweep_dir).as_posix()),
             )
         )
     names = {job.name for job in jobs}
