@@ -112,9 +112,9 @@ def _refusal(error: Exception) -> str | None:
     text = str(error)
     if "Weights only load failed" not in text:
         return None
-    found = re.search(r"Unsupported (?:global|operand)[^\n]*?(GLOBAL [\w.]+|\S+)", text)
-    what = found.group(1) if found else "an object that is no tensor or plain data"
-    return f"refused: loading it would build {what} (code, not data); it was never run"
+    found = re.search(r"GLOBAL ([\w.]+)", text)
+    what = found.group(1) if found else "an object that is neither a tensor nor plain data"
+    return f"refused: it asks to load {what}, code rather than data; none of it was run"
 
 
 def read_checkpoint(path: Path) -> tuple[dict | None, str | None]:
