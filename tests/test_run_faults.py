@@ -4,6 +4,7 @@ interruption that resumes exactly; a crafted checkpoint never runs; a job failin
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -30,6 +31,10 @@ BASE = [
     "trainer.enable_progress_bar=false",
     "+callbacks.faults._target_=tests.helpers.faults.Faults",
 ]
+
+
+# A sweep's job directories are named by its overrides: few and short (a name over 255 characters cannot be made).
+SWEEP = ["hidden_size=8", "seq_len=8", "batch_size=8", "task.train_batches=5", "task.val_batches=1", "max_steps=5"]
 
 
 def tree(run_dir: Path) -> dict[str, bytes]:
@@ -229,9 +234,9 @@ def test_in_a_sweep_a_job_failing_in_setup_is_failed_not_killed(tmp_path):
             "rnnlab.train",
             "-m",
             f"hydra.sweep.dir={tmp_path}",
-            *BASE,
-            "max_steps=5",
-            "+callbacks.boom._target_=tests.helpers.faults.FailToBuild,null",
+            *SWEEP,
+            "+callbacks.boom._target_=tests.helpers.faults.FailToBuild",
+            "+callbacks.boom.fail=true,false",
         ],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -240,9 +245,9 @@ def test_in_a_sweep_a_job_failing_in_setup_is_failed_not_killed(tmp_path):
         timeout=300,
     )
     assert result.returncode == 1, result.stderr[-2000:]
-    jobs = {job.overrides["callbacks.boom._target_"]: job for job in find_jobs(tmp_path)}
-    assert jobs["null"].status == "completed"
-    failing = jobs["tests.helpers.faults.FailToBuild"]
+    jobs = {job.overrides["callbacks.boom.fail"]: job for job in find_jobs(tmp_path)}
+    assert jobs["False"].status == "completed"
+    failing = jobs["True"]
     assert failing.status == "failed" and "MemoryError: injected" in failing.error
     assert "MemoryError: injected" in result.stderr and "was killed" not in result.stderr
 
@@ -252,7 +257,16 @@ def test_in_a_sweep_a_job_failing_in_setup_is_failed_not_killed(tmp_path):
 
 def sweep(sweep_dir: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "rnnlab.train", "-m", f"hydra.sweep.dir={sweep_dir}", *BASE, "max_steps=5", *args],
+        [
+            sys.executable,
+            "-m",
+            "rnnlab.train",
+            *[a for a in args if a.startswith("--")],  # Hydra's options before the overrides
+            "-m",
+            f"hydra.sweep.dir={sweep_dir}",
+            *SWEEP,
+            *[a for a in args if not a.startswith("--")],
+        ],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
@@ -262,22 +276,32 @@ def sweep(sweep_dir: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_a_sweep_refuses_its_changed_job_and_runs_the_others_and_refuses_a_wholly_changed_sweep(tmp_path):
-    first = sweep(tmp_path, "seed=0,1")
+    """A user's experiment file (`--config-dir`; `experiment` stays out of job names) edited between two runs of
+    the same sweep: every job changed, refused up front. Then one job's record made another configuration's."""
+    conf, sweep_dir = tmp_path / "conf", tmp_path / "sweep"
+    (conf / "experiment").mkdir(parents=True)
+    study = conf / "experiment" / "mine.yaml"
+    study.write_text("# @package _global_\nlr: 0.003\n")
+    args = [f"--config-dir={conf}", "experiment=mine", "seed=0,1"]
+    first = sweep(sweep_dir, *args)
     assert first.returncode == 0, first.stderr[-2000:]
-    records = {job.name: tree(job.dir) for job in find_jobs(tmp_path)}
-    # a config edit that changes every job (here: lr for all): refused up front, nothing run
-    edited = sweep(tmp_path, "seed=0,1", "lr=0.01")
+    records = {job.name: tree(job.dir) for job in find_jobs(sweep_dir)}
+    study.write_text("# @package _global_\nlr: 0.01\n")
+    edited = sweep(sweep_dir, *args)
     assert edited.returncode == 2, edited.stderr[-2000:]
     (line,) = [line for line in edited.stderr.splitlines() if line.startswith("rnnlab sweep")]
     assert "all 2 finished jobs were run with another configuration (lr: 0.003 -> 0.01" in line
-    assert {job.name: tree(job.dir) for job in find_jobs(tmp_path)} == records
+    assert "skipped" not in edited.stdout
+    assert {job.name: tree(job.dir) for job in find_jobs(sweep_dir)} == records
     # one job's directory holds another configuration's run (made so by hand): it alone is refused
-    job = next(job for job in find_jobs(tmp_path) if job.overrides["seed"] == "1")
+    study.write_text("# @package _global_\nlr: 0.003\n")
+    job = next(job for job in find_jobs(sweep_dir) if job.overrides["seed"] == "1")
     record = read_record(job.dir)
     record["config"]["hidden_size"] = 99
-    (job.dir / "metrics.json").write_text(__import__("json").dumps(record))
-    again = sweep(tmp_path, "seed=0,1,2")
+    (job.dir / "metrics.json").write_text(json.dumps(record))
+    again = sweep(sweep_dir, *args[:2], "seed=0,1,2")
     assert again.returncode == 1, again.stderr[-2000:]
-    statuses = {job.overrides["seed"]: job.status for job in find_jobs(tmp_path)}
+    statuses = {job.overrides["seed"]: job.status for job in find_jobs(sweep_dir)}
     assert statuses == {"0": "completed", "1": "refused", "2": "completed"}
     assert "REFUSED" in again.stderr and "hidden_size: 99 -> 8" in again.stderr
+    assert read_record(job.dir)["config"]["hidden_size"] == 99  # untouched

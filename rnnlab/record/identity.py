@@ -4,8 +4,9 @@ with the one a run directory's record (metrics.json, a checkpoint) was made with
 The rule: every key of the resolved configuration decides the numbers, except bookkeeping, the keys that only say
 where the run is written, what is shown or logged and how often, and when the run is checkpointed. Checkpoints
 resume exactly and the diagnostics only observe (design notes §3), so their cadence cannot change a number;
-`optimized_metric` only chooses which recorded number a sweeper is given. Everything else, `threads` (float sums
-depend on the number of threads) and `trainer.fast_dev_run` (a smoke test is another run) included, is identity.
+`optimized_metric` only chooses which recorded number a sweeper is given; `threads` is, as for the job directory
+names (conf/hydra/default.yaml), a property of the machine's use, not of the run. Everything else,
+`trainer.fast_dev_run` (a smoke test is another run) included, is identity.
 
 Standard library and OmegaConf only: the CLI compares before Lightning or torch is imported.
 """
@@ -22,6 +23,7 @@ BOOKKEEPING = (
     "logger",
     "checkpoint",
     "optimized_metric",
+    "threads",
     "trainer.default_root_dir",
     "trainer.enable_progress_bar",
     "trainer.enable_model_summary",

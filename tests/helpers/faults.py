@@ -103,8 +103,10 @@ class ExitAfterSteps(L.Callback):
             os._exit(KILLED)
 
 
-class FailToBuild:
-    """A callback whose construction raises as an allocation under a memory limit would: a job failing in setup."""
+class FailToBuild(L.Callback):
+    """A callback whose construction raises (if `fail`) as an allocation under a memory limit would: a job failing
+    in setup."""
 
-    def __init__(self) -> None:
-        raise MemoryError("injected: cannot allocate memory while building the run")
+    def __init__(self, fail: bool = True) -> None:
+        if fail:
+            raise MemoryError("injected: cannot allocate memory while building the run")

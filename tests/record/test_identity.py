@@ -20,6 +20,7 @@ BOOKKEEPING_KEYS = [
     "logger.tensorboard.save_dir",
     "checkpoint.every_n_steps",
     "optimized_metric",
+    "threads",
     "trainer.enable_progress_bar",
     "trainer.log_every_n_steps",
     "trainer.default_root_dir",
@@ -31,7 +32,6 @@ IDENTITY_KEYS = [
     "lr",
     "hidden_size",
     "seed",
-    "threads",
     "max_steps",
     "trainer.max_steps",
     "trainer.fast_dev_run",
@@ -59,7 +59,7 @@ def test_every_key_of_the_default_config_falls_under_the_rule_as_named(tmp_path)
     """The composed default config: its identity holds exactly the keys the rule does not name."""
     config = resolved(compose_run(tmp_path, []))
     keys = identity(config).keys()
-    assert {"lr", "hidden_size", "seed", "threads", "trainer.max_steps", "model._target_"} <= keys
+    assert {"lr", "hidden_size", "seed", "trainer.max_steps", "model._target_"} <= keys
     assert not any(k.startswith(("paths.", "logger.", "checkpoint.")) or k == "optimized_metric" for k in keys)
     assert "trainer.log_every_n_steps" not in keys and "callbacks.grad_norms.every_n_steps" not in keys
     assert config["paths"]["output_dir"] == "<output_dir>"
