@@ -38,7 +38,7 @@ from rnnlab.training.console import quiet_third_party
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> float | None:
-    """One run as four phases: check once (values, lock, record) here, before Lightning is imported; then build,
+    """One run as four phases: check once (lock, record, values) here, before Lightning is imported; then build,
     fit and record (rnnlab.training.run.run_checked). Refusals are one line and exit 2 (in a sweep: the job is
     noted and the others run); a signal is exit 128 + its number; any other error is recorded `failed`."""
     quiet_third_party()
@@ -47,14 +47,14 @@ def main(cfg: DictConfig) -> float | None:
     sweeping = HydraConfig.get().mode == RunMode.MULTIRUN
     started = time.time()
     try:
-        check_config(cfg)
         with RunLock(output_dir):
             previous = check_record(cfg, output_dir)
             if sweeping:
                 clear_note(output_dir)
-            if previous is not None:  # its result stands: nothing to import
+            if previous is not None:  # the same configuration's result stands: nothing to check or import
                 print(f"rnnlab: {output_dir} already {previous['status']} (metrics.json): skipped")
                 return objective(previous["best"], cfg.optimized_metric)
+            check_config(cfg)
             return _import_train()(cfg)
     except ConfigError as error:  # a user's mistake, not a bug: one line, no traceback
         message = f"rnnlab: bad configuration: {error}"

@@ -187,6 +187,46 @@ def test_an_interrupted_basic_sweep_does_not_exit_0(tmp_path):
     assert "interrupted by SIGTERM at step 5" in result.stderr
 
 
+def test_a_signalled_joblib_worker_is_survived_like_a_killed_one(tmp_path):
+    """Two healthy jobs and one whose worker gets SIGTERM at step 3 at every run: the sweep goes on, reruns it once
+    alone, and lists it incomplete (exit 1), as for a SIGKILLed worker (tests/sweeps/test_sweep_faults.py)."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rnnlab.train",
+            "-m",
+            f"hydra.sweep.dir={tmp_path}",
+            *[o for o in SWEEP if not o.startswith("max_steps=")],
+            "max_steps=6",
+            "checkpoint.every_n_steps=2",
+            "callbacks=none",
+            "hydra/launcher=rnnlab_joblib",
+            "hydra.launcher.n_jobs=2",
+            "+callbacks.faults._target_=tests.helpers.faults.Faults",
+            "+callbacks.faults.term_at_step=null,3",
+            "seed=0,1",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "a worker died" in result.stderr
+    statuses = {
+        (job.overrides["seed"], job.overrides["callbacks.faults.term_at_step"]): job.status
+        for job in find_jobs(tmp_path)
+    }
+    assert statuses == {
+        ("0", "null"): "completed",
+        ("1", "null"): "completed",
+        ("0", "3"): "incomplete",
+        ("1", "3"): "incomplete",
+    }
+
+
 # ---- crafted checkpoints -------------------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
+from rnnlab.record.identity import resolved
 from tests.helpers import ROOT, compose_run
 from tests.helpers.cli import EXPLODING, read_record, run_cli, without_timing
 
@@ -173,7 +174,9 @@ def test_quick_answers_come_before_lightning_is_imported(case, tmp_path):
     modules are most of a run's start-up); checked with Python's own import log, not a clock (the times are the
     bench's: python -m rnnlab.bench --section startup)."""
     if case == "finished directory":
-        record = {"status": "completed", "steps": 5, "final": {}, "best": {"val/loss": 0.5}, "config": {}, "timing": {}}
+        config = resolved(compose_run(tmp_path, []))  # the command's own configuration: a skip, not a refusal
+        record = {"status": "completed", "steps": 5, "final": {}, "best": {"val/loss": 0.5}, "config": config}
+        record["timing"] = {}
         (tmp_path / "metrics.json").write_text(json.dumps(record))
     args, expected = QUICK_ANSWERS[case]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HYDRA_FULL_ERROR": ""}

@@ -30,8 +30,11 @@ class Faults(L.Callback):
     out-of-memory killer); hard-exit it (a crash or a cluster's time limit, which no `except` sees) at the moment
     the environment names."""
 
-    def __init__(self, raise_at_step: int | None = None, kill_at_step: int | None = None) -> None:
+    def __init__(
+        self, raise_at_step: int | None = None, kill_at_step: int | None = None, term_at_step: int | None = None
+    ) -> None:
         self.raise_at_step, self.kill_at_step = raise_at_step, kill_at_step
+        self.term_at_step = term_at_step  # SIGTERM, at every run that reaches it (as a recurring `kill PID`)
         self.exit_at_step = _env_int(EXIT_AT_STEP)
         self.exit_at_validation = _env_int(EXIT_AT_VALIDATION)
         self.exit_at_train_end = bool(os.environ.get(EXIT_AT_TRAIN_END))
@@ -59,6 +62,8 @@ class Faults(L.Callback):
             raise RuntimeError(f"injected fault at step {trainer.global_step}")
         if self.kill_at_step is not None and trainer.global_step >= self.kill_at_step:
             os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer would
+        if self.term_at_step is not None and trainer.global_step >= self.term_at_step:
+            os.kill(os.getpid(), signal.SIGTERM)
         if self.exit_at_step is not None and trainer.global_step >= self.exit_at_step:
             os._exit(KILLED)
 
