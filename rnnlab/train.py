@@ -54,8 +54,8 @@ def main(cfg: DictConfig) -> float | None:
             if previous is not None:  # the same configuration's result stands: nothing to check or import
                 print(f"rnnlab: {output_dir} already {previous['status']} (metrics.json): skipped")
                 return objective(previous["best"], cfg.optimized_metric)
-            check_config(cfg)
-            return _import_train()(cfg)
+            task = check_config(cfg)
+            return _import_train()(cfg, task)
     except ConfigError as error:  # a user's mistake, not a bug: one line, no traceback
         message = f"rnnlab: bad configuration: {error}"
         print(message, file=sys.stderr)

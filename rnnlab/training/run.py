@@ -53,12 +53,12 @@ def train(cfg: DictConfig) -> float:
     All four phases: check (the values, then, holding the directory's lock, its record), build, fit, record. A
     finished run of the same configuration is skipped; one of another configuration is refused (OtherConfiguration).
     """
-    check_config(cfg)
     with RunLock(cfg.paths.output_dir):
         previous = check_record(cfg, cfg.paths.output_dir)
         if previous is not None:
             return skipped(cfg, previous)
-        return run_checked(cfg)
+        task = check_config(cfg)
+        return run_checked(cfg, task)
 
 
 def skipped(cfg: DictConfig, previous: dict) -> float:
@@ -67,13 +67,13 @@ def skipped(cfg: DictConfig, previous: dict) -> float:
     return objective(previous["best"], cfg.optimized_metric)
 
 
-def run_checked(cfg: DictConfig) -> float:
+def run_checked(cfg: DictConfig, task: SyntheticTask | None = None) -> float:
     """Build, fit and record a run whose configuration and directory the check phase accepted (the caller holds
-    the directory's lock). Any exception but a configuration error or an interruption is recorded `failed`, with
+    the directory's lock); `task` is the one the checks built. Any exception but a configuration error or an interruption is recorded `failed`, with
     its error, in metrics.json, from the first object built on; the exception gets `recorded = True`."""
     started, built, fitted = time.time(), None, None
     try:
-        built = build(cfg)
+        built = build(cfg, task)
         fitted = fit(cfg, built)
     except (ConfigError, OtherConfiguration):
         raise  # refused before anything was written
@@ -105,13 +105,13 @@ class Built:
     timing: dict
 
 
-def build(cfg: DictConfig) -> Built:
+def build(cfg: DictConfig, task: SyntheticTask | None = None) -> Built:
     """Task, module, callbacks, loggers and trainer, and the checkpoint to resume from, checked against `cfg`
     before any state is loaded. Nothing is written but checkpoints set aside as unreadable."""
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    task, module, callbacks, loggers = _build(cfg)
+    task, module, callbacks, loggers = _build(cfg, task)
     output_dir = Path(cfg.paths.output_dir)
     config = resolved(cfg)
     resume = find_resume_point(output_dir)
@@ -217,10 +217,10 @@ def _sweeping() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
-def _build(cfg: DictConfig) -> tuple[SyntheticTask, RNNModule, list, list]:
+def _build(cfg: DictConfig, task: SyntheticTask | None = None) -> tuple[SyntheticTask, RNNModule, list, list]:
     """Task, module, callbacks and loggers, all before anything is written: a bad value leaves no trace in the
     run's directory. Their constructors' argument checks become one-line configuration errors."""
-    task, module = build_module(cfg)
+    task, module = build_module(cfg, task)
     callbacks = [constructed(instantiate, node, where=f"callbacks.{name}") for name, node in cfg.callbacks.items()]
     loggers = [constructed(instantiate, node, where="logger") for node in cfg.logger.values()]
     return task, module, callbacks, loggers
