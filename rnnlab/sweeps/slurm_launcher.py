@@ -28,6 +28,7 @@ from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
 from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLauncher as SubmititSlurmLauncher
 from omegaconf import OmegaConf
 
+from rnnlab.record.identity import differences, resolved
 from rnnlab.record.jobs import find_jobs
 from rnnlab.record.run_record import FINISHED, objective, read_metrics
 
@@ -150,6 +151,8 @@ class SlurmLauncher(SubmititSlurmLauncher):
         metrics = read_metrics(job_dir)
         if metrics is None or metrics["status"] not in FINISHED:
             return None
+        if differences(metrics["config"], resolved(config)):
+            return None  # another configuration's run: submitted, the job refuses it and the summary lists it
         return JobReturn(
             overrides=overrides,
             cfg=config,
