@@ -13,6 +13,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
+from rnnlab.plugins import register_launchers
+
 
 def _conf_dir() -> Path:
     installed = Path(__file__).resolve().parent / "conf"
@@ -32,6 +34,7 @@ def compose_run(output_dir: str | Path, overrides=()) -> DictConfig:
 
 def compose_config(overrides=()) -> DictConfig:
     """The composed config of `overrides`, not yet placed in a run directory (see `in_output_dir`)."""
+    register_launchers()  # the config names the lab's launcher, which an editable install hides from Hydra's scan
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
         return compose("config", overrides=list(overrides), return_hydra_config=True)
 

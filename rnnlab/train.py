@@ -27,6 +27,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from rnnlab.config import CONF_DIR
+from rnnlab.plugins import register_launchers
 from rnnlab.record.identity import OtherConfiguration, check_record
 from rnnlab.record.lock import RunLock, RunLocked
 from rnnlab.record.notes import REFUSED, RUNNING_ELSEWHERE, clear_note, note_job
@@ -114,4 +115,6 @@ def _record_failure(cfg: DictConfig, message: str, started: float) -> None:
 
 
 if __name__ == "__main__":
+    register_launchers()  # before Hydra composes: an editable install run from elsewhere hides them from its scan
+    quiet_third_party()  # before the launcher's first line, not only in each job
     main()

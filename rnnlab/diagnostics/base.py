@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from weakref import WeakKeyDictionary
+
 import lightning as L
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
@@ -65,8 +67,21 @@ def log_scalars(trainer: L.Trainer, metrics: dict[str, Tensor | float], step: in
     device = tensors[0].device if tensors else None
     values = iter(torch.stack([t.detach().to(device, torch.float64) for t in tensors]).tolist() if tensors else [])
     floats = {k: next(values) if isinstance(v, Tensor) else float(v) for k, v in metrics.items()}
+    seen = _FIRST_LAST.setdefault(trainer, {})
+    for tag, value in floats.items():
+        seen[tag] = (seen.get(tag, (value, value))[0], value)
     for logger in trainer.loggers:
         logger.log_metrics(floats, step=step)
+
+
+# Each run's first and last value of every diagnostic scalar: the HParams dashboard shows the indicators at
+# initialisation and at the end beside the final loss (rnnlab.training.hparams) without reading the event file back.
+_FIRST_LAST: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def first_and_last(trainer: L.Trainer) -> dict[str, tuple[float, float]]:
+    """{tag: (first logged value, last logged value)} of the diagnostics' scalars in this trainer's run."""
+    return dict(_FIRST_LAST.get(trainer, {}))
 
 
 def summary_writer(trainer: L.Trainer):

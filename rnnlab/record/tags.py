@@ -73,3 +73,8 @@ HP_BASELINE = "hp/baseline"
 HP_DIVERGED = "hp/diverged"
 HP_FINAL_ACC = "hp/final_acc"
 HP_BEST_VAL_ACC = "hp/best_val_acc"
+# the diagnostics' indicators as HParams metric columns: vanishing or exploding at initialisation, and the recurrence
+HP_GRAD_LOG10_RATIO_INIT = "hp/grad_log10_ratio_init"  # first logged grad_h/layer0/log10_first_over_last
+HP_GRAD_LOG10_RATIO_FINAL = "hp/grad_log10_ratio_final"
+HP_SPECTRAL_RADIUS_INIT = "hp/spectral_radius_init"  # first logged spectrum/layer0/radius
+HP_SPECTRAL_RADIUS_FINAL = "hp/spectral_radius_final"

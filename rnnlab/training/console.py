@@ -13,6 +13,9 @@ import warnings
 _NOISE_WARNINGS = (
     r"`isinstance\(treespec, LeafSpec\)` is deprecated",  # torch's pytree, from inside Lightning
     r"The `srun` command is available on your system but is not used",  # Lightning's Slurm detection
+    # a diverged job: the lab stops it and records `diverged` (rnnlab.training.module); skipping the step is on purpose
+    r"`training_step` returned `None`",
+    r"IProgress not found",  # tqdm.auto in a notebook without ipywidgets (Lightning imports it); the lab draws no bar there
 )
 _NOISE_LOGS = ("💡 Tip:",)  # Lightning's advertisement for its cloud logger
 # Lightning's INFO lines ("GPU available: False", "`Trainer.fit` stopped: `max_steps=500` reached") repeat what the
@@ -20,6 +23,14 @@ _NOISE_LOGS = ("💡 Tip:",)  # Lightning's advertisement for its cloud logger
 # filter goes on the loggers that emit (rank_zero_info's).
 _QUIET_LOGGERS = ("lightning.pytorch", "lightning.fabric", "lightning")
 _EMITTING_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
+# A sweep's `[HYDRA] Launching N jobs` and `#k : overrides` lines interleave with the lab's own progress lines, which
+# say the same per job (rnnlab.sweeps.progress); alembic (under Optuna's SQL storage) announces each of its plugins.
+_LAUNCH_LOGGERS = (
+    "hydra._internal.core_plugins.basic_launcher",
+    "hydra_plugins.hydra_joblib_launcher",
+    "hydra_plugins.rnnlab_launchers",
+    "alembic",
+)
 
 
 class _DropNoise(logging.Filter):
@@ -35,7 +46,7 @@ def quiet_third_party() -> None:
     """
     for message in _NOISE_WARNINGS:
         warnings.filterwarnings("ignore", message=message)
-    for name in _QUIET_LOGGERS:
+    for name in (*_QUIET_LOGGERS, *_LAUNCH_LOGGERS):
         logging.getLogger(name).setLevel(logging.WARNING)
     for name in _EMITTING_LOGGERS:
         logger = logging.getLogger(name)

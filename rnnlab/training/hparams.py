@@ -52,13 +52,21 @@ def curated_hparams(cfg: DictConfig, choices: dict, overrides: list[str]) -> dic
     return hparams
 
 
-def final_metrics(record: dict) -> dict[str, float]:
-    """The dashboard's metric columns, from metrics.json's record: final loss and its ratio to the baseline first."""
+def final_metrics(record: dict, logged: dict[str, tuple[float, float]] | None = None) -> dict[str, float]:
+    """The dashboard's metric columns, from metrics.json's record: final loss and its ratio to the baseline first,
+    then the gradient indicator (log10 first/last ‖dL/dh_t‖ of layer 0) and the spectral radius of layer 0's W_hh at
+    initialisation (their first logged values; `logged` maps a tag to its (first, last) value), so the table answers
+    "vanishing or exploding?" beside "did it learn?"; NaN where the diagnostics were off."""
     final, best, baseline = record["final"], record["best"], record["baseline"]
     loss = final.get(tags.VAL_LOSS)
+    logged = logged or {}
+    grad = logged.get(tags.grad_h_log10_ratio(0), (None, None))
+    radius = logged.get(tags.spectrum("layer0", "radius"), (None, None))
     metrics = {
         tags.HP_FINAL_LOSS: loss,
         tags.HP_FINAL_OVER_BASELINE: loss / baseline if loss is not None and baseline else None,
+        tags.HP_GRAD_LOG10_RATIO_INIT: grad[0],
+        tags.HP_SPECTRAL_RADIUS_INIT: radius[0],
         tags.HP_BEST_VAL_LOSS: best.get(tags.VAL_LOSS),
     }
     if tags.VAL_ACC in final:
@@ -68,6 +76,8 @@ def final_metrics(record: dict) -> dict[str, float]:
             tags.HP_FINAL_TRAIN_LOSS: final.get(tags.TRAIN_LOSS),
             tags.HP_BASELINE: baseline,
             tags.HP_DIVERGED: float(record["status"] == "diverged"),
+            tags.HP_GRAD_LOG10_RATIO_FINAL: grad[1],
+            tags.HP_SPECTRAL_RADIUS_FINAL: radius[1],
         }
     )
     return {k: math.nan if v is None else float(v) for k, v in metrics.items()}

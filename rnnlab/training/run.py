@@ -30,6 +30,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
+from rnnlab.diagnostics.base import first_and_last
 from rnnlab.record.identity import OtherConfiguration, check_record, differences, refusal, resolved
 from rnnlab.record.lock import RunLock
 from rnnlab.record.run_record import objective, run_record, write_metrics
@@ -45,6 +46,7 @@ from rnnlab.training.module import RNNModule, weights_finite
 from rnnlab.training.progress import StepProgressBar
 from rnnlab.training.resume import StepAligned
 from rnnlab.training.summary import RunSummary
+from rnnlab.training.weights import save_final_weights
 
 
 def train(cfg: DictConfig) -> float:
@@ -187,7 +189,8 @@ def record(cfg: DictConfig, built: Built, trainer: L.Trainer, started: float) ->
         cfg, status, built.summary, built.task, trainer, started, built.timing, diverged_at_step=module.diverged_at_step
     )
     _log_final_hparams(trainer, cfg, rec)
-    write_metrics(output_dir, rec)
+    save_final_weights(output_dir, module, trainer.global_step)  # what rnnlab.load gives back
+    write_metrics(output_dir, rec)  # last: its presence means the run has ended
     if not _sweeping():  # a sweep prints a line per job itself
         print(result_line(status, rec["steps"], rec["final"], rec["baseline"], output_dir / "metrics.json"))
     return objective(rec["best"], cfg.optimized_metric)
@@ -234,7 +237,7 @@ def _log_final_hparams(trainer: L.Trainer, cfg: DictConfig, record: dict) -> Non
     writer is SummaryWriter's private `_get_file_writer`, as Lightning's own log_hyperparams uses it.)
     """
     hparams = curated_hparams(cfg, record["choices"], record["overrides"])
-    metrics = final_metrics(record)
+    metrics = final_metrics(record, first_and_last(trainer))
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
             logger.log_metrics(metrics, step=trainer.global_step)

@@ -146,6 +146,7 @@ def test_hparams_lists_the_study_and_its_metrics_first(tensorboard):
     assert all(trial in found["text"] for trial in trials), found["text"][-80:]
     assert not [t for t in found["clipped"] if t in trials], found["clipped"]  # whole in the 10em Trial ID column
     assert "hp/final_over_baseline" in found["text"] and "hp/final_loss" in found["text"]
+    assert "hp/grad_log10_ratio_init" in found["text"]  # "vanishing or exploding?", in view beside the loss
     for bookkeeping in ("callbacks", "logger", "experiment", "hparams_search"):
         assert bookkeeping not in found["text"]
     # the swept keys rank first (and are ticked by default): before the alphabet's hidden_size

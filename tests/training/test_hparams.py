@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from rnnlab.record import tags
 from rnnlab.training.hparams import MAIN, curated_hparams, final_metrics, hparams_summaries, trial_id, varied_keys
 from tests.helpers import compose_run
@@ -108,3 +110,27 @@ def test_a_sweep_job_reads_what_varies_from_the_sweeps_multirun_yaml(tmp_path, m
     assert run._varied_keys(["num_layers=2", "lr=0.1"]) == ["num_layers", "lr"]
     (tmp_path / "multirun.yaml").unlink()
     assert run._varied_keys(["num_layers=2", "lr=0.1"]) == ["num_layers", "lr"]
+
+
+def test_the_gradient_indicator_and_the_radius_at_init_are_metric_columns(tmp_path):
+    """Their first logged values, third and fourth after the final loss and its ratio: "vanishing or exploding?"."""
+    from rnnlab.sweeps.table import read_scalars
+    from rnnlab.training.run import train
+
+    overrides = ["hidden_size=8", "batch_size=8", "seq_len=12", "init_scale=0.5", "max_steps=6",
+                 "task.train_batches=3", "task.val_batches=1", "trainer.enable_progress_bar=false",
+                 "callbacks.grad_through_time.every_n_steps=2", "callbacks.grad_through_time.image_every_n_steps=0",
+                 "callbacks.spectrum.every_n_steps=2", "callbacks.spectrum.image_every_n_steps=0"]  # fmt: skip
+    train(compose_run(tmp_path, overrides))
+    scalars = read_scalars(tmp_path)
+    ratio, radius = scalars[tags.grad_h_log10_ratio(0)], scalars[tags.spectrum("layer0", "radius")]
+    assert list(ratio.index) == [0, 2, 4] and ratio.iloc[0] < -1  # scale 0.5 over 12 steps: vanishing
+    assert radius.iloc[0] == pytest.approx(0.5, rel=1e-6)  # orthogonal x 0.5: every |eigenvalue| 0.5
+    assert scalars[tags.HP_GRAD_LOG10_RATIO_INIT].iloc[-1] == ratio.iloc[0]
+    assert scalars[tags.HP_SPECTRAL_RADIUS_INIT].iloc[-1] == radius.iloc[0]
+    assert scalars[tags.HP_GRAD_LOG10_RATIO_FINAL].iloc[-1] == ratio.iloc[-1]
+    record = {"final": {"val/loss": 0.1}, "best": {}, "baseline": 0.2, "status": "completed"}
+    columns = list(final_metrics(record, {tags.grad_h_log10_ratio(0): (-3.0, -1.0)}))
+    assert columns[:4] == [tags.HP_FINAL_LOSS, tags.HP_FINAL_OVER_BASELINE, tags.HP_GRAD_LOG10_RATIO_INIT,
+                           tags.HP_SPECTRAL_RADIUS_INIT]  # fmt: skip
+    assert math.isnan(final_metrics(record)[tags.HP_GRAD_LOG10_RATIO_INIT])  # diagnostics off: no value

@@ -1,5 +1,5 @@
-"""Every override the README shows works as shown: each `python -m rnnlab.train` command of its code blocks, and
-the inline examples, compose and run one step (a sweep's comma lists: their first value)."""
+"""Every override the README and the manual (docs/*.md) show works as shown: each `python -m rnnlab.train` command of
+their code blocks, and the inline examples, compose and run one step (a sweep's comma lists: their first value)."""
 
 import json
 import re
@@ -11,9 +11,11 @@ from rnnlab.training.checks import ConfigError
 from rnnlab.training.run import train
 from tests.helpers import ROOT, compose_run
 
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
-def readme_commands() -> list[list[str]]:
-    text = (ROOT / "README.md").read_text()
+
+def readme_commands(pages=PAGES) -> list[list[str]]:
+    text = "\n".join(page.read_text() for page in pages)
     commands = []
     for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
         for line in block.splitlines():
@@ -21,7 +23,9 @@ def readme_commands() -> list[list[str]]:
             if not line.startswith("python -m rnnlab.train"):
                 continue
             words = [w for w in line.split()[3:] if w != "-m" and not w.startswith("hydra.")]
-            commands.append([w.split(",")[0] if "=" in w else w for w in words])
+            command = [w.split(",")[0] if "=" in w else w for w in words]
+            if command not in commands:
+                commands.append(command)
     return commands
 
 
@@ -44,7 +48,8 @@ INLINE = [
 
 
 def test_the_readme_shows_commands():
-    assert len(readme_commands()) >= 3 and [] in readme_commands()
+    assert len(readme_commands([ROOT / "README.md"])) >= 3 and [] in readme_commands([ROOT / "README.md"])
+    assert len(readme_commands()) > len(readme_commands([ROOT / "README.md"]))  # and the manual's pages theirs
 
 
 @pytest.mark.parametrize("overrides", readme_commands() + INLINE, ids=lambda o: " ".join(o) or "default")

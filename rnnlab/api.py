@@ -1,0 +1,186 @@
+"""The lab from Python: run an experiment, load a run back into a model, evaluate it, read a sweep as a table.
+
+    import rnnlab
+    run = rnnlab.run(["task=adding", "max_steps=200"], run_dir="runs/adding")
+    model = rnnlab.load(run.dir)              # the trained RNN and its head, with the run's config
+    rnnlab.evaluate(run.dir, ["seq_len=100"])  # the same network on sequences of another length
+    rnnlab.read_sweep("multirun/vanishing_quick")  # one row per job (pandas)
+
+Each call does what the command line does (`python -m rnnlab.train`, `python -m rnnlab.eval`, `python -m
+rnnlab.report`) and is as quiet: third-party banners are filtered, the run prints its one result line. Works from
+any directory (a notebook anywhere): the config tree and Hydra's launchers are found through the installed package.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the heavy imports happen inside the functions: `import rnnlab` stays cheap
+    import pandas as pd
+    from omegaconf import DictConfig
+    from torch import nn
+
+    from rnnlab.tasks.base import SyntheticTask
+    from rnnlab.training.module import RNNModule
+
+PathLike = str | os.PathLike
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run's record (its metrics.json) and where it is: `status`, `final`/`best` metrics, `steps`, `baseline`."""
+
+    dir: Path
+    record: dict[str, Any] = field(repr=False)
+
+    status = property(lambda self: self.record["status"])
+    steps = property(lambda self: self.record["steps"])
+    final = property(lambda self: self.record["final"])
+    best = property(lambda self: self.record["best"])
+    baseline = property(lambda self: self.record.get("baseline"))
+    config = property(lambda self: self.record["config"])
+
+
+@dataclass
+class LoadedRun:
+    """A run loaded back: `module` (the LightningModule: `rnn`, `head`, loss) in eval mode, its task and config.
+
+    `step` is the optimizer step its weights were saved at; `weights` the file they came from (weights.pt for a run
+    that ended, a checkpoint for an interrupted one); `record` is its metrics.json, None for an interrupted run.
+    """
+
+    dir: Path
+    config: DictConfig = field(repr=False)
+    module: RNNModule = field(repr=False)
+    task: SyntheticTask = field(repr=False)
+    step: int
+    weights: Path
+    record: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def rnn(self) -> nn.Module:
+        """The trained network: a drop-in for nn.RNN (batch_first=True)."""
+        return self.module.rnn
+
+    @property
+    def head(self) -> nn.Linear:
+        """The linear readout from the RNN's output to the task's targets."""
+        return self.module.head
+
+
+def run(overrides=(), run_dir: PathLike | None = None, progress: bool = False) -> Run:
+    """Run one experiment in-process, as `python -m rnnlab.train *overrides hydra.run.dir=run_dir`; its record.
+
+    `run_dir` defaults to the CLI's `outputs/DATE/TIME` under the current directory. A run that already completed
+    there is skipped (its record returned); an interrupted one resumes. A bad configuration raises
+    `rnnlab.training.checks.ConfigError` (one line naming the key) before anything is written.
+    """
+    from omegaconf import OmegaConf
+
+    from rnnlab.config import compose_config, in_output_dir
+    from rnnlab.record.run_record import read_metrics
+    from rnnlab.training.checks import check_config
+    from rnnlab.training.console import quiet_third_party
+
+    overrides = [str(o) for o in ([overrides] if isinstance(overrides, str) else overrides)]
+    if not progress and not any(o.startswith("trainer.enable_progress_bar=") for o in overrides):
+        overrides.append("trainer.enable_progress_bar=false")
+    cfg = compose_config(overrides)
+    run_dir = Path(run_dir if run_dir is not None else cfg.hydra.run.dir).absolute()
+    cfg = in_output_dir(cfg, run_dir)
+    check_config(cfg)  # before anything is written
+    hydra_dir = run_dir / ".hydra"  # what Hydra writes for a CLI run: rnnlab.load, eval and the report read it
+    hydra_dir.mkdir(parents=True, exist_ok=True)
+    job = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
+    OmegaConf.save(job, hydra_dir / "config.yaml")
+    OmegaConf.save(OmegaConf.create(list(cfg.hydra.overrides.task)), hydra_dir / "overrides.yaml")
+    quiet_third_party()
+    from rnnlab.training.run import train
+
+    quiet_third_party()  # Lightning's import set its loggers back to INFO
+    train(cfg)
+    return Run(run_dir, read_metrics(run_dir))
+
+
+def read_run(run_dir: PathLike) -> Run:
+    """The record of a finished run (FileNotFoundError if it has not ended: no metrics.json)."""
+    from rnnlab.record.run_record import read_metrics
+
+    record = read_metrics(run_dir)
+    if record is None:
+        raise FileNotFoundError(f"{run_dir} has no metrics.json: the run has not ended (or never started)")
+    return Run(Path(run_dir), record)
+
+
+def run_config(run_dir: PathLike) -> DictConfig:
+    """The run's configuration: `.hydra/config.yaml` (interpolations kept, so `seq_len=…` reaches the task), else
+    the resolved config in its metrics.json."""
+    from omegaconf import OmegaConf, open_dict
+
+    from rnnlab.record.run_record import read_metrics
+
+    run_dir = Path(run_dir)
+    saved = run_dir / ".hydra" / "config.yaml"
+    if saved.is_file():
+        cfg = OmegaConf.load(saved)
+    else:
+        record = read_metrics(run_dir)
+        if record is None:
+            raise FileNotFoundError(f"{run_dir} is no run directory: neither .hydra/config.yaml nor metrics.json")
+        cfg = OmegaConf.create(record["config"])
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(run_dir)
+    return cfg
+
+
+def load(run_dir: PathLike, config: DictConfig | None = None) -> LoadedRun:
+    """A finished or interrupted run back as a model: its weights (read with weights_only=True) in the network its
+    config builds. `config` (default: the run's own) may change the task, as `rnnlab.evaluate` does."""
+    import lightning  # noqa: F401  (imported before rnnlab.training.module, which needs it anyway)
+
+    from rnnlab.record.run_record import CorruptMetrics, read_metrics
+    from rnnlab.training.build import build_module
+    from rnnlab.training.console import quiet_third_party
+    from rnnlab.training.weights import read_weights
+
+    quiet_third_party()
+    run_dir = Path(run_dir)
+    cfg = config if config is not None else run_config(run_dir)
+    state, step, weights = read_weights(run_dir)
+    task, module = build_module(cfg)
+    module.load_state_dict(state)
+    module.eval()
+    try:
+        record = read_metrics(run_dir)
+    except CorruptMetrics:
+        record = None
+    return LoadedRun(run_dir, cfg, module, task, step, weights, record)
+
+
+def evaluate(run_dir: PathLike, overrides=(), split: str = "val", write: bool = True) -> dict[str, Any]:
+    """Evaluate the run's trained network on its task, or a variant (`seq_len=200`, `seed=7`, `task.*`), on the
+    task's `split` (val, or test: batches never used in training or validation); the eval record, also written
+    beside metrics.json unless `write=False`. See `python -m rnnlab.eval`."""
+    from rnnlab.evaluation import evaluate_run
+
+    return evaluate_run(Path(run_dir), list(overrides), split=split, write=write)
+
+
+def read_sweep(sweep_dir: PathLike) -> pd.DataFrame:
+    """One row per job of the sweep: its swept values, status, final and best metrics, baseline, gradient ratios.
+
+    `df.attrs["varied"]` names the swept keys (the first columns). The same table as `python -m rnnlab.report`.
+    """
+    from rnnlab.sweeps.table import sweep_table
+
+    return sweep_table(sweep_dir)[0]
+
+
+def read_evals(sweep_dir: PathLike) -> pd.DataFrame:
+    """Every eval record under `sweep_dir` (one row per run and variant): the job, what it was evaluated on, its loss."""
+    from rnnlab.evaluation import eval_table
+
+    return eval_table(Path(sweep_dir))
