@@ -39,13 +39,14 @@ def _require(ok: bool, key: str, value, allowed: str) -> None:
 SEED_MAX = 2**32 - 1  # numpy's seed range, which Lightning's seed_everything sets as well
 
 
-def check_config(cfg: DictConfig) -> None:
-    """Raise ConfigError for the first bad value: the values first, then what the parts built from them say."""
+def check_config(cfg: DictConfig):
+    """Raise ConfigError for the first bad value: the values first, then what the parts built from them say.
+    Returns the task the checks built (its data is a function of its arguments alone: the run reuses it)."""
     check_values(cfg)
     # torch only once the values pass: a mistyped value is answered in Hydra's time alone
     from rnnlab.training.stand_ins import check_stand_ins
 
-    check_stand_ins(cfg)
+    return check_stand_ins(cfg)
 
 
 def check_values(cfg: DictConfig) -> None:
