@@ -33,13 +33,20 @@ class DigitsTask(DatasetTask):
     name = "digits"
     class_names = tuple(str(d) for d in range(10))
 
-    def __init__(self, mode: str = "rows", permute: bool = False, permutation_seed: int = 0, **kwargs) -> None:
+    def __init__(
+        self,
+        mode: str = "rows",
+        permute: bool = False,
+        permutation_seed: int = 0,
+        train_batches: int = 100,  # batches between validations
+        **kwargs,
+    ) -> None:
         require(mode in MODES, "task.mode", mode, f"one of {', '.join(MODES)}")
         require(isinstance(permute, bool), "task.permute", permute, "true or false")
         require(not permute or mode == "pixels", "task.permute", permute, "false unless task.mode=pixels")
         self.mode, self.permute, self.permutation_seed = mode, permute, permutation_seed
         self.input_size = 8 if mode == "rows" else 1
-        super().__init__(**kwargs)
+        super().__init__(train_batches=train_batches, **kwargs)
 
     def examples(self) -> dict[str, torch.Tensor]:
         images, labels = load_digits()

@@ -44,9 +44,9 @@ class NamesTask(DatasetTask):
     supports_variable_length = True
     class_names = tuple(sorted(LANGUAGES))
 
-    def __init__(self, **kwargs) -> None:
-        kwargs.setdefault("variable_length", True)
-        super().__init__(**kwargs)
+    def __init__(self, variable_length: bool = True, train_batches: int = 250, **kwargs) -> None:
+        # names have their own lengths, fed packed; 250 batches between validations (an epoch is ~171 batches of 64)
+        super().__init__(variable_length=variable_length, train_batches=train_batches, **kwargs)
 
     @property
     def alphabet(self) -> str:
