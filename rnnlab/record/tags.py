@@ -12,6 +12,7 @@ VAL_LOSS = "val/loss"
 VAL_ACC = "val/acc"
 TRAIN_ACC = "train/acc"
 VAL = "val/"  # every validation metric's prefix
+TEST = "test/"  # every test-split metric's prefix (tasks with a held-out split)
 BASELINE = "baseline/loss"
 # tasks read from a dataset (rnnlab.tasks.dataset): class-balanced accuracy, the majority class, the test split
 VAL_BALANCED_ACC = "val/balanced_acc"

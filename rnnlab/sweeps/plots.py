@@ -26,6 +26,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from rnnlab.record import tags  # noqa: E402
 from rnnlab.record.atomic import write_atomically  # noqa: E402
 from rnnlab.sweeps.spread import COMPLETED, group_keys, groups  # noqa: E402
 from rnnlab.sweeps.table import grad_through_time  # noqa: E402
@@ -151,9 +152,9 @@ def final_loss_plot(table: pd.DataFrame, path: Path) -> Path:
         ax.set_yscale("log")
     sizes = sorted({len(group) for _, group in groups(table, keys)})  # jobs per group: its seeds
     seeds = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]}–{sizes[-1]}"
-    ax.set_ylabel("val/loss")
+    ax.set_ylabel(tags.VAL_LOSS)
     ax.set_title(
-        f"final (●) and best (□) val/loss: mean, min – max over {seeds} seed{'s' * (sizes[-1] > 1)}; "
+        f"final (●) and best (□) {tags.VAL_LOSS}: mean, min – max over {seeds} seed{'s' * (sizes[-1] > 1)}; "
         "dots: each seed; x on top: diverged",
         fontsize=8,
     )
@@ -280,7 +281,7 @@ def _learning_curve(jobs: list[str], name: str, scalars: dict, tag: str) -> Curv
     )  # fmt: skip
 
 
-def learning_curves_plot(table: pd.DataFrame, scalars: dict, path: Path, tag: str = "val/loss") -> Path | None:
+def learning_curves_plot(table: pd.DataFrame, scalars: dict, path: Path, tag: str = tags.VAL_LOSS) -> Path | None:
     """`tag` against the optimizer step: mean over seeds with a min – max band, panels as the gradient figure,
     one shared log y-axis; None if no job logged it."""
     panels = _curve_panels(table, lambda jobs, name: _learning_curve(jobs, name, scalars, tag))

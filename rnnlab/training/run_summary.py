@@ -44,7 +44,7 @@ class RunSummary(L.Callback):
     def on_test_end(self, trainer, pl_module) -> None:
         # the held-out split, scored once after training (rnnlab.training.run): a final value only
         for name, value in trainer.callback_metrics.items():
-            if name.startswith("test/"):
+            if name.startswith(tags.TEST):
                 self.final[name] = float(value)
 
     def state_dict(self) -> dict[str, Any]:

@@ -196,7 +196,7 @@ def test_a_users_own_choice_is_a_choice_and_theirs_are_listed(tmp_path):
     mine = user_config_dir(tmp_path, "hidden_size: 8\n")
     assert refusal(["--config-dir", str(mine), "experiment=mine"]) is None
     line = refusal(["--config-dir", str(mine), "experiment=mien"])
-    assert line is not None and "allowed: bidirectional" in line and ", mine, nested," in line
+    assert line is not None and "allowed: bidirectional" in line and ", mine, names," in line
 
 
 def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
