@@ -1,0 +1,72 @@
+"""A sweep job's directory, and so its run name in TensorBoard, made of the keys the sweep varies only.
+
+TensorBoard names a run by its event files' directory relative to the logdir, and a job's directory was Hydra's
+`override_dirname`: every key of the command line, fixed ones included (`init_scale=0.01,model=torch,
+nonlinearity=relu,num_layers=1`), which TIME SERIES and SCALARS cut before the key that differs. `hydra.sweep.subdir`
+is `${rnnlab_varied_dirname:}` (conf/hydra/default.yaml): the same `key=value` items, sorted and joined as Hydra
+joins them, keeping only the keys the sweep varies (read from multirun.yaml, which the sweeper writes in the sweep
+directory before the first job, as the progress lines read it). Within one sweep the names stay distinct: the jobs
+differ only in the varied keys. Where the varied keys are unknown (Optuna samples its own values) or none is left,
+the name is Hydra's `override_dirname`, as before.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+RESOLVER = "rnnlab_varied_dirname"
+
+
+def varied_dirname(*, _root_: DictConfig) -> str:
+    """The job's `override_dirname` restricted to the keys its sweep varies (see the module's docstring)."""
+    hydra = _root_.hydra
+    fallback = str(hydra.job.override_dirname)
+    keys = _varied(str(Path(str(hydra.sweep.dir)) / "multirun.yaml"))
+    if not keys:
+        return fallback
+    naming = hydra.job.config.override_dirname
+    return varied_only(list(hydra.overrides.task), keys, list(naming.exclude_keys), naming.item_sep, naming.kv_sep) or (
+        fallback
+    )
+
+
+def varied_only(overrides: list[str], varied: set[str], exclude: list[str], item_sep: str, kv_sep: str) -> str:
+    """Hydra's override_dirname of `overrides` (sorted `key=value` items, Hydra's `exclude_keys` left out), keeping
+    the keys in `varied` only; empty if none is left."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    lines = sorted(
+        str(o.input_line)
+        for o in OverridesParser.create().parse_overrides(overrides)
+        if o.key_or_group not in exclude and o.key_or_group in varied
+    )
+    return re.sub("=", kv_sep, item_sep.join(lines))
+
+
+def _varied(multirun_yaml: str) -> set[str] | None:
+    path = Path(multirun_yaml)
+    try:
+        return _varied_cached(multirun_yaml, path.stat().st_mtime_ns)
+    except OSError:
+        return None
+
+
+@functools.lru_cache(maxsize=8)
+def _varied_cached(multirun_yaml: str, mtime_ns: int) -> set[str] | None:
+    from rnnlab.sweeps.progress import swept_keys  # the same reading as the sweep's progress lines
+
+    try:
+        keys = swept_keys(OmegaConf.load(multirun_yaml))
+    except Exception:  # unreadable: name the job as Hydra does rather than fail it
+        return None
+    return set(keys) if keys else None
+
+
+def register_resolver() -> None:
+    """Make `${rnnlab_varied_dirname:}` resolvable (idempotent): before Hydra composes, and in a launcher's worker."""
+    if not OmegaConf.has_resolver(RESOLVER):
+        OmegaConf.register_new_resolver(RESOLVER, varied_dirname)
