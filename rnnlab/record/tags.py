@@ -78,3 +78,5 @@ HP_GRAD_LOG10_RATIO_INIT = "hp/grad_log10_ratio_init"  # first logged grad_h/lay
 HP_GRAD_LOG10_RATIO_FINAL = "hp/grad_log10_ratio_final"
 HP_SPECTRAL_RADIUS_INIT = "hp/spectral_radius_init"  # first logged spectrum/layer0/radius
 HP_SPECTRAL_RADIUS_FINAL = "hp/spectral_radius_final"
+# IMAGES: the profile at step 0 relative to its last step, on one fixed y-range for every run (slopes compare)
+GRAD_H_INIT_PROFILE_IMAGE = "grad_h/init_profile"
