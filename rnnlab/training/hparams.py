@@ -85,7 +85,7 @@ def final_metrics(record: dict, logged: dict[str, tuple[float, float]] | None = 
 
 
 # TensorBoard's Trial ID column is 10em wide: ids up to this many characters stay whole (checked in the browser test)
-TRIAL_ID_CHARS = 18
+TRIAL_ID_CHARS = 17
 SWEEP = "sweep"  # the hyper-parameter column naming a sweep job's sweep directory
 
 
