@@ -36,6 +36,7 @@ FIXED = [
     "callbacks.grad_through_time.image_every_n_steps=20",
     "callbacks.spectrum.every_n_steps=10",
     "callbacks.spectrum.image_every_n_steps=20",
+    "callbacks.activations.every_n_steps=10",
 ]
 SWEEP = "vanishing_quick"
 SCALES, NONLINEARITIES, LAYERS = ("0.5", "1.0", "1.5"), ("relu", "tanh"), ("1", "2", "3")
