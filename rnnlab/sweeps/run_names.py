@@ -7,7 +7,8 @@ is `${rnnlab_varied_dirname:}` (conf/hydra/default.yaml): the same `key=value` i
 joins them, keeping only the keys the sweep varies (read from multirun.yaml, which the sweeper writes in the sweep
 directory before the first job, as the progress lines read it). Within one sweep the names stay distinct: the jobs
 differ only in the varied keys. Where the varied keys are unknown (Optuna samples its own values) or none is left,
-the name is Hydra's `override_dirname`, as before.
+the name is Hydra's `override_dirname`, as before; so is it where the varied-keys directory already holds a run of
+other overrides (the study re-run with another fixed setting), which must not be taken for this job's.
 """
 
 from __future__ import annotations
@@ -29,9 +30,29 @@ def varied_dirname(*, _root_: DictConfig) -> str:
     if not keys:
         return fallback
     naming = hydra.job.config.override_dirname
-    return varied_only(list(hydra.overrides.task), keys, list(naming.exclude_keys), naming.item_sep, naming.kv_sep) or (
-        fallback
-    )
+    overrides, exclude = list(hydra.overrides.task), list(naming.exclude_keys)
+    name = varied_only(overrides, keys, exclude, naming.item_sep, naming.kv_sep)
+    if not name or _holds_another_run(Path(str(hydra.sweep.dir)) / name, overrides, exclude):
+        return fallback
+    return name
+
+
+def _holds_another_run(job_dir: Path, overrides: list[str], exclude: list[str]) -> bool:
+    """True if `job_dir` holds a run of other overrides: the same study re-run into its sweep directory with another
+    fixed setting (`max_steps=500` after `max_steps=100`) must not take the earlier run's directory (a finished run
+    there is skipped as done), so it gets Hydra's full name instead."""
+    recorded = job_dir / ".hydra" / "overrides.yaml"
+    if not recorded.is_file():
+        return False
+    try:
+        earlier = [str(o) for o in OmegaConf.load(recorded)]
+    except Exception:  # unreadable: not provably the same run
+        return True
+    return _kept(earlier, exclude) != _kept(overrides, exclude)
+
+
+def _kept(overrides: list[str], exclude: list[str]) -> list[str]:
+    return sorted(o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in exclude)
 
 
 def varied_only(overrides: list[str], varied: set[str], exclude: list[str], item_sep: str, kv_sep: str) -> str:

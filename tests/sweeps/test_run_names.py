@@ -65,3 +65,16 @@ def test_without_multirun_yaml_the_name_is_hydras(tmp_path):
 
 def test_varied_only_sorts_and_joins_as_hydra_does():
     assert varied_only(["b=2", "a=1", "c=3"], {"a", "b"}, [], "__", ":") == "a:1__b:2"
+
+
+def test_a_directory_holding_a_run_of_other_fixed_settings_is_not_taken(tmp_path):
+    """The study re-run into its sweep directory with max_steps=500 after max_steps=100: the earlier job's directory
+    (whose finished run a re-run would skip as done) is not this job's; the same overrides again are."""
+    _multirun(tmp_path, ["max_steps=500", "nonlinearity=tanh,relu"], {})
+    earlier = tmp_path / "nonlinearity=relu" / ".hydra"
+    earlier.mkdir(parents=True)
+    OmegaConf.save(OmegaConf.create(["max_steps=100", "nonlinearity=relu"]), earlier / "overrides.yaml")
+    job = _job(tmp_path, ["max_steps=500", "nonlinearity=relu", "threads=1"])
+    assert OmegaConf.select(job, "hydra.sweep.subdir") == "max_steps=500,nonlinearity=relu"
+    OmegaConf.save(OmegaConf.create(["nonlinearity=relu", "max_steps=500"]), earlier / "overrides.yaml")
+    assert OmegaConf.select(job, "hydra.sweep.subdir") == "nonlinearity=relu"  # the same run: resumed or skipped
