@@ -42,7 +42,10 @@ def _holds_another_run(job_dir: Path, overrides: list[str], exclude: list[str]) 
     fixed setting (`max_steps=500` after `max_steps=100`) must not take the earlier run's directory (a finished run
     there is skipped as done), so it gets Hydra's full name instead."""
     recorded = job_dir / ".hydra" / "overrides.yaml"
-    if not recorded.is_file():
+    try:
+        if not recorded.is_file():
+            return False
+    except OSError:  # a name the file system refuses (over 255 characters): the launcher records the job as failed
         return False
     try:
         earlier = [str(o) for o in OmegaConf.load(recorded)]

@@ -78,3 +78,11 @@ def test_a_directory_holding_a_run_of_other_fixed_settings_is_not_taken(tmp_path
     assert OmegaConf.select(job, "hydra.sweep.subdir") == "max_steps=500,nonlinearity=relu"
     OmegaConf.save(OmegaConf.create(["nonlinearity=relu", "max_steps=500"]), earlier / "overrides.yaml")
     assert OmegaConf.select(job, "hydra.sweep.subdir") == "nonlinearity=relu"  # the same run: resumed or skipped
+
+
+def test_a_name_the_file_system_refuses_is_still_given(tmp_path):
+    """Making it fails later, where the launcher records the job as failed under this name."""
+    long = "x" * 300
+    _multirun(tmp_path, [f"+note=ok,{long}"], {})
+    job = _job(tmp_path, [f"+note={long}"])
+    assert OmegaConf.select(job, "hydra.sweep.subdir") == f"+note={long}"
