@@ -1,7 +1,8 @@
-"""TensorBoard's tabs, as the README describes them, render a small sweep's data in a real (headless) browser.
+"""TensorBoard's tabs, as docs/dashboards.md describes them, read at a glance on an 18-job sweep in a real
+(headless) browser: run names whole, the init profiles first, trial ids whole on a real study's name.
 
 Needs Chromium (`apt-get install -y chromium`; .ci/run installs it) and aiohttp (the DevTools WebSocket). Set
-RNNLAB_SCREENSHOTS=DIR to keep a PNG of each tab (the README's pictures: docs/dashboards/).
+RNNLAB_SCREENSHOTS=DIR to keep a PNG of each tab (the docs' pictures: docs/dashboards/).
 """
 
 from __future__ import annotations
