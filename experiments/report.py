@@ -2,17 +2,19 @@
 
 For each study it writes `experiments/STUDY/` from the study's sweep directory (`hydra.sweep.dir` of
 `conf/experiment/STUDY.yaml`, e.g. multirun/vanishing): `report.md`, `jobs.csv` and the figures
-(`python -m rnnlab.report`), and the measured block of `experiments/STUDY/README.md`, a table drawn from that
-jobs.csv. So every number in a study's README comes from its jobs.csv; none is typed by hand.
+(`python -m rnnlab.report`), and the measured block of `experiments/STUDY/README.md`: the findings of
+`experiments/STUDY/findings.yaml` checked against that jobs.csv (`experiments/findings.py`) and each group's mean and
+spread over seeds. So every number in a study's README comes from its jobs.csv; none is typed by hand.
+`STUDY_quick` reports the quick variant into its own sweep directory, leaving the committed files alone.
 
 Run it from the repository's root, after the sweep (`python -m rnnlab.train -m experiment=STUDY`; re-running a
-sweep skips its finished jobs).
+sweep skips its finished jobs). Nothing it writes depends on timing, so re-running it on the same jobs rewrites
+the same bytes.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 from pathlib import Path
@@ -20,7 +22,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from rnnlab.sweeps.report import CSV, markdown_table, write_report
+from experiments import findings
+from rnnlab.record.atomic import write_atomically
+from rnnlab.sweeps.report_files import CSV, group_markdown, write_report
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -28,25 +32,16 @@ CONF = ROOT / "conf" / "experiment"
 BEGIN = "<!-- measured: written by experiments/report.py from jobs.csv; edit the script, not this block -->"
 END = "<!-- /measured -->"
 
-# Per study: the columns of its headline table (the swept keys first), and how to sort it.
-HEADLINES: dict[str, list[str]] = {
-    "vanishing": ["nonlinearity", "init_scale", "grad_log10_ratio_start", "final_over_baseline"],
-    "irnn": [
-        "init",
-        "nonlinearity",
-        "init_scale",
-        "status",
-        "final_over_baseline",
-        "grad_log10_ratio_start",
-        "grad_log10_ratio_end",
-    ],
-    "depth": ["num_layers", "seed", "final_over_baseline", "wall_time_s"],
-    "bidirectional": ["bidirectional", "num_layers", "final_over_baseline", "final_val_acc"],
-    "implementations": ["bidirectional", "model", "final_val_loss", "best_val_loss"],
+# Per study: the metrics of its README's group table (each group's mean ± sd (min – max) over seeds).
+METRICS: dict[str, list[str]] = {
+    "vanishing": ["grad_log10_ratio_start", "final_over_baseline", "best_over_baseline"],
+    "irnn": ["final_over_baseline", "best_over_baseline", "grad_log10_ratio_start"],
+    "depth": ["final_over_baseline", "best_over_baseline"],
+    "bidirectional": ["final_over_baseline", "final_val_acc"],
+    "implementations": ["final_over_baseline", "best_over_baseline"],
 }
-# Shown to every digit: the question is whether they are equal, not whether they are close.
-EXACT = {"final_val_loss", "best_val_loss"}
-STUDIES = tuple(HEADLINES)
+STUDIES = tuple(METRICS)
+QUICK = tuple(f"{study}_quick" for study in STUDIES)
 
 
 def sweep_dir(study: str) -> Path:
@@ -54,38 +49,52 @@ def sweep_dir(study: str) -> Path:
     return Path(yaml.safe_load((CONF / f"{study}.yaml").read_text())["hydra"]["sweep"]["dir"])
 
 
+def study_config(study: str) -> dict:
+    return yaml.safe_load((CONF / f"{study}.yaml").read_text())
+
+
+def varied(study: str) -> list[str]:
+    """What the study varies: the keys of its sweeper's grid, as its config declares them."""
+    return sorted(study_config(study)["hydra"]["sweeper"]["params"])
+
+
 def measured_block(study: str, table: pd.DataFrame) -> str:
-    """The README's measured block: jobs, their total wall time, and the headline columns of every job."""
-    columns = HEADLINES[study]
-    table = table.sort_values(columns[:2], kind="stable")
-    shown = table[columns].astype(object)
-    for column in EXACT & set(columns):
-        shown[column] = [repr(float(v)) if isinstance(v, float) and not math.isnan(v) else v for v in shown[column]]
+    """The README's measured block: the findings checked against jobs.csv, then every group's spread over seeds."""
+    spec = findings.load(HERE / study / "findings.yaml")
+    results = findings.check_all(spec, table)
+    table.attrs["varied"] = varied(study)
+    groups = group_markdown(table, METRICS[study])
     counts = ", ".join(f"{n} {s}" for s, n in sorted(table["status"].value_counts().items()))
     return "\n".join(
         [
             BEGIN,
-            f"{len(table)} jobs ({counts}), {table['wall_time_s'].sum():.0f} s of job wall time in all "
+            findings.render(spec, results),
+            "",
+            f"{len(table)} jobs ({counts}); each group's mean ± sd (min – max) over its seeds "
             f"([report.md](report.md), [jobs.csv](jobs.csv)):",
             "",
-            markdown_table(shown, columns),
+            groups,
             END,
         ]
     )
 
 
 def update_readme(readme: Path, block: str) -> None:
-    """Replace the measured block between its markers; the rest of the README is left as written."""
+    """Replace the measured block between its markers (atomically); the rest of the README is left as written."""
     text = readme.read_text()
     if BEGIN not in text or END not in text:
         raise ValueError(f"{readme}: no measured block ({BEGIN} ... {END}) to fill")
     before, rest = text.split(BEGIN, 1)
     after = rest.split(END, 1)[1]
-    readme.write_text(before + block + after)
+    new = before + block + after
+    write_atomically(readme, lambda f: f.write(new.encode()))
 
 
 def report(study: str) -> Path:
-    """Write the study's report files and its README's measured block; return its folder."""
+    """Write the study's report files and its README's measured block; return its folder. A quick variant is
+    reported into its own sweep directory: the committed files are the full study's."""
+    if study in QUICK:
+        return write_report(sweep_dir(study))["markdown"].parent
     out = HERE / study
     write_report(sweep_dir(study), out)  # relative: the report names the sweep as the study's config does
     update_readme(out / "README.md", measured_block(study, pd.read_csv(out / CSV)))
@@ -94,11 +103,13 @@ def report(study: str) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.report", description=__doc__.splitlines()[0])
-    parser.add_argument("studies", nargs="*", metavar="STUDY", help=f"{', '.join(STUDIES)} (default: all)")
+    parser.add_argument(
+        "studies", nargs="*", metavar="STUDY", help=f"{', '.join(STUDIES)} or one of them + _quick (default: all)"
+    )
     studies = parser.parse_args(argv).studies or list(STUDIES)
     for study in studies:
-        if study not in STUDIES:
-            parser.error(f"study={study!r} is invalid; allowed: one of {', '.join(STUDIES)}")
+        if study not in STUDIES + QUICK:
+            parser.error(f"study={study!r} is invalid; allowed: one of {', '.join(STUDIES + QUICK)}")
     os.chdir(ROOT)  # the sweep directories are relative to the repository's root
     for study in studies:
         try:

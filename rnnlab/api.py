@@ -13,20 +13,17 @@ any directory (a notebook anywhere): the config tree and Hydra's launchers are f
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the heavy imports happen inside the functions: `import rnnlab` stays cheap
     import pandas as pd
-    from omegaconf import DictConfig
-    from torch import nn
 
-    from rnnlab.tasks.base import SyntheticTask
-    from rnnlab.training.module import RNNModule
 
-PathLike = str | os.PathLike
+from rnnlab.loading import LoadedRun, PathLike, load, run_config
+
+__all__ = ["LoadedRun", "Run", "evaluate", "load", "read_evals", "read_run", "read_sweep", "run", "run_config"]
 
 
 @dataclass(frozen=True)
@@ -44,33 +41,6 @@ class Run:
     config = property(lambda self: self.record["config"])
 
 
-@dataclass
-class LoadedRun:
-    """A run loaded back: `module` (the LightningModule: `rnn`, `head`, loss) in eval mode, its task and config.
-
-    `step` is the optimizer step its weights were saved at; `weights` the file they came from (weights.pt for a run
-    that ended, a checkpoint for an interrupted one); `record` is its metrics.json, None for an interrupted run.
-    """
-
-    dir: Path
-    config: DictConfig = field(repr=False)
-    module: RNNModule = field(repr=False)
-    task: SyntheticTask = field(repr=False)
-    step: int
-    weights: Path
-    record: dict[str, Any] | None = field(default=None, repr=False)
-
-    @property
-    def rnn(self) -> nn.Module:
-        """The trained network: a drop-in for nn.RNN (batch_first=True)."""
-        return self.module.rnn
-
-    @property
-    def head(self) -> nn.Linear:
-        """The linear readout from the RNN's output to the task's targets."""
-        return self.module.head
-
-
 def run(overrides=(), run_dir: PathLike | None = None, progress: bool = False) -> Run:
     """Run one experiment in-process, as `python -m rnnlab.train *overrides hydra.run.dir=run_dir`; its record.
 
@@ -81,7 +51,6 @@ def run(overrides=(), run_dir: PathLike | None = None, progress: bool = False) -
     from omegaconf import OmegaConf
 
     from rnnlab.config import compose_config, in_output_dir
-    from rnnlab.record.run_record import read_metrics
     from rnnlab.training.checks import check_config
     from rnnlab.training.console import quiet_third_party
 
@@ -94,7 +63,7 @@ def run(overrides=(), run_dir: PathLike | None = None, progress: bool = False) -
     check_config(cfg)  # before anything is written
     hydra_dir = run_dir / ".hydra"  # what Hydra writes for a CLI run: rnnlab.load, eval and the report read it
     hydra_dir.mkdir(parents=True, exist_ok=True)
-    job = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
+    job = OmegaConf.masked_copy(cfg, [str(k) for k in cfg if k != "hydra"])
     OmegaConf.save(job, hydra_dir / "config.yaml")
     OmegaConf.save(OmegaConf.create(list(cfg.hydra.overrides.task)), hydra_dir / "overrides.yaml")
     quiet_third_party()
@@ -102,7 +71,7 @@ def run(overrides=(), run_dir: PathLike | None = None, progress: bool = False) -
 
     quiet_third_party()  # Lightning's import set its loggers back to INFO
     train(cfg)
-    return Run(run_dir, read_metrics(run_dir))
+    return read_run(run_dir)
 
 
 def read_run(run_dir: PathLike) -> Run:
@@ -113,51 +82,6 @@ def read_run(run_dir: PathLike) -> Run:
     if record is None:
         raise FileNotFoundError(f"{run_dir} has no metrics.json: the run has not ended (or never started)")
     return Run(Path(run_dir), record)
-
-
-def run_config(run_dir: PathLike) -> DictConfig:
-    """The run's configuration: `.hydra/config.yaml` (interpolations kept, so `seq_len=…` reaches the task), else
-    the resolved config in its metrics.json."""
-    from omegaconf import OmegaConf, open_dict
-
-    from rnnlab.record.run_record import read_metrics
-
-    run_dir = Path(run_dir)
-    saved = run_dir / ".hydra" / "config.yaml"
-    if saved.is_file():
-        cfg = OmegaConf.load(saved)
-    else:
-        record = read_metrics(run_dir)
-        if record is None:
-            raise FileNotFoundError(f"{run_dir} is no run directory: neither .hydra/config.yaml nor metrics.json")
-        cfg = OmegaConf.create(record["config"])
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(run_dir)
-    return cfg
-
-
-def load(run_dir: PathLike, config: DictConfig | None = None) -> LoadedRun:
-    """A finished or interrupted run back as a model: its weights (read with weights_only=True) in the network its
-    config builds. `config` (default: the run's own) may change the task, as `rnnlab.evaluate` does."""
-    import lightning  # noqa: F401  (imported before rnnlab.training.module, which needs it anyway)
-
-    from rnnlab.record.run_record import CorruptMetrics, read_metrics
-    from rnnlab.training.build import build_module
-    from rnnlab.training.console import quiet_third_party
-    from rnnlab.training.weights import read_weights
-
-    quiet_third_party()
-    run_dir = Path(run_dir)
-    cfg = config if config is not None else run_config(run_dir)
-    state, step, weights = read_weights(run_dir)
-    task, module = build_module(cfg)
-    module.load_state_dict(state)
-    module.eval()
-    try:
-        record = read_metrics(run_dir)
-    except CorruptMetrics:
-        record = None
-    return LoadedRun(run_dir, cfg, module, task, step, weights, record)
 
 
 def evaluate(run_dir: PathLike, overrides=(), split: str = "val", write: bool = True) -> dict[str, Any]:
@@ -176,7 +100,7 @@ def read_sweep(sweep_dir: PathLike) -> pd.DataFrame:
     """
     from rnnlab.sweeps.table import sweep_table
 
-    return sweep_table(sweep_dir)[0]
+    return sweep_table(Path(sweep_dir))[0]
 
 
 def read_evals(sweep_dir: PathLike) -> pd.DataFrame:

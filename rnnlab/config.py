@@ -13,6 +13,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
+import rnnlab.run_dirs  # noqa: F401  (registers ${rnnlab_process:}, which conf/hydra/default.yaml's directories use)
 from rnnlab.plugins import register_launchers
 
 

@@ -13,6 +13,8 @@ import itertools
 import sys
 from pathlib import Path
 
+from rnnlab.record.overrides import override_key, override_value
+
 USAGE = (
     "usage: python -m rnnlab.eval RUN_DIR|SWEEP_DIR [...] [KEY=VALUE[,VALUE...] ...] [split=val|test] [--figure PNG]"
 )
@@ -35,8 +37,8 @@ def _variants(overrides: list[str]) -> list[list[str]]:
     """KEY=A,B -> one variant per value (the product over keys), as Hydra's -m sweeps."""
     choices = []
     for override in overrides:
-        key, _, values = override.partition("=")
-        choices.append([f"{key}={value}" for value in values.split(",")])
+        key = override_key(override)
+        choices.append([f"{key}={value}" for value in override_value(override).split(",")])
     return [list(combo) for combo in itertools.product(*choices)] if choices else [[]]
 
 
@@ -69,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     # a job's directory is named by its overrides (seed=0): what exists as a directory is a target
     targets = [Path(a) for a in argv if Path(a).is_dir() or "=" not in a]
     overrides = [a for a in argv if "=" in a and not Path(a).is_dir()]
-    splits = [o.partition("=")[2] for o in overrides if o.startswith("split=")]
+    splits = [override_value(o) for o in overrides if o.startswith("split=")]
     overrides = [o for o in overrides if not o.startswith("split=")]
 
     from rnnlab.evaluation import SPLITS, EvalError, check_override
@@ -109,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                 failed += 1
                 continue
             print(_line(run_dir, variant, split, record), flush=True)
-    lengths = {v for o in overrides if o.startswith("seq_len=") for v in o.partition("=")[2].split(",")}
+    lengths = {v for o in overrides if o.startswith("seq_len=") for v in override_value(o).split(",")}
     if len(runs) > 1 and len(lengths) > 1 or figure is not None:
         from rnnlab.sweeps.length import length_figure
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from rnnlab.record.overrides import override_key, override_value
+
 SPLITS = ("val", "test", "train")
 # What an evaluation may change: the data, never the network (its weights fix its sizes and its nonlinearity).
 EVAL_KEYS = ("seq_len", "seed", "batch_size")
@@ -29,8 +31,8 @@ class EvalError(ValueError):
 
 def check_override(override: str) -> tuple[str, Any]:
     """`key=value` -> (key, value as YAML reads it); EvalError unless the key only changes the data."""
-    key, sep, value = override.partition("=")
-    if not sep or not key:
+    key, value = override_key(override), override_value(override)
+    if "=" not in override or not key:
         raise EvalError(f"'{override}' is not KEY=VALUE")
     if key in FIXED_TASK_KEYS or not (key in EVAL_KEYS or key.startswith(EVAL_PREFIX)):
         raise EvalError(
@@ -51,7 +53,7 @@ def evaluate_run(run_dir: Path, overrides: list[str], split: str = "val", write:
     import torch
     from omegaconf import OmegaConf, open_dict
 
-    from rnnlab.api import load, run_config
+    from rnnlab.loading import load, run_config
     from rnnlab.record.atomic import write_atomically
 
     if split not in SPLITS:
@@ -119,10 +121,10 @@ def eval_table(sweep_dir: Path):
     import pandas as pd
 
     from rnnlab.record.jobs import find_jobs
-    from rnnlab.sweeps.table import varied_keys
+    from rnnlab.record.study import study_keys
 
     jobs = find_jobs(sweep_dir)
-    keys = varied_keys(jobs)
+    keys = study_keys(sweep_dir, [job.overrides for job in jobs])
     rows = []
     for job in jobs:
         for record in read_eval_records(job.dir):

@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import inspect
 
-_MODULES = ("hydra_plugins.rnnlab_launchers.launchers", "hydra_plugins.rnnlab_launchers.slurm")
+_MODULES = (
+    "hydra_plugins.rnnlab_launchers.launchers",
+    "hydra_plugins.rnnlab_launchers.slurm",
+    "hydra_plugins.rnnlab_sweepers.optuna_sweeper",  # hparams_search=optuna's sweeper (docs/searches.md)
+)
 
 
 def register_launchers() -> None:
@@ -21,6 +25,7 @@ def register_launchers() -> None:
 
     from hydra.core.plugins import Plugins
     from hydra.plugins.launcher import Launcher
+    from hydra.plugins.sweeper import Sweeper
 
     from rnnlab.sweeps.run_names import register_resolver
 
@@ -32,7 +37,7 @@ def register_launchers() -> None:
             if (
                 inspect.isclass(cls)
                 and cls.__module__ == name
-                and issubclass(cls, Launcher)
+                and issubclass(cls, (Launcher, Sweeper))
                 and not inspect.isabstract(cls)
                 and f"{name}.{cls.__name__}" not in plugins.class_name_to_class
             ):

@@ -34,7 +34,7 @@ from rnnlab.training.console import quiet_third_party
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
-def main(cfg: DictConfig) -> float:
+def main(cfg: DictConfig) -> float | None:
     quiet_third_party()
     previous = _finished_record(cfg.paths.output_dir)
     if previous is not None:  # its result stands: nothing to check or import
@@ -57,7 +57,7 @@ def main(cfg: DictConfig) -> float:
     except Exception:
         # In a sweep one job's failure must not hide the others (Hydra would stop at the first failed job and skip
         # its on_multirun_end): metrics.json records it, the traceback goes to the job's log, and
-        # rnnlab.sweeps.summary lists every failure at the end and fails the sweep. None: no objective (Optuna: FAIL).
+        # rnnlab.sweeps.job_statuses lists every failure at the end and fails the sweep. None: no objective (Optuna: FAIL).
         if not sweeping:
             raise
         logging.getLogger(__name__).exception("rnnlab: job failed; the sweep goes on")
@@ -104,7 +104,18 @@ def _record_config_error(cfg: DictConfig, message: str) -> None:
     write_metrics(cfg.paths.output_dir, run_record(cfg, "failed", None, None, None, time.time(), error=message))
 
 
+def refuse_unknown_choices(argv: list[str]) -> None:
+    """Exit 2 with one line if the command line chooses a file no config group has (rnnlab.training.choices)."""
+    from rnnlab.training.choices import refusal
+
+    line = refusal(argv)
+    if line is not None:
+        print(f"rnnlab: bad configuration: {line}", file=sys.stderr)
+        sys.exit(2)
+
+
 if __name__ == "__main__":
+    refuse_unknown_choices(sys.argv[1:])
     register_launchers()  # before Hydra composes: an editable install run from elsewhere hides them from its scan
     quiet_third_party()  # before the launcher's first line, not only in each job
     main()

@@ -9,7 +9,11 @@ from __future__ import annotations
 import sys
 
 NONLINEARITIES = ("tanh", "relu")  # nn.RNN's
-INIT_SCHEMES = ("normal", "uniform", "orthogonal", "identity", "torch")  # rnnlab.models.init
+INIT_SCHEMES = ("normal", "uniform", "orthogonal", "identity", "torch", "gaussian")  # rnnlab.models.init.SCHEMES
+# init_input_scale (σ_in) applies to the schemes whose W_ih is N(0, σ_in²/fan_in); init_bias_scale (σ_b) to those
+# that do not draw their own biases (torch draws nn.RNN's).
+INPUT_SCALED_SCHEMES = ("orthogonal", "identity", "gaussian")
+BIAS_SCALED_SCHEMES = ("normal", "uniform", "orthogonal", "identity", "gaussian")
 # The Trainer's precision -> the dtype its weights live in and that dtype's largest finite value (mixed precisions
 # keep float32 weights, so any other precision is float32 here).
 FLOAT32_MAX = 3.4028234663852886e38  # torch.finfo(torch.float32).max
@@ -23,6 +27,6 @@ WEIGHT_DTYPES = {
 }
 
 
-def weight_dtype(precision) -> tuple[str, float]:
+def weight_dtype(precision: object) -> tuple[str, float]:
     """(name, largest finite value) of the dtype a run of Trainer precision `precision` keeps its weights in."""
     return WEIGHT_DTYPES.get(str(precision), WEIGHT_DTYPES["32"])

@@ -239,8 +239,8 @@ def test_an_exploding_run_ends_diverged_with_exit_code_zero(tmp_path):
     "override,expected",
     [
         ("num_layers=0", "num_layers=0 is invalid; allowed: an integer >= 1"),
-        ("model=nope", "Could not find 'model/nope'"),
-        ("hiden_size=3", "Key 'hiden_size' is not in struct"),
+        ("model=nope", "model=nope is not a choice of the model group; allowed: "),
+        ("hiden_size=3", "hiden_size is not a key of the lab's configuration (did you mean hidden_size?)"),
         ("seed=4294967296", "seed=4294967296 is invalid; allowed: an integer in [0, 4294967295]"),
         ("lr=${nope}", "lr: Interpolation key 'nope' not found"),
         ("scheduler=step scheduler.step_size=0", "scheduler.step_size=0 is invalid; allowed: an integer >= 1"),

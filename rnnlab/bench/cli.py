@@ -32,6 +32,7 @@ from pathlib import Path  # noqa: E402
 import torch  # noqa: E402
 
 from rnnlab.bench import models, startup, sweep, targets, training  # noqa: E402
+from rnnlab.record.formatting import markdown  # noqa: E402
 
 SECTIONS = ("models", "train", "sweep", "startup")
 
@@ -124,11 +125,6 @@ def benchmark(
 # ---- tables ------------------------------------------------------------------------------------------------
 
 
-def markdown(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
-
-
 def models_tables(entries: list[dict]) -> list[str]:
     """One table per device and thread count: nn.RNN's ms per batch, then each implementation's ratio to it."""
     tables = []
@@ -176,7 +172,7 @@ def train_table(entries: list[dict]) -> str:
     )
 
 
-def sweep_table(entry: dict) -> str:
+def sweep_bench_table(entry: dict) -> str:
     rows = [
         ["basic", f"{entry['basic_s']:.1f}", "1.00"],
         ["joblib, n_jobs=2", f"{entry['joblib_s']:.1f}", f"{entry['ratio']:.2f}"],
@@ -212,7 +208,7 @@ def render(report: dict) -> str:
     if report.get("train"):
         parts.append(train_table(report["train"]))
     if report.get("sweep"):
-        parts.append(sweep_table(report["sweep"]))
+        parts.append(sweep_bench_table(report["sweep"]))
     if report.get("startup"):
         parts.append(startup.table(report["startup"]))
     if report.get("targets"):

@@ -20,6 +20,8 @@ import tempfile
 from pathlib import Path
 
 from rnnlab.bench.timing import interleaved, median
+from rnnlab.record import tags
+from rnnlab.record.formatting import markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = "import torch, hydra"
@@ -51,7 +53,7 @@ def commands(workdir: Path, against: Path | None = None) -> dict[str, list[str]]
     one-step run of the checkout `against` (run in that directory) is added when given."""
     finished = workdir / "finished"
     finished.mkdir(parents=True, exist_ok=True)
-    (finished / "metrics.json").write_text(json.dumps({"status": "completed", "best": {"val/loss": 0.1}}))
+    (finished / "metrics.json").write_text(json.dumps({"status": "completed", "best": {tags.VAL_LOSS: 0.1}}))
     python, train = sys.executable, [sys.executable, "-m", "rnnlab.train"]
     lines = {
         "import torch": [python, "-c", "import torch"],
@@ -91,7 +93,9 @@ def measure(repeats: int, workdir: Path, against: Path | None = None) -> dict:
     earlier = earlier_run(against) if against is not None else None
     refused = ("a configuration error", "a value the task refuses")
     calls = {
-        name: _call(line, workdir, 2 if name in refused else 0, against if name == earlier else ROOT)
+        name: _call(
+            line, workdir, 2 if name in refused else 0, against if against is not None and name == earlier else ROOT
+        )
         for name, line in lines.items()
     }
     times = interleaved(calls, repeats, warmup=1)
@@ -114,8 +118,6 @@ def measure(repeats: int, workdir: Path, against: Path | None = None) -> dict:
 
 
 def table(entry: dict) -> str:
-    from rnnlab.bench.cli import markdown
-
     rows = [[r["command"], f"{r['median_s']:.2f}", f"{r['ratio']:.2f}"] for r in entry["results"]]
     return (
         f"Start-up, wall time of the whole command (median of {entry['repeats']} interleaved rounds), "

@@ -71,8 +71,8 @@ def evaluate(report: dict) -> list[dict]:
                 " ".join(sweep["job"]),
             )
         )
-    startup = report.get("startup")
-    for result in startup["results"] if startup else []:
+    startup = report.get("startup") or {}
+    for result in startup.get("results", []):
         if result["command"] in QUICK:
             rows.append(
                 _row(

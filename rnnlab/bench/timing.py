@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import torch
 
@@ -21,7 +21,7 @@ def synchronize(device: torch.device) -> None:
 
 
 def interleaved(
-    candidates: dict[str, Callable[[], object]],
+    candidates: Mapping[str, Callable[[], object]],
     repeats: int,
     warmup: int = 1,
     device: torch.device = torch.device("cpu"),

@@ -24,6 +24,7 @@ from omegaconf import OmegaConf, open_dict
 
 from rnnlab.bench.timing import median
 from rnnlab.config import compose_run
+from rnnlab.tasks.base import StepSampler
 from rnnlab.training.build import build_module
 
 # The target shape: the adding problem (input 2) at T=100, batch 64, hidden 128; nn.RNN. No progress bar: a
@@ -55,7 +56,7 @@ def optimizer_and_scheduler(module: L.LightningModule):
     """The optimizer and the (per-step) scheduler or None, from the module's own `configure_optimizers`."""
     configured = module.configure_optimizers()
     if isinstance(configured, dict):
-        return configured["optimizer"], configured["lr_scheduler"]["scheduler"]
+        return configured["optimizer"], configured["lr_scheduler"]["scheduler"]  # type: ignore[typeddict-item]
     return configured, None
 
 
@@ -91,10 +92,12 @@ def bare_step_time(overrides: list[str], warmup: int, steps: int, workdir: Path)
     task, model = build_module(cfg)
     optimizer, scheduler = optimizer_and_scheduler(model)
     loader = task.train_dataloader()
+    sampler = loader.sampler
+    assert isinstance(sampler, StepSampler)  # the lab's: it starts at a step
     times: list[float] = []
     epoch = 0
     while len(times) < cfg.max_steps:
-        loader.sampler.start_at(len(times))  # batch s for step s, as the lab's sampler draws them
+        sampler.start_at(len(times))  # batch s for step s, as the lab's sampler draws them
         for batch in loader:
             times.append(time.perf_counter())
             loss = model.loss_from_rnn_output(model.rnn_output(batch), batch)

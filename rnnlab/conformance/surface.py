@@ -19,17 +19,27 @@ import pickle
 import typing
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
+from rnnlab.conformance import tools
+from rnnlab.conformance.items import (
+    BASE,
+    BATCH,
+    HIDDEN,
+    INPUT,
+    STEPS,
+    Item,
+    Outcome,
+    assert_same_function,
+    outcome_of,
+    pair,
+    reference_input,
+)
 from rnnlab.models import naming
 
-INPUT, HIDDEN, STEPS, BATCH = 3, 4, 5, 2
-BASE = dict(input_size=INPUT, hidden_size=HIDDEN, num_layers=2, bidirectional=True, dtype=torch.float64)
 #: nn.Module-level names nn.RNN adds that are TorchScript metadata, not behaviour
 TORCHSCRIPT_METADATA = {"__constants__", "__jit_unused_properties__"}
 #: Attributes whose new value takes effect at the next forward; the structural ones are refused once built.
@@ -46,18 +56,6 @@ NON_DEFAULT = {
     "dropout": 0.25,
     "bidirectional": True,
 }
-
-
-class Outcome(NamedTuple):
-    verdict: str  # "same", "differs" (documented, checked) or "FAIL"
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class Item:
-    name: str
-    section: str
-    check: Callable[[type, dict], str | None]
 
 
 # ---- what nn.RNN exposes, read from torch ----------------------------------------------------------------------
@@ -101,45 +99,10 @@ def unclassified() -> dict[str, set[str]]:
 # ---- helpers ---------------------------------------------------------------------------------------------------
 
 
-def _pair(impl_cls: type, kwargs: dict, **arguments) -> tuple[nn.RNN, nn.Module]:
-    """nn.RNN and the implementation built with the same arguments, the implementation holding nn.RNN's weights."""
-    arguments = BASE | arguments
-    torch.manual_seed(0)
-    reference = nn.RNN(**arguments)
-    model = impl_cls(**arguments, **kwargs)
-    model.load_torch_state_dict(reference.state_dict())
-    return reference, model
-
-
-def _input(reference: nn.RNN, dtype=None, batch_first=None) -> Tensor:
-    generator = torch.Generator().manual_seed(1)
-    x = torch.randn(STEPS, BATCH, reference.input_size, generator=generator, dtype=torch.float64)
-    x = x.transpose(0, 1) if (reference.batch_first if batch_first is None else batch_first) else x
-    return x.to(dtype or reference.weight_ih_l0.dtype)
-
-
-def _assert_same_function(reference: nn.Module, model: nn.Module, x: Tensor | None = None, atol=1e-10) -> None:
-    x = _input(reference) if x is None else x
-    for what, got, want in zip(("output", "h_n"), model(x), reference(x)):
-        if got.dtype != want.dtype or got.shape != want.shape:
-            raise AssertionError(f"{what}: {got.dtype} {list(got.shape)}, nn.RNN's {want.dtype} {list(want.shape)}")
-        error = (got.double() - want.double()).abs().max().item()
-        if not error <= atol:
-            raise AssertionError(f"{what} differs from nn.RNN's by {error:.1e}")
-
-
-def _outcome_of(action: Callable) -> tuple[type | None, str]:
-    try:
-        action()
-    except Exception as error:  # the exception itself is what is compared
-        return type(error), str(error)
-    return None, ""
-
-
 def _assert_same_refusal(reference_action: Callable, action: Callable) -> None:
     """Both raise, the same exception type, the implementation's message containing nn.RNN's first clause."""
-    want_type, want = _outcome_of(reference_action)
-    got_type, got = _outcome_of(action)
+    want_type, want = outcome_of(reference_action)
+    got_type, got = outcome_of(action)
     if got_type is not want_type:
         raise AssertionError(
             f"raised {got_type and got_type.__name__}: {got!r}; nn.RNN raises "
@@ -171,10 +134,10 @@ def _constructor(keyword: str):
                 raise AssertionError(f"parameters' {keyword}: {found}, asked {value}")
             return None
         arguments = {keyword: NON_DEFAULT[keyword]} | ({"num_layers": 2} if keyword == "dropout" else {})
-        reference, model = _pair(impl_cls, kwargs, **arguments)
+        reference, model = pair(impl_cls, kwargs, **arguments)
         reference.eval(), model.eval()
         _assert_same_attributes(reference, model)
-        _assert_same_function(reference, model)
+        assert_same_function(reference, model)
         return None
 
     return check
@@ -188,7 +151,7 @@ def _assert_same_attributes(reference, model) -> None:
 
 def _read(attribute: str):
     def check(impl_cls, kwargs):
-        reference, model = _pair(impl_cls, kwargs, nonlinearity="relu", bias=False, batch_first=True, dropout=0.25)
+        reference, model = pair(impl_cls, kwargs, nonlinearity="relu", bias=False, batch_first=True, dropout=0.25)
         if getattr(model, attribute) != getattr(reference, attribute):
             raise AssertionError(f"reads {getattr(model, attribute)!r}, nn.RNN's {getattr(reference, attribute)!r}")
 
@@ -197,11 +160,11 @@ def _read(attribute: str):
 
 def _write(attribute: str):
     def check(impl_cls, kwargs):
-        reference, model = _pair(impl_cls, kwargs)
+        reference, model = pair(impl_cls, kwargs)
         if attribute in STRUCTURAL:
             setattr(model, attribute, getattr(model, attribute))  # the same value is accepted
             value = STRUCTURAL[attribute]
-            type_, message = _outcome_of(lambda: setattr(model, attribute, value))
+            type_, message = outcome_of(lambda: setattr(model, attribute, value))
             if type_ is not AttributeError or attribute not in message or "construction" not in message:
                 raise AssertionError(
                     f"writing {attribute}={value!r}: {type_ and type_.__name__} {message!r}; "
@@ -221,7 +184,7 @@ def _write(attribute: str):
         if getattr(model, attribute) != value:
             raise AssertionError(f"reads {getattr(model, attribute)!r} after writing {value!r}")
         if attribute == "dropout":  # takes effect: train mode now differs from eval, which stays nn.RNN's
-            x = _input(reference)
+            x = reference_input(reference)
             model.train()
             torch.manual_seed(2)
             trained = model(x)[0]
@@ -230,21 +193,21 @@ def _write(attribute: str):
             if not torch.equal(trained, reference.train()(x)[0]) and torch.allclose(trained, model.eval()(x)[0]):
                 raise AssertionError("dropout written after construction had no effect")
             model.eval(), reference.eval()
-            _assert_same_function(reference, model)
+            assert_same_function(reference, model)
             return None
         fresh = nn.RNN(
             **BASE
             | {("nonlinearity" if attribute == "mode" else attribute): ("relu" if attribute == "mode" else value)}
         )
         fresh.load_state_dict(reference.state_dict())
-        _assert_same_function(fresh, model)  # as an nn.RNN built with the new value
+        assert_same_function(fresh, model)  # as an nn.RNN built with the new value
         return None
 
     return check
 
 
 def _all_weights(impl_cls, kwargs):
-    reference, model = _pair(impl_cls, kwargs)
+    reference, model = pair(impl_cls, kwargs)
     got, want = model.all_weights, reference.all_weights
     if not all(isinstance(p, nn.Parameter) for layer in got for p in layer):
         raise AssertionError("all_weights holds something other than parameters")
@@ -264,14 +227,14 @@ def _all_weights(impl_cls, kwargs):
 
 
 def _flatten_parameters(impl_cls, kwargs):
-    reference, model = _pair(impl_cls, kwargs)
+    reference, model = pair(impl_cls, kwargs)
     if model.flatten_parameters() is not None:
         raise AssertionError("flatten_parameters returned something")
-    _assert_same_function(reference, model)
+    assert_same_function(reference, model)
 
 
 def _reset_parameters(impl_cls, kwargs):
-    reference, model = _pair(impl_cls, kwargs)
+    reference, model = pair(impl_cls, kwargs)
     before = [p.detach().clone() for p in model.parameters()]
     model.reset_parameters()
     bound = 1 / HIDDEN**0.5
@@ -287,9 +250,9 @@ def _same_method(name: str, *calls: Callable[[nn.Module], tuple]):
     """The method, called with the same arguments on both, returns the same value or raises the same error."""
 
     def check(impl_cls, kwargs):
-        reference, model = _pair(impl_cls, kwargs)
+        reference, model = pair(impl_cls, kwargs)
         for arguments in calls:
-            want_type, want = _outcome_of(lambda a=arguments: getattr(reference, name)(*a(reference)))
+            want_type, want = outcome_of(lambda a=arguments: getattr(reference, name)(*a(reference)))
             _assert_same_refusal(
                 lambda a=arguments: getattr(reference, name)(*a(reference)),
                 lambda a=arguments: getattr(model, name)(*a(reference)),
@@ -307,11 +270,11 @@ def _same_method(name: str, *calls: Callable[[nn.Module], tuple]):
 
 
 def _good_input(r):
-    return (_input(r), None)
+    return (reference_input(r), None)
 
 
 def _state_dict_keys(impl_cls, kwargs):
-    reference, model = _pair(impl_cls, kwargs)
+    reference, model = pair(impl_cls, kwargs)
     keys, want = list(model.state_dict()), list(reference.state_dict())
     if model.torch_layout:
         if keys != want:
@@ -324,17 +287,17 @@ def _state_dict_keys(impl_cls, kwargs):
 
 
 def _load_state_dict(impl_cls, kwargs):
-    reference, model = _pair(impl_cls, kwargs)
+    reference, model = pair(impl_cls, kwargs)
     fresh = impl_cls(**BASE, **kwargs)
     fresh.load_state_dict(reference.state_dict(), strict=True)
-    _assert_same_function(reference, fresh)
+    assert_same_function(reference, fresh)
     again = impl_cls(**BASE, **kwargs)
     again.load_state_dict(fresh.state_dict(), strict=True)  # its own state dict round-trips too
-    _assert_same_function(reference, again)
+    assert_same_function(reference, again)
 
 
 def _named_parameters(impl_cls, kwargs):
-    reference, model = _pair(impl_cls, kwargs)
+    reference, model = pair(impl_cls, kwargs)
     names, want = [name for name, _ in model.named_parameters()], [name for name, _ in reference.named_parameters()]
     if model.torch_named_parameters:
         if names != want:
@@ -342,20 +305,17 @@ def _named_parameters(impl_cls, kwargs):
         return None
     if len(names) != len(set(names)) or (model.torch_layout and len(names) != len(want)):
         raise AssertionError(f"names {names}")
-    return (
-        "named_parameters: the module tree (stacked: layers.{k}.weight_hh_l0) or concat's own names; "
-        "state_dict, load_state_dict and attributes use nn.RNN's where the layout allows"
-    )
+    return "named_parameters: concat's own names weight_l{k}[_reverse], bias_l{k}[_reverse]"
 
 
 def _parameter_attributes(impl_cls, kwargs):
-    reference, model = _pair(impl_cls, kwargs)
+    reference, model = pair(impl_cls, kwargs)
     for name, value in reference.named_parameters():
         if model.torch_layout:
             if not torch.equal(getattr(model, name), value):
                 raise AssertionError(f"{name} differs from nn.RNN's")
             continue
-        type_, message = _outcome_of(lambda n=name: getattr(model, n))
+        type_, message = outcome_of(lambda n=name: getattr(model, n))
         if type_ is not AttributeError or "one weight [W_ih | W_hh]" not in message:
             raise AssertionError(f"{name}: {type_ and type_.__name__} {message!r}; expected concat's explanation")
     return (
@@ -366,7 +326,7 @@ def _parameter_attributes(impl_cls, kwargs):
 
 
 def _parametrize(impl_cls, kwargs):
-    reference, model = _pair(impl_cls, kwargs)
+    reference, model = pair(impl_cls, kwargs)
 
     class Doubled(nn.Module):
         def forward(self, weight):
@@ -376,18 +336,15 @@ def _parametrize(impl_cls, kwargs):
         parametrize.register_parametrization(network, "weight_hh_l0", Doubled())
 
     register(reference)
-    type_, message = _outcome_of(lambda: register(model))
+    type_, message = outcome_of(lambda: register(model))
     if model.torch_named_parameters:
         if type_ is not None:
             raise AssertionError(f"{type_.__name__}: {message}")
-        _assert_same_function(reference, model)
+        assert_same_function(reference, model)
         return None
     if type_ is None or "weight_hh_l0" not in message:
         raise AssertionError(f"expected a refusal naming weight_hh_l0, got {type_}: {message!r}")
-    return (
-        "parametrize / weight_norm by nn.RNN's name need a parameter registered under it: refused by name "
-        "(parametrize a cell of a composed network instead)"
-    )
+    return "concat: parametrize by nn.RNN's name refused by name (parametrize weight_l{k}, [W_ih | W_hh])"
 
 
 def _refusal(arguments: dict, run: Callable | None = None):
@@ -424,15 +381,15 @@ def _accepted(arguments: dict):
     the plain value (a documented difference: it runs where nn.RNN fails)."""
 
     def check(impl_cls, kwargs):
-        reference, model = _pair(impl_cls, kwargs, **arguments)
+        reference, model = pair(impl_cls, kwargs, **arguments)
         _assert_same_attributes(reference, model)
-        x = _input(reference)
-        want_type, _ = _outcome_of(lambda: reference(x))
-        got_type, _ = _outcome_of(lambda: model(x))
+        x = reference_input(reference)
+        want_type, _ = outcome_of(lambda: reference(x))
+        got_type, _ = outcome_of(lambda: model(x))
         if got_type is want_type:
             return None
         plain = {name: (int if name == "num_layers" else bool)(value) for name, value in arguments.items()}
-        _assert_same_function(_pair(impl_cls, kwargs, **plain)[0], model)
+        assert_same_function(pair(impl_cls, kwargs, **plain)[0], model)
         return f"{arguments}: nn.RNN builds it and its forward then fails inside rnn_tanh; this one computes"
 
     return check
@@ -440,20 +397,20 @@ def _accepted(arguments: dict):
 
 def _moved(move: Callable[[nn.Module], nn.Module], dtype: torch.dtype, atol: float):
     def check(impl_cls, kwargs):
-        reference, model = _pair(impl_cls, kwargs, dtype=torch.float32)
+        reference, model = pair(impl_cls, kwargs, dtype=torch.float32)
         reference, model = move(reference), move(model)
         if {p.dtype for p in model.parameters()} != {dtype}:
             raise AssertionError(f"parameters { ({p.dtype for p in model.parameters()}) }, expected {dtype}")
-        _assert_same_function(reference, model, _input(reference, dtype), atol)
+        assert_same_function(reference, model, reference_input(reference, dtype), atol)
 
     return check
 
 
 def _autocast(impl_cls, kwargs):
-    reference, model = _pair(impl_cls, kwargs, dtype=torch.float32)
-    x = _input(reference, torch.float32)
+    reference, model = pair(impl_cls, kwargs, dtype=torch.float32)
+    x = reference_input(reference, torch.float32)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        _assert_same_function(reference, model, x, atol=0.05)
+        assert_same_function(reference, model, x, atol=0.05)
         model(x)[0].float().sum().backward()
     if {p.grad.dtype for p in model.parameters()} != {torch.float32}:
         raise AssertionError("under autocast, the float32 parameters' gradients are not float32")
@@ -461,12 +418,12 @@ def _autocast(impl_cls, kwargs):
 
 def _round_trip(copier: Callable[[nn.Module], nn.Module]):
     def check(impl_cls, kwargs):
-        reference, model = _pair(impl_cls, kwargs)
+        reference, model = pair(impl_cls, kwargs)
         copied = copier(model)
-        _assert_same_function(reference, copied)
+        assert_same_function(reference, copied)
         with torch.no_grad():
             next(copied.parameters()).add_(1.0)  # a copy, not a view of the same parameters
-        _assert_same_function(reference, model)
+        assert_same_function(reference, model)
 
     return check
 
@@ -474,8 +431,8 @@ def _round_trip(copier: Callable[[nn.Module], nn.Module]):
 def _second_derivative(impl_cls, kwargs):
     """A gradient penalty: ||dL/dx||^2, built with create_graph=True, then differentiated with respect to every
     parameter (compared in nn.RNN's layout through torch_grad_dict) and h0."""
-    reference, model = _pair(impl_cls, kwargs)
-    x = _input(reference)
+    reference, model = pair(impl_cls, kwargs)
+    x = reference_input(reference)
 
     def penalty_grads(network):
         network.zero_grad(set_to_none=True)
@@ -546,8 +503,8 @@ ITEMS: list[Item] = (
             _same_method(
                 "check_input",
                 _good_input,
-                lambda r: (_input(r)[..., :2], None),
-                lambda r: (_input(r, torch.float32), None),
+                lambda r: (reference_input(r)[..., :2], None),
+                lambda r: (reference_input(r, torch.float32), None),
             ),
         ),
         Item("method: get_expected_hidden_size", "method", _same_method("get_expected_hidden_size", _good_input)),
@@ -565,8 +522,8 @@ ITEMS: list[Item] = (
             "method",
             _same_method(
                 "check_forward_args",
-                lambda r: (_input(r), torch.zeros(4, BATCH, HIDDEN), None),
-                lambda r: (_input(r), torch.zeros(4, BATCH + 1, HIDDEN), None),
+                lambda r: (reference_input(r), torch.zeros(4, BATCH, HIDDEN), None),
+                lambda r: (reference_input(r), torch.zeros(4, BATCH + 1, HIDDEN), None),
             ),
         ),
         Item(
@@ -628,6 +585,22 @@ ITEMS: list[Item] = (
         Item("autograd: create_graph=True (second derivative)", "autograd", _second_derivative),
     ]
 )
+
+
+#: Where concat's layout differs (documented in docs/models.md, "What differs"), before the tools' rows.
+CONCAT_LAYOUT_ITEMS = {
+    "method: all_weights",
+    "state_dict: keys",
+    "state_dict: named_parameters",
+    "state_dict: parameters as attributes by nn.RNN's names",
+    "state_dict: parametrize by nn.RNN's name",
+}
+BEYOND_NN_RNN_ITEMS: set[str] = set()
+
+# The uses researchers make of nn.RNN (torch.func, parametrizations, TorchScript...): rows of their own module.
+ITEMS += tools.ITEMS
+CONCAT_LAYOUT_ITEMS |= tools.CONCAT_LAYOUT_ITEMS
+BEYOND_NN_RNN_ITEMS |= tools.BEYOND_NN_RNN_ITEMS
 
 
 def audit_item(item: Item, impl_cls: type, kwargs: dict) -> Outcome:

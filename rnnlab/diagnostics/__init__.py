@@ -7,6 +7,7 @@ and writes to the run's loggers every N optimizer steps. `conf/callbacks/diagnos
 from rnnlab.diagnostics.activations import Activations, activation_stats
 from rnnlab.diagnostics.grad_norms import GradNorms
 from rnnlab.diagnostics.histograms import Histograms
+from rnnlab.diagnostics.jacobian import JacobianSpectrum
 from rnnlab.diagnostics.layout import CustomScalarsLayout, custom_scalars_layout
 from rnnlab.diagnostics.probe import ProbeResult, probe
 from rnnlab.diagnostics.spectrum import Spectrum, spectral_stats
@@ -18,6 +19,7 @@ __all__ = [
     "GradNorms",
     "GradThroughTime",
     "Histograms",
+    "JacobianSpectrum",
     "ProbeResult",
     "Spectrum",
     "activation_stats",

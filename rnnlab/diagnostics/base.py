@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from weakref import WeakKeyDictionary
 
 import lightning as L
@@ -58,7 +59,7 @@ def check_image_schedule(owner: str, every_n_steps: int, image_every_n_steps) ->
         )
 
 
-def log_scalars(trainer: L.Trainer, metrics: dict[str, Tensor | float], step: int) -> None:
+def log_scalars(trainer: L.Trainer, metrics: Mapping[str, Tensor | float], step: int) -> None:
     """Send scalars to every logger of the run at `step` (the optimizer step, as Lightning logs the loss)."""
     if not metrics or not trainer.loggers:
         return

@@ -15,11 +15,18 @@ from matplotlib.figure import Figure
 SIZE, DPI = (4.8, 3.4), 80  # 384 x 272 pixels: a few kB of PNG per image
 
 
-def grad_profile_figure(profiles: Sequence[Sequence[float]], step: int) -> Figure:
+def grad_profile_figure(
+    profiles: Sequence[Sequence[float]],
+    step: int,
+    theory: Sequence[float] | None = None,
+    theory_note: str | None = None,
+) -> Figure:
     """log10 ‖dL/dh_t‖ against t, a line per layer: the gradient's way back in time at optimizer step `step`.
 
     A line falling towards t = 0 is a vanishing gradient, rising is an exploding one; its slope is the per-step
     rate (the log10 of the decay factor). Zero norms (underflow) are left out of a line rather than drawn at -inf.
+    `theory`: the mean-field prediction for layer 0 relative to its last step (rnnlab.theory), drawn dashed and
+    anchored at the measured last step; `theory_note`: a line of text instead (why there is no prediction).
     """
     fig = Figure(figsize=SIZE, dpi=DPI)
     ax = fig.add_subplot()
@@ -28,18 +35,24 @@ def grad_profile_figure(profiles: Sequence[Sequence[float]], step: int) -> Figur
         with np.errstate(divide="ignore"):
             logs = np.where(values > 0, np.log10(values), np.nan)
         ax.plot(np.arange(len(values)), logs, label=f"layer {k}")
+        if k == 0 and theory is not None and np.isfinite(logs[-1]):
+            line = np.asarray(theory, dtype=float) + logs[-1]
+            ax.plot(np.arange(len(line)), line, "k--", linewidth=1, label="mean-field theory")
+    if theory_note:
+        ax.text(0.02, 0.03, theory_note, transform=ax.transAxes, fontsize="x-small", color="0.3", wrap=True)
     ax.set_xlabel("time step t (the loss at the end)")
     ax.set_ylabel("log10 |dL/dh_t|")
     ax.set_title(f"gradient through time, step {step}")
     ax.grid(alpha=0.3)
-    if len(profiles) > 1:
+    if len(profiles) > 1 or theory is not None:
         ax.legend(fontsize="small")
     fig.subplots_adjust(left=0.16, right=0.97, bottom=0.15, top=0.91)  # fixed margins: tight_layout costs more
     return fig
 
 
 # The init profile's y-range, the same for every run: float32 underflows below 1e-38, so a float32 profile relative
-# to its last step lies within +-38 decades unless it overflows; float64 ones past +-40 leave the chart.
+# to its last step lies within +-38 decades unless it overflows; a float64 one past +-40 is drawn along the edge
+# (its number is the HParams column hp/grad_log10_ratio_init).
 INIT_DECADES = 40.0
 
 
@@ -56,6 +69,7 @@ def grad_init_profile_figure(profiles: Sequence[Sequence[float]]) -> Figure:
         with np.errstate(divide="ignore", invalid="ignore"):
             logs = np.where(values > 0, np.log10(values), np.nan)
         relative = logs - logs[-1] if len(logs) and np.isfinite(logs[-1]) else logs * np.nan
+        relative = np.clip(relative, -INIT_DECADES, INIT_DECADES)  # past the range: along its edge, not off it
         ax.plot(np.arange(len(values)), relative, label=f"layer {k}")
     ax.set_ylim(-INIT_DECADES, INIT_DECADES)
     ax.set_xlabel("time step t (the loss at the end)")
@@ -90,6 +104,25 @@ def eigenvalue_figure(eigenvalues: Mapping[str, np.ndarray], step: int) -> Figur
     ax.set_title(f"eigenvalues of W_hh, step {step}")
     if len(eigenvalues) > 1:
         ax.legend(fontsize="small", loc="upper right")
+    fig.subplots_adjust(left=0.18, right=0.97, bottom=0.15, top=0.91)
+    return fig
+
+
+def lyapunov_figure(exponents: Mapping[str, np.ndarray], step: int) -> Figure:
+    """The finite-time Lyapunov spectrum: per-step log10 singular values of J_{T-1}⋯J_1, largest first, a line
+    per layer and direction. Above 0 a direction grows at every step (chaos), below it shrinks (order)."""
+    fig = Figure(figsize=SIZE, dpi=DPI)
+    ax = fig.add_subplot()
+    for name, values in exponents.items():
+        values = np.asarray(values, dtype=float)
+        ax.plot(np.arange(1, len(values) + 1), values, marker=".", markersize=3, label=name)
+    ax.axhline(0.0, color="0.6", linewidth=1)
+    ax.set_xlabel("index i (largest first)")
+    ax.set_ylabel("log10 sigma_i / (T - 1)")
+    ax.set_title(f"Jacobian over the sequence, step {step}")
+    ax.grid(alpha=0.3)
+    if len(exponents) > 1:
+        ax.legend(fontsize="small")
     fig.subplots_adjust(left=0.18, right=0.97, bottom=0.15, top=0.91)
     return fig
 

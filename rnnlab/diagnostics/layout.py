@@ -38,7 +38,8 @@ def custom_scalars_layout(num_layers: int) -> dict:
             **{
                 f"layer {k}: log10 |dL/dh_first| / |dL/dh_last| (< 0 vanishing, > 0 exploding)": [
                     "Multiline",
-                    _exactly(tags.grad_h_log10_ratio(k)),
+                    # layer 0: the mean-field prediction for the initial weights beside it (docs/theory.md)
+                    _exactly(tags.grad_h_log10_ratio(k), *([tags.grad_h_theory_log10_ratio(0)] if k == 0 else [])),
                 ]
                 for k in layers
             },

@@ -35,6 +35,7 @@ class ObservedModule(Protocol):
     """
 
     rnn: ObservedRNN
+    readout: str  # the task's: "last" or "every_step" (rnnlab.tasks.base.scored_steps: which steps carry loss)
 
     def loss_from_rnn_output(self, output: Tensor, batch: dict[str, Tensor]) -> Tensor: ...
 

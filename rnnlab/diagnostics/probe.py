@@ -9,12 +9,18 @@ its own autograd node, compute the same network and expose every dL/dh_t.
 The probe never touches the model's parameters, gradients or random streams: it reads detached weights, runs
 without dropout (it measures the network, not one dropout mask), and differentiates only with respect to its own
 states (`torch.autograd.grad` with explicit inputs).
+
+It computes in float64 whatever the model's dtype: a gradient that vanishes to 1e-300 over a long sequence is then
+still a number (float32 would flush it to zero below 1e-38, and the first/last ratio would read the dtype's floor
+as a measurement). The head that turns the output into the loss is evaluated in float64 too, through
+`torch.func.functional_call` on float64 copies of the module's parameters: the module itself is never changed.
 """
 
 from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -69,16 +75,39 @@ def _recurrence(x: Tensor, state: dict[str, Tensor], layer: int, suffix: str, rn
     return states
 
 
-def probe(pl_module: ObservedModule, batch: dict, with_grads: bool = True) -> ProbeResult:
-    """Run `batch` through the network step by step; with `with_grads`, also dL/dh_t of every layer.
+class _LossOf(nn.Module):
+    """`module.loss_from_rnn_output` as a forward, so that `functional_call` can evaluate it on other parameters."""
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.module: Any = module  # an RNNModule: its loss_from_rnn_output, which nn.Module's typing cannot see
+
+    def forward(self, output: Tensor, batch: dict) -> Tensor:
+        return self.module.loss_from_rnn_output(output, batch)
+
+
+def _loss(pl_module: ObservedModule, output: Tensor, batch: dict) -> Tensor:
+    """The training loss of `output`, in `output`'s dtype: the module's parameters cast to it, the module untouched."""
+    params = {
+        f"module.{name}": p.detach().to(output.dtype) if p.is_floating_point() else p.detach()
+        for name, p in pl_module.named_parameters()
+    }
+    batch = {k: v.to(output.dtype) if torch.is_tensor(v) and v.is_floating_point() else v for k, v in batch.items()}
+    return torch.func.functional_call(_LossOf(pl_module), params, (output, batch), strict=False)
+
+
+def probe(
+    pl_module: ObservedModule, batch: dict, with_grads: bool = True, dtype: torch.dtype = torch.float64
+) -> ProbeResult:
+    """Run `batch` through the network step by step in `dtype`; with `with_grads`, also dL/dh_t of every layer.
 
     dL/dh_t is the total derivative of the training loss (`pl_module.loss_from_rnn_output` on the top layer's
     output) with respect to layer k's state at step t: through the later steps of the recurrence and the layers
     above, exactly what backpropagation through time carries.
     """
     rnn = pl_module.rnn
-    state = {k: v.detach() for k, v in rnn.torch_state_dict().items()}
-    x = batch["x"].to(state[naming.name("weight_hh", 0)].dtype).transpose(0, 1)  # time-major (T, B, I)
+    state = {k: v.detach().to(dtype) for k, v in rnn.torch_state_dict().items()}
+    x = batch["x"].to(dtype).transpose(0, 1)  # time-major (T, B, I)
     # A leaf that requires grad puts every state in the graph; its own gradient is never asked for.
     x = x.detach().requires_grad_(with_grads)
     lengths = batch.get("lengths")
@@ -102,7 +131,7 @@ def probe(pl_module: ObservedModule, batch: dict, with_grads: bool = True) -> Pr
         if with_grads:
             flat = [h for direction in states for h in direction]
             flat_grads = torch.autograd.grad(
-                pl_module.loss_from_rnn_output(top, batch), flat, allow_unused=True, materialize_grads=True
+                _loss(pl_module, top, batch), flat, allow_unused=True, materialize_grads=True
             )
             grads = _per_layer(flat_grads, rnn, lengths, x.size(0))
     return ProbeResult([o.detach().transpose(0, 1) for o in outputs], grads, lengths)

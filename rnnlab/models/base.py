@@ -7,6 +7,7 @@ part the lab reads from every implementation, `torch` included (which is nn.RNN 
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import sys
 import warnings
@@ -15,15 +16,19 @@ from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils import parametrize
+from torch.nn.utils.rnn import PackedSequence
 
 from rnnlab.models import naming
+from rnnlab.models.sequences import pack_like, pad_packed
 from rnnlab.vocabulary import NONLINEARITIES
 
 MODES = {"tanh": "RNN_TANH", "relu": "RNN_RELU"}  # nn.RNN's `mode` for each nonlinearity
+NONLINEARITY_OF_MODE = {mode: nonlinearity for nonlinearity, mode in MODES.items()}
 #: Attributes that shape the parameters: written after construction they are refused (nn.RNN takes the new value
 #: and then fails or computes with the old layout), so no implementation ever runs with a value it does not show.
 STRUCTURAL = ("input_size", "hidden_size", "num_layers", "bias", "bidirectional", "proj_size")
+FLAT_WEIGHTS = ("_flat_weights", "_flat_weights_names")  # nn.RNN's list of its weights, and their names
 PROJ_SIZE_ERROR = "proj_size argument is only supported for LSTM, not RNN or GRU"
 
 
@@ -38,6 +43,11 @@ def check_dropout(dropout) -> None:
             f"dropout should be a number in range [0, 1] representing the probability of an element being "
             f"zeroed, got {dropout!r}"
         )
+
+
+def check_mode(value) -> None:
+    if value not in NONLINEARITY_OF_MODE:
+        raise ValueError(f"mode must be one of {sorted(NONLINEARITY_OF_MODE)}, got {value!r}")
 
 
 def check_bool(name: str, value) -> None:
@@ -90,8 +100,61 @@ class LabRNN:
 
     #: The state dict (and the parameters read as attributes, `rnn.weight_hh_l0`) carries nn.RNN's names and shapes.
     torch_layout: ClassVar[bool] = True
-    #: `named_parameters()` are registered on the module itself under nn.RNN's names (weight_norm, parametrize).
+    #: `named_parameters()` are registered on the module itself under nn.RNN's names (weight_norm, parametrize);
+    #: a wrapper's are, with cells in nn.RNN's layout (it owns its cells' parameters).
     torch_named_parameters: ClassVar[bool] = True
+
+    #: Attributes that shape the network: written after construction with another value, refused by name.
+    fixed_attributes: ClassVar[tuple[str, ...]] = STRUCTURAL
+
+    def checked_write(self, name: str, value):
+        """The one attribute-write policy of every implementation (`torch` included): the value to store, or a
+        refusal by name. A structural attribute keeps its value (nn.RNN takes a new one and then fails or computes
+        with the old layout); `nonlinearity`, `mode`, `dropout`, `batch_first` and an implementation's own options
+        (`check_option`) take effect at the next forward if valid; nn.RNN's parameter names on a layout that has
+        no such parameter (concat's) raise the error that explains the layout, never a parameter nobody reads.
+        """
+        known = self.__dict__
+        if name in self.fixed_attributes and name in known and value != known[name]:
+            raise AttributeError(
+                f"{type(self).__name__}.{name} is fixed at construction ({known[name]!r}): it shapes the "
+                f"parameters; build a new network for {name}={value!r}"
+            )
+        if name == "nonlinearity":
+            check_nonlinearity(value)
+        elif name == "mode":
+            check_mode(value)
+        elif name == "dropout" and "dropout" in known:
+            check_dropout(value)
+            return float(value)
+        elif name == "batch_first":
+            check_bool(name, value)
+        elif naming.is_torch_parameter_name(name) and "_parameters" in known and not self.torch_layout:
+            raise AttributeError(self.layout_error(name))
+        self.check_option(name, value)
+        return value
+
+    def check_option(self, name: str, value) -> None:
+        """An implementation's own options (myrnn's `loop_order`, `backward`): raise if `value` is not allowed."""
+
+    def written(self, name: str, value) -> None:
+        """Called after each attribute write (a wrapper passes `nonlinearity` on to its cells)."""
+
+    def layout_error(self, name: str) -> str:
+        """Why nn.RNN's parameter `name` (or its `_flat_weights`) does not exist in concat's layout, and where its
+        tensor is."""
+        parsed = naming.parse(name)
+        weight, bias = (naming.name(kind, *(parsed[1:] if parsed else ("{k}",))) for kind in ("weight", "bias"))
+        return (
+            f"{type(self).__name__} has no {name}: it keeps one weight [W_ih | W_hh] ({weight}) and one bias "
+            f"b_ih + b_hh ({bias}) per layer and direction; torch_state_dict() gives nn.RNN's tensors"
+        )
+
+    def __prepare_scriptable__(self):
+        """`torch.jit.script` calls this first: the scripted module finds this one again by `_script_id`."""
+        self._script_id = id(self)
+        _SCRIPTED[id(self)] = self
+        return self
 
     @property
     def num_directions(self) -> int:
@@ -107,6 +170,10 @@ class LabRNN:
     def torch_parameter_names(self) -> list[str]:
         """nn.RNN's parameter names, in its order (layer, direction, then W_ih, W_hh, b_ih, b_hh)."""
         return naming.parameter_names(self.num_layers, self.bidirectional, self.bias)
+
+    def own_parameter_names(self) -> list[str]:
+        """The names of the parameters as registered (nn.RNN's, or concat's `weight_l{k}`, `bias_l{k}`), in order."""
+        return self.torch_parameter_names()
 
     def load_torch_state_dict(self, state_dict: dict[str, Tensor]) -> None:
         """Take the `state_dict()` of an nn.RNN of the same configuration (strictly: every key, no other)."""
@@ -173,22 +240,46 @@ class RNNBase(LabRNN, nn.Module):
         self.bidirectional = bidirectional  # any truthy value, as nn.RNN (which keeps it as given)
         self.proj_size = 0
 
-    # ---- attributes written after construction: honoured, or refused by name ---------------------------------
+    # ---- attributes written after construction: one policy, `LabRNN.checked_write` ----------------------------
 
     def __setattr__(self, name: str, value) -> None:
-        if name in STRUCTURAL and name in self.__dict__ and value != self.__dict__[name]:
-            raise AttributeError(
-                f"{type(self).__name__}.{name} is fixed at construction ({self.__dict__[name]!r}): it shapes the "
-                f"parameters; build a new network for {name}={value!r}"
-            )
-        if name == "nonlinearity":
-            check_nonlinearity(value)
-        elif name == "dropout" and "dropout" in self.__dict__:
-            check_dropout(value)
-            value = float(value)
-        elif name == "batch_first":
-            check_bool(name, value)
-        super().__setattr__(name, value)
+        super().__setattr__(name, self.checked_write(name, value))
+        self.written(name, value)
+
+    # ---- load_state_dict: the user's pre-hooks first, then the implementation's key translation ----------------
+
+    def register_translation_hook(self, hook) -> None:
+        """Register the load_state_dict pre-hook that translates nn.RNN's keys into this layout; it stays the last
+        pre-hook, so a user's hook (say, migrating old keys) sees the state dict as given."""
+        self._translation_hook = self.register_load_state_dict_pre_hook(hook).id
+
+    def _register_load_state_dict_pre_hook(self, hook, with_module=False):
+        handle = super()._register_load_state_dict_pre_hook(hook, with_module)
+        translation = self.__dict__.get("_translation_hook")
+        if translation in self._load_state_dict_pre_hooks:
+            self._load_state_dict_pre_hooks.move_to_end(translation)
+        return handle
+
+    def __getattr__(self, name: str):
+        """nn.RNN's `_flat_weights` and `_flat_weights_names` (read by third-party code) where the layout has
+        nn.RNN's parameters; on concat's, those and nn.RNN's parameter names raise the error explaining it."""
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            if "_parameters" not in self.__dict__:
+                raise
+            if name not in FLAT_WEIGHTS and not naming.is_torch_parameter_name(name):
+                raise
+        if not self.torch_layout:
+            raise AttributeError(self.layout_error(name))
+        if name == "_flat_weights_names":
+            return self.torch_parameter_names()
+        if name == "_flat_weights":
+            return [getattr(self, weight) for weight in self.torch_parameter_names()]
+        raise AttributeError(
+            f"{type(self).__name__} has no {name}: it has {self.num_layers} layer(s) and "
+            f"{self.num_directions} direction(s)"
+        )
 
     @property
     def mode(self) -> str:
@@ -197,10 +288,7 @@ class RNNBase(LabRNN, nn.Module):
 
     @mode.setter
     def mode(self, value: str) -> None:
-        inverse = {mode: nonlinearity for nonlinearity, mode in MODES.items()}
-        if value not in inverse:
-            raise ValueError(f"mode must be one of {sorted(inverse)}, got {value!r}")
-        self.nonlinearity = inverse[value]
+        self.nonlinearity = NONLINEARITY_OF_MODE[value]  # checked by `checked_write`
 
     # ---- nn.RNN's methods that have a meaning without a flat weight buffer ------------------------------------
 
@@ -260,8 +348,29 @@ class RNNBase(LabRNN, nn.Module):
 
     # ---- forward ---------------------------------------------------------------------------------------------
 
-    def forward(self, input: Tensor | PackedSequence, hx: Tensor | None = None):
-        """nn.RNN's forward: (output, h_n) for 2-D, 3-D (`batch_first` honoured) or packed input."""
+    #: What TorchScript must not compile: the Python-side properties (it compiles `forward` alone, see there).
+    __jit_unused_properties__: ClassVar[list[str]] = [
+        "num_directions",
+        "mode",
+        "all_weights",
+        "torch_layout",
+        "torch_named_parameters",
+    ]
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """nn.RNN's forward: (output, h_n) for 2-D, 3-D (`batch_first` honoured) or packed input.
+
+        Written as a one-line call so that `torch.jit.script` of a module holding this one compiles: TorchScript
+        compiles this Tensor -> (Tensor, Tensor) method, which calls back into Python (`run_in_python`), so the
+        scripted module runs exactly this implementation (and so cannot be `jit.save`d; a trace can).
+        """
+        if torch.jit.is_scripting():
+            return run_in_python(self._script_id, input, hx)
+        return self._forward(input, hx)
+
+    @torch.jit.ignore
+    def _forward(self, input: Tensor, hx: Tensor | None) -> tuple[Tensor, Tensor]:
+        """`forward` (input may be a PackedSequence too; TorchScript reads this signature for its Tensor calls)."""
         device_type = (input.data if isinstance(input, PackedSequence) else input).device.type
         if torch.is_autocast_enabled(device_type):
             return self._forward_autocast(input, hx, device_type)
@@ -272,7 +381,7 @@ class RNNBase(LabRNN, nn.Module):
             if hx is not None and hx.dim() != 3:
                 raise RuntimeError(f"For packed input, hx should be 3-D but got {hx.dim()}-D tensor")
             self.check_input(input.data, batch_sizes)
-            x, lengths = pad_packed_sequence(input)
+            x, lengths = pad_packed(input)
         else:
             batch_sizes, lengths = None, None
             if input.dim() not in (2, 3):
@@ -296,13 +405,22 @@ class RNNBase(LabRNN, nn.Module):
         else:  # given in the caller's batch order, which is the padded batch's order too
             self.check_hidden_size(hx, expected)
 
-        output, h_n = self.forward_padded(x, hx, lengths)
+        # a parametrized weight is evaluated once per forward, however often the loops read it (time-major: each step)
+        with parametrize.cached() if parametrize.is_parametrized(self) else contextlib.nullcontext():
+            output, h_n = self.forward_padded(x, hx, lengths)
 
         if packed:
-            return _pack_like(output, lengths, input), h_n
+            return pack_like(output, input), h_n
         if unbatched:
             return output.squeeze(1), h_n.squeeze(1)
         return (output.transpose(0, 1) if self.batch_first else output), h_n
+
+    # TorchScript reads these two signatures as objects (this module's string annotations it cannot resolve)
+    forward.__annotations__ = _forward.__annotations__ = {
+        "input": Tensor,
+        "hx": Tensor | None,
+        "return": tuple[Tensor, Tensor],
+    }
 
     def _forward_autocast(self, input, hx, device_type: str):
         """nn.RNN under autocast runs wholly in the lower precision: cast float32 input, h0 and weights (the
@@ -326,10 +444,21 @@ class RNNBase(LabRNN, nn.Module):
         return text + f", dropout={self.dropout}, bidirectional={self.bidirectional}"
 
 
-def _pack_like(output: Tensor, lengths: Tensor, like: PackedSequence) -> PackedSequence:
-    """Pack a time-major padded output with exactly the batch sizes and orderings of the input `like`."""
-    if like.sorted_indices is not None:
-        output = output.index_select(1, like.sorted_indices)
-        lengths = lengths.index_select(0, like.sorted_indices.cpu())
-    data = pack_padded_sequence(output, lengths, enforce_sorted=True).data
-    return PackedSequence(data, like.batch_sizes, like.sorted_indices, like.unsorted_indices)
+#: The modules a TorchScript module calls back into, by id (see `RNNBase.forward`). Held strongly: a scripted
+#: module does not keep the Python module it came from alive, and must still run after that one is dropped
+#: (`torch.jit.script(Model())`); one entry per module scripted, in the process that scripted it.
+_SCRIPTED: dict[int, LabRNN] = {}
+
+
+@torch.jit.ignore
+def run_in_python(script_id: int, input: Tensor, hx: Tensor | None) -> tuple[Tensor, Tensor]:
+    """What a scripted module's `forward` runs: the Python forward of the module it was scripted from."""
+    return _SCRIPTED[script_id]._forward(input, hx)
+
+
+run_in_python.__annotations__ = {
+    "script_id": int,
+    "input": Tensor,
+    "hx": Tensor | None,
+    "return": tuple[Tensor, Tensor],
+}

@@ -12,11 +12,19 @@ as one matrix product over all steps (dL/dW_ih = dA^T X, dL/dW_hh = dA^T H_prev)
 Asked for a graph of the gradient (`create_graph=True`: gradient penalties, meta-learning, Hessian-vector
 products), the backward instead recomputes the layer with autograd from the saved inputs and differentiates that
 with a graph, so second derivatives are exact (checked by `gradgradcheck`), at autograd's speed.
+
+Where a hand-written backward cannot serve, `rnn_layer` hands the same equation to autograd instead
+(`_autograd_layer`): inside a torch.func transform (grad, jacrev, jacfwd, jvp, hessian, vmap), under forward-mode AD
+and under `torch.export`. Under `torch.jit.trace` it runs a TorchScript-compiled loop, so the trace keeps the loop
+(it runs at any length) and can be saved. Outside these the check costs well under a microsecond.
 """
 
 from __future__ import annotations
 
+import functools
+
 import torch
+import torch.autograd.forward_ad as forward_ad
 from torch import Tensor
 from torch.nn import functional as F
 
@@ -96,12 +104,11 @@ class RNNLayerBPTT(torch.autograd.Function):
             # sum over t of dL/dpre_t^T h_{t-1}: h_{-1} = h0 apart, the rest one product over the stored states
             previous = states[:-1].reshape((steps - 1) * batch, hidden)
             grad_w_hh = torch.addmm(grad_pre[0].t() @ h0, flat_grad_pre[batch:].t(), previous)
-        if need[4] or need[5]:
+        grad_b_ih = grad_b_hh = None
+        if need[4] or need[5]:  # dL/db_ih = dL/db_hh = sum dL/dpre; each its own tensor, so no two .grad share storage
             grad_b = flat_grad_pre.sum(0)
-        grad_b_ih = grad_b if ctx.has_bias[0] else None
-        grad_b_hh = None
-        if ctx.has_bias[1]:  # dL/db_hh = dL/db_ih; its own tensor, so the two .grad never share storage
-            grad_b_hh = grad_b.clone() if ctx.has_bias[0] else grad_b
+            grad_b_ih = grad_b if need[4] else None
+            grad_b_hh = (grad_b.clone() if need[4] else grad_b) if need[5] else None
         return grad_x, grad_h if need[1] else None, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh, None, None
 
 
@@ -150,6 +157,49 @@ def rnn_layer(
 ) -> tuple[Tensor, Tensor]:
     """One layer and direction over x (T, B, I) from h0 (B, H): (output (T, B, H), h_n (B, H)), BPTT backward.
 
-    Past a sequence's length (lengths: (B,) int64, or None) its state is frozen and its output is zero.
+    Past a sequence's length (lengths: (B,) int64, or None) its state is frozen and its output is zero. Under a
+    transform, forward-mode AD, export or tracing the same equation runs another way (see the module docstring).
     """
+    if torch.jit.is_tracing():
+        return traced_layer(x, h0, w_ih, w_hh, b_ih, b_hh, lengths, nonlinearity)
+    if autograd_needed():
+        return _autograd_layer(x, h0, w_ih, w_hh, b_ih, b_hh, valid_steps(lengths, x.size(0), x.device), nonlinearity)
     return RNNLayerBPTT.apply(x, h0, w_ih, w_hh, b_ih, b_hh, lengths, nonlinearity)
+
+
+def autograd_needed() -> bool:
+    """True where only autograd's own derivatives serve: a torch.func transform, forward-mode AD, torch.export."""
+    return (
+        torch._C._are_functorch_transforms_active() or forward_ad._current_level >= 0 or torch.compiler.is_exporting()
+    )
+
+
+def traced_layer(x, h0, w_ih, w_hh, b_ih, b_hh, lengths, nonlinearity: str) -> tuple[Tensor, Tensor]:
+    """The layer for `torch.jit.trace`: a TorchScript loop, which the trace records as a loop (any length, savable)."""
+    valid = valid_steps(lengths, x.size(0), x.device)
+    return _scripted_layer()(x, h0, w_ih, w_hh, _sum_biases(b_ih, b_hh), valid, nonlinearity == "relu")
+
+
+@functools.cache
+def _scripted_layer():
+    """Compiled on first use (tracing only), so importing the models pays nothing for it."""
+
+    def layer(
+        x: Tensor, h0: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tensor | None, valid: Tensor | None, relu: bool
+    ) -> tuple[Tensor, Tensor]:
+        projected = F.linear(x, w_ih, bias)
+        h = h0
+        outputs: list[Tensor] = []
+        for t in range(projected.size(0)):
+            pre = projected[t] + torch.mm(h, w_hh.t())
+            h_t = torch.relu(pre) if relu else torch.tanh(pre)
+            if valid is not None:
+                h_t = torch.where(valid[t], h_t, h)
+            h = h_t
+            outputs.append(h)
+        output = torch.stack(outputs)
+        if valid is not None:
+            output = output.masked_fill(~valid, 0.0)
+        return output, h
+
+    return torch.jit.script(layer)

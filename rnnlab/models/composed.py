@@ -7,119 +7,60 @@ layer is a `DirectionPair`, a network run forwards and another over each sequenc
 outputs concatenated. The layers are whole implementations (`cell=`), so these wrappers prove that the stacking
 and the directions, not only the recurrence, are what nn.RNN does.
 
-The whole speaks nn.RNN's names: the cell running layer k, direction d is, under its own names `{kind}_l0`, the
-whole's `{kind}_l{k}{suffix}`. `state_dict()` and `load_state_dict()` use those names (concat cells keep their own
-kinds, `weight`/`bias`), attributes `rnn.weight_hh_l1` read the cell's parameter, and `torch_state_dict()` goes
-through each cell's own mapping; `named_parameters()` keeps the module tree (`layers.1.weight_hh_l0`).
+The whole owns the parameters, under nn.RNN's names (`weight_hh_l1_reverse`; a concat cell's layout keeps its
+own kinds, `weight_l1_reverse`), so everything that acts on a module's parameter by name — parametrize, prune,
+weight_norm and spectral_norm, weight dropout, functional_call, optimizers, state dicts — acts on nn.RNN's name and
+reaches the layer it names. The cells stay in the module tree (`layers.1.forward_network`) and hold no parameters:
+at each forward the whole evaluates each weight once (a parametrization once per forward) and lends it to the cell
+that runs it, as a plain attribute under the cell's own name (`weight_hh_l0`), for the duration of the forward.
 """
 
 from __future__ import annotations
 
+import weakref
+from contextlib import contextmanager
+from typing import ClassVar
+
 import torch
 from torch import Tensor, nn
 
-from rnnlab.models import naming
+from rnnlab.models import concat, naming
 from rnnlab.models.base import LabRNN, RNNBase
-from rnnlab.models.cells import CELLS, cell_class
 from rnnlab.models.sequences import reverse_padded
+from rnnlab.models.single_networks import CELLS, cell_class
 
 
 class ComposedRNN(RNNBase):
     """A network of one-layer, one-direction cells; subclasses list them in `cells()` as (layer, suffix, cell)."""
 
-    torch_named_parameters = False  # they are the module tree's: layers.1.weight_hh_l0
+    fixed_attributes = (*RNNBase.fixed_attributes, "cell")
 
     def cells(self) -> list[tuple[int, str, LabRNN]]:
         raise NotImplementedError
 
     @property
     def torch_layout(self) -> bool:
-        return all(cell.torch_layout for _, _, cell in self.cells())
+        return self.__dict__.get("cell_class", LabRNN).torch_layout
 
-    def __setattr__(self, name: str, value) -> None:
-        if name == "cell" and name in self.__dict__ and value != self.__dict__[name]:
-            raise AttributeError(
-                f"{type(self).__name__}.cell is fixed at construction ({self.__dict__[name]!r}): "
-                f"its layers are built of it; build a new network for cell={value!r}"
-            )
-        super().__setattr__(name, value)
+    @property
+    def torch_named_parameters(self) -> bool:
+        return self.__dict__.get("cell_class", LabRNN).torch_named_parameters
+
+    def written(self, name: str, value) -> None:
         if name == "nonlinearity" and "_modules" in self.__dict__:  # the cells compute it: they must follow
             for module in self.modules():
                 if module is not self and isinstance(module, LabRNN):
                     module.nonlinearity = value
 
-    # ---- nn.RNN's layout, through each cell's own mapping -----------------------------------------------------
-
-    def load_torch_state_dict(self, state_dict: dict[str, Tensor]) -> None:
-        expected, given = self.torch_parameter_names(), list(state_dict)
-        if set(given) != set(expected):
-            missing = [name for name in expected if name not in state_dict]
-            unexpected = [name for name in given if name not in expected]
-            raise RuntimeError(
-                f"Error(s) in loading an nn.RNN state_dict into {type(self).__name__}: "
-                f"missing keys {missing}, unexpected keys {unexpected}"
-            )
-        for layer, suffix, cell in self.cells():
-            cell.load_torch_state_dict(
-                {name: state_dict[naming.rename(name, layer, suffix)] for name in cell.torch_parameter_names()}
-            )
-
-    def torch_state_dict(self) -> dict[str, Tensor]:
-        return self._gather(lambda cell: cell.torch_state_dict())
-
-    def torch_grad_dict(self) -> dict[str, Tensor | None]:
-        return self._gather(lambda cell: cell.torch_grad_dict())
-
-    def _gather(self, per_cell) -> dict:
-        merged = {}
-        for layer, suffix, cell in self.cells():
-            merged |= {naming.rename(name, layer, suffix): value for name, value in per_cell(cell).items()}
-        return {name: merged[name] for name in self.torch_parameter_names()}  # nn.RNN's order
-
-    def own_names(self) -> dict[str, tuple[LabRNN, str]]:
-        """Each state-dict name of the whole (nn.RNN's, or a concat cell's kinds) -> (cell, the cell's own name)."""
-        return {
-            naming.rename(key, layer, suffix): (cell, key)
-            for layer, suffix, cell in self.cells()
-            for key in cell.state_dict(keep_vars=True)
-        }
-
-    def __getattr__(self, name: str):
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            parsed = naming.parse(name)
-            if parsed is None or not self.__dict__.get("_modules"):  # not a parameter name, or no cells built yet
-                raise
-        for layer, suffix, cell in self.cells():  # weight_hh_l1 is the cell of layer 1's weight_hh_l0
-            if (parsed.layer, parsed.suffix) == (layer, suffix):
-                try:
-                    return getattr(cell, naming.rename(name, 0, ""))
-                except AttributeError as error:
-                    raise AttributeError(f"{type(self).__name__}.{name} is layer {layer}'s cell's: {error}") from None
-        raise AttributeError(
-            f"{type(self).__name__} has no {name}: it has {self.num_layers} layer(s) and "
-            f"{self.num_directions} direction(s)"
-        )
-
-    @property
-    def all_weights(self) -> list[list[nn.Parameter]]:
-        """Each layer and direction's parameters, from its cell: nn.RNN's four, or a concat cell's two."""
-        return [cell.all_weights[0] for _, _, cell in self.cells()]
-
     def flatten_parameters(self) -> None:
-        """Each cell's own: a `torch` cell on cuDNN packs its weights; the others have nothing to pack."""
-        for _, _, cell in self.cells():
-            cell.flatten_parameters()
-
-    def reset_parameters(self) -> None:
-        """Each cell's own default initialisation (nn.RNN's, for every registered cell)."""
-        for _, _, cell in self.cells():
-            cell.reset_parameters()
+        """The parameters are the whole's separate tensors, lent to the cells at each forward: nothing to pack (a
+        `torch` cell on cuDNN then runs on unpacked weights, as nn.RNN does after `weight_norm`)."""
 
 
 class DirectionPair(ComposedRNN):
     """One layer: a one-layer, single-direction network of `cell` forwards, and (bidirectional) one in reverse."""
+
+    __jit_ignored_attributes__: ClassVar[list[str]] = ["forward_network", "reverse_network"]
 
     def __init__(
         self,
@@ -135,7 +76,7 @@ class DirectionPair(ComposedRNN):
         super().__init__(
             input_size, hidden_size, 1, nonlinearity, bias, bidirectional=bidirectional, device=device, dtype=dtype
         )
-        network = cell_class(cell)
+        self.cell_class = network = cell_class(cell)
         self.forward_network = network(input_size, hidden_size, 1, nonlinearity, bias, device=device, dtype=dtype)
         self.reverse_network = (
             network(input_size, hidden_size, 1, nonlinearity, bias, device=device, dtype=dtype)
@@ -169,12 +110,14 @@ class StackedRNN(ComposedRNN):
     """nn.RNN as layers of one-layer networks of the cell named `cell` (default `torch`); dropout between layers.
 
     With `bidirectional=True` (or always, in `BidirectionalRNN`) each layer is a `DirectionPair`. Extra keyword
-    argument: `cell`, any name in `rnnlab.models.cells.CELLS`.
+    argument: `cell`, any name in `rnnlab.models.single_networks.CELLS`.
     """
 
     variants = _CellVariants()
     #: Build every layer as a DirectionPair, even with one direction (BidirectionalRNN).
     direction_pairs = False
+    #: TorchScript compiles `forward` only (which calls Python), not the cells, which hold no weights of their own
+    __jit_ignored_attributes__: ClassVar[list[str]] = ["layers"]
 
     def __init__(
         self,
@@ -196,9 +139,15 @@ class StackedRNN(ComposedRNN):
         self.cell = cell
         self.cell_class = cell_class(cell)
         self.layers = nn.ModuleList(self.make_layer(layer) for layer in range(num_layers))
-        # the whole's state dict in nn.RNN's names (see the module docstring), both ways
-        self.register_state_dict_post_hook(_to_own_names)
-        self.register_load_state_dict_pre_hook(_from_own_names)
+        for whole, cell_, key in self.lent_names():  # the cells' parameters become the whole's (module docstring)
+            parameter = cell_._parameters.pop(key)
+            _place(cell_, key, None)
+            self.register_parameter(whole, parameter)
+        if not self.torch_layout:  # load_state_dict(nn_rnn.state_dict()) works as on a ConcatRNN
+            self.register_translation_hook(concat.translate_torch_keys)
+            explained = concat.ExplainedParameters(self)
+            explained.update(self._parameters)
+            self._parameters = explained
 
     def make_layer(self, layer: int) -> RNNBase:
         """Layer `layer`: a one-layer network of `cell` (time-major, no dropout), or a pair of them."""
@@ -226,30 +175,81 @@ class StackedRNN(ComposedRNN):
             )
         return found
 
+    def lent_names(self) -> list[tuple[str, LabRNN, str]]:
+        """(the whole's parameter name, the cell that reads it, the cell's own name), in nn.RNN's order."""
+        return [
+            (naming.rename(key, layer, suffix), cell, key)
+            for layer, suffix, cell in self.cells()
+            for key in cell.own_parameter_names()
+        ]
+
+    @contextmanager
+    def lent(self, tensors: dict[str, Tensor] | None = None):
+        """Each cell reads the whole's tensors (default: its parameters, each read once) under its own names while
+        the block runs, so a cell can be run on its own there; outside, the cells hold no weights."""
+        names = self.lent_names()
+        if tensors is None:
+            tensors = {whole: getattr(self, whole) for whole, _, _ in names}
+        try:
+            for whole, cell, key in names:
+                _place(cell, key, tensors[whole])
+            yield
+        finally:
+            for _, cell, key in names:
+                _place(cell, key, None)
+
     def forward_padded(self, x: Tensor, h0: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
         directions = self.num_directions
         h_n = []
-        for layer, network in enumerate(self.layers):
-            output, h = network.forward_padded(x, h0[layer * directions : (layer + 1) * directions], lengths)
-            h_n.append(h)
-            x = self.dropout_between_layers(output, layer)
+        # each weight read once per forward: a parametrization is evaluated once, whatever the cells do with it
+        with self.lent():
+            for layer, network in enumerate(self.layers):
+                output, h = network.forward_padded(x, h0[layer * directions : (layer + 1) * directions], lengths)
+                h_n.append(h)
+                x = self.dropout_between_layers(output, layer)
         return x, torch.cat(h_n)
 
-    def tree_names(self, torch_names: bool = False) -> dict[str, str]:
-        """Each state-dict name of the whole -> its key in the module tree (`weight_hh_l1` -> `layers.1.weight_hh_l0`).
+    def reset_parameters(self) -> None:
+        """Each cell's own default initialisation (nn.RNN's, for every registered cell), on the whole's parameters."""
+        for layer, suffix, cell in self.cells():
+            keys = cell.own_parameter_names()
+            for key in keys:
+                object.__delattr__(cell, key)
+                cell._parameters[key] = self._parameters[naming.rename(key, layer, suffix)]
+            try:
+                cell.reset_parameters()
+            finally:
+                for key in keys:
+                    cell._parameters.pop(key)
+                    _place(cell, key, None)
 
-        With `torch_names`, nn.RNN's names too, mapped to each cell's nn.RNN names: a concat cell translates those
-        itself when loading, as a ConcatRNN does.
-        """
-        paths = {id(module): path for path, module in self.named_modules()}
-        names = {own: f"{paths[id(cell)]}.{key}" for own, (cell, key) in self.own_names().items()}
-        if torch_names:
-            names |= {
-                naming.rename(name, layer, suffix): f"{paths[id(cell)]}.{name}"
-                for layer, suffix, cell in self.cells()
-                for name in cell.torch_parameter_names()
-            }
-        return names
+    # ---- nn.RNN's layout: the parameters' own, or concat's mapping -------------------------------------------
+
+    def load_torch_state_dict(self, state_dict: dict[str, Tensor]) -> None:
+        if self.torch_layout:
+            return super().load_torch_state_dict(state_dict)
+        concat.load_torch_state_dict(self, state_dict)
+
+    def torch_state_dict(self) -> dict[str, Tensor]:
+        if self.torch_layout:
+            return super().torch_state_dict()
+        return concat.in_torch_layout(self, {n: p.detach() for n, p in self.named_parameters()}, zero_hh=True)
+
+    def torch_grad_dict(self) -> dict[str, Tensor | None]:
+        if self.torch_layout:
+            return super().torch_grad_dict()
+        return concat.in_torch_layout(self, {n: p.grad for n, p in self.named_parameters()}, zero_hh=False)
+
+    def own_parameter_names(self) -> list[str]:
+        return [whole for whole, _, _ in self.lent_names()]
+
+    @property
+    def all_weights(self) -> list[list[nn.Parameter]]:
+        """The parameters per layer and direction: nn.RNN's four, or a concat cell's two."""
+        return [
+            [getattr(self, naming.rename(key, layer, suffix)) for key in cell.own_parameter_names()]
+            for layer, suffix, cell in self.cells()
+        ]
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", cell={self.cell!r}"
@@ -265,14 +265,13 @@ class BidirectionalRNN(StackedRNN):
     direction_pairs = True
 
 
-def _to_own_names(module: StackedRNN, state_dict, prefix, local_metadata) -> None:
-    """Rename the module-tree keys of `module` to the whole's names, in place and in nn.RNN's order."""
-    for own, tree in module.tree_names().items():
-        state_dict[prefix + own] = state_dict.pop(prefix + tree)
-
-
-def _from_own_names(module: StackedRNN, state_dict, prefix, *_) -> None:
-    """Accept the whole's names, nn.RNN's (for every cell) or the module-tree keys when loading."""
-    for own, tree in module.tree_names(torch_names=True).items():
-        if prefix + own in state_dict:
-            state_dict[prefix + tree] = state_dict.pop(prefix + own)
+def _place(cell: nn.Module, key: str, tensor: Tensor | None) -> None:
+    """Set a cell's weight as a plain attribute, bypassing parameter registration; on an nn.RNN cell its
+    `_flat_weights` too, and the references it compares them with, so its forward does not re-flatten (on cuDNN,
+    copy into one buffer) tensors it does not own."""
+    object.__setattr__(cell, key, tensor)
+    names = cell.__dict__.get("_flat_weights_names")
+    if names is not None and key in names:
+        index = names.index(key)
+        cell._flat_weights[index] = tensor
+        cell._flat_weight_refs[index] = None if tensor is None else weakref.ref(tensor)

@@ -29,7 +29,8 @@ class ConcatRNN(MyRNN):
 
     def _create_parameters(self) -> None:
         # load_state_dict(nn_rnn.state_dict()) works as on nn.RNN: its keys are translated into this layout
-        self.register_load_state_dict_pre_hook(_translate_torch_keys)
+        self.register_translation_hook(translate_torch_keys)
+        self._parameters = ExplainedParameters(self)
         for names in self._own_names():
             for name in names:
                 kind, layer, _ = naming.parse(name)
@@ -66,7 +67,7 @@ class ConcatRNN(MyRNN):
         bias = getattr(self, bias_name) if self.bias else None
         return weight[:, :input_size], weight[:, input_size:], bias, None
 
-    def cell(self, x_t: Tensor, h: Tensor, layer: int, suffix: str = "") -> Tensor:
+    def step(self, x_t: Tensor, h: Tensor, layer: int, suffix: str = "") -> Tensor:
         """One step: h_t = act([x_t, h_{t-1}] W^T + b)."""
         weight_name, bias_name = self._concat_names(layer, suffix)
         combined = torch.cat([x_t, h], dim=-1)
@@ -77,79 +78,94 @@ class ConcatRNN(MyRNN):
 
     # ---- nn.RNN's layout -------------------------------------------------------------------------------------
 
-    def __getattr__(self, name: str):
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            parsed = naming.parse(name)
-            if parsed is None or parsed.kind not in naming.WEIGHT_KINDS + naming.BIAS_KINDS:
-                raise
-        raise AttributeError(
-            f"ConcatRNN has no {name}: it keeps one weight [W_ih | W_hh] ({naming.name('weight', *parsed[1:])}) and "
-            f"one bias b_ih + b_hh ({naming.name('bias', *parsed[1:])}) per layer and direction; "
-            f"torch_state_dict() gives nn.RNN's tensors"
-        )
-
     @property
     def all_weights(self) -> list[list[nn.Parameter]]:
         """The parameters per layer and direction: [weight_l{k}, bias_l{k}] (nn.RNN's has four; this layout two)."""
         return [[getattr(self, name) for name in names] for names in self._own_names()]
 
-    def load_torch_state_dict(self, state_dict: dict[str, Tensor]) -> None:
-        expected, given = set(self.torch_parameter_names()), set(state_dict)
-        if expected != given:
-            raise RuntimeError(
-                f"load_torch_state_dict: expected nn.RNN keys {sorted(expected)}; missing {sorted(expected - given)}, "
-                f"unexpected {sorted(given - expected)}"
-            )
-        self.load_state_dict(self._from_torch_layout(state_dict), strict=True)
+    def own_parameter_names(self) -> list[str]:
+        return [name for names in self._own_names() for name in names]
 
-    def _from_torch_layout(self, state_dict: dict[str, Tensor], prefix: str = "") -> dict[str, Tensor]:
-        """[W_ih | W_hh] and b_ih + b_hh from nn.RNN's tensors (those under `prefix`)."""
-        own = {}
-        for layer in range(self.num_layers):
-            for suffix in self.direction_suffixes():
-                weight_name, bias_name = self._concat_names(layer, suffix)
-                ih, hh = (state_dict[prefix + naming.name(kind, layer, suffix)] for kind in naming.WEIGHT_KINDS)
-                own[prefix + weight_name] = torch.cat([ih, hh], dim=1)
-                if self.bias:
-                    own[prefix + bias_name] = sum(
-                        state_dict[prefix + naming.name(kind, layer, suffix)] for kind in naming.BIAS_KINDS
-                    )
-        return own
+    def load_torch_state_dict(self, state_dict: dict[str, Tensor]) -> None:
+        load_torch_state_dict(self, state_dict)
 
     def torch_state_dict(self) -> dict[str, Tensor]:
-        return self._in_torch_layout({name: param.detach() for name, param in self.named_parameters()}, zero_hh=True)
+        return in_torch_layout(self, {name: param.detach() for name, param in self.named_parameters()}, zero_hh=True)
 
     def torch_grad_dict(self) -> dict[str, Tensor | None]:
         """Chain rule through W = [W_ih | W_hh], b = b_ih + b_hh: the split of dL/dW, and dL/db_ih = dL/db_hh = dL/db."""
-        return self._in_torch_layout({name: param.grad for name, param in self.named_parameters()}, zero_hh=False)
-
-    def _in_torch_layout(self, tensors: dict[str, Tensor | None], zero_hh: bool) -> dict[str, Tensor | None]:
-        """Split each W into (W_ih, W_hh); b goes to bias_ih and, as zeros (values) or itself (gradients), bias_hh."""
-        out: dict[str, Tensor | None] = {}
-        for layer in range(self.num_layers):
-            input_size = self.layer_input_size(layer)
-            for suffix in self.direction_suffixes():
-                weight_name, bias_name = self._concat_names(layer, suffix)
-                weight = tensors[weight_name]
-                ih, hh = (naming.name(kind, layer, suffix) for kind in naming.WEIGHT_KINDS)
-                out[ih] = None if weight is None else weight[:, :input_size].clone()
-                out[hh] = None if weight is None else weight[:, input_size:].clone()
-                if self.bias:
-                    bias = tensors[bias_name]
-                    b_ih, b_hh = (naming.name(kind, layer, suffix) for kind in naming.BIAS_KINDS)
-                    out[b_ih] = None if bias is None else bias.clone()
-                    out[b_hh] = None if bias is None else torch.zeros_like(bias) if zero_hh else bias.clone()
-        return out
+        return in_torch_layout(self, {name: param.grad for name, param in self.named_parameters()}, zero_hh=False)
 
 
-def _translate_torch_keys(module: ConcatRNN, state_dict, prefix, *_) -> None:
+class ExplainedParameters(dict):
+    """A module's `_parameters` in concat's layout: a lookup of nn.RNN's name (`module._parameters["weight_hh_l0"]`,
+    as legacy spectral_norm does) raises a KeyError explaining the layout instead of naming the key alone."""
+
+    def __init__(self, network):
+        super().__init__()
+        self.owner = type(network).__name__
+
+    def __missing__(self, key):
+        parsed = naming.parse(key)
+        if parsed is not None and naming.is_torch_parameter_name(key):
+            raise KeyError(
+                f"{self.owner} has no {key}: it keeps one weight [W_ih | W_hh] ({naming.name('weight', *parsed[1:])})"
+                f" and one bias b_ih + b_hh ({naming.name('bias', *parsed[1:])}) per layer and direction"
+            )
+        raise KeyError(key)
+
+
+# ---- concat's layout <-> nn.RNN's, for a ConcatRNN and for a wrapper of concat cells (any LabRNN in this layout) --
+
+
+def load_torch_state_dict(network, state_dict: dict[str, Tensor]) -> None:
+    expected, given = set(network.torch_parameter_names()), set(state_dict)
+    if expected != given:
+        raise RuntimeError(
+            f"load_torch_state_dict: expected nn.RNN keys {sorted(expected)}; missing {sorted(expected - given)}, "
+            f"unexpected {sorted(given - expected)}"
+        )
+    network.load_state_dict(from_torch_layout(network, state_dict), strict=True)
+
+
+def from_torch_layout(network, state_dict: dict[str, Tensor], prefix: str = "") -> dict[str, Tensor]:
+    """[W_ih | W_hh] and b_ih + b_hh from nn.RNN's tensors (those under `prefix`)."""
+    own = {}
+    for layer in range(network.num_layers):
+        for suffix in network.direction_suffixes():
+            ih, hh = (state_dict[prefix + naming.name(kind, layer, suffix)] for kind in naming.WEIGHT_KINDS)
+            own[prefix + naming.name("weight", layer, suffix)] = torch.cat([ih, hh], dim=1)
+            if network.bias:
+                own[prefix + naming.name("bias", layer, suffix)] = sum(
+                    state_dict[prefix + naming.name(kind, layer, suffix)] for kind in naming.BIAS_KINDS
+                )
+    return own
+
+
+def in_torch_layout(network, tensors: dict[str, Tensor | None], zero_hh: bool) -> dict[str, Tensor | None]:
+    """Split each W into (W_ih, W_hh); b goes to bias_ih and, as zeros (values) or itself (gradients), bias_hh."""
+    out: dict[str, Tensor | None] = {}
+    for layer in range(network.num_layers):
+        input_size = network.layer_input_size(layer)
+        for suffix in network.direction_suffixes():
+            weight = tensors[naming.name("weight", layer, suffix)]
+            ih, hh = (naming.name(kind, layer, suffix) for kind in naming.WEIGHT_KINDS)
+            out[ih] = None if weight is None else weight[:, :input_size].clone()
+            out[hh] = None if weight is None else weight[:, input_size:].clone()
+            if network.bias:
+                bias = tensors[naming.name("bias", layer, suffix)]
+                b_ih, b_hh = (naming.name(kind, layer, suffix) for kind in naming.BIAS_KINDS)
+                out[b_ih] = None if bias is None else bias.clone()
+                out[b_hh] = None if bias is None else torch.zeros_like(bias) if zero_hh else bias.clone()
+    return out
+
+
+def translate_torch_keys(network, state_dict, prefix, *_) -> None:
     """A state dict in nn.RNN's layout (all its keys under `prefix`) is rewritten into concat's, in place."""
-    torch_keys = [prefix + name for name in module.torch_parameter_names()]
+    torch_keys = [prefix + name for name in network.torch_parameter_names()]
     if not all(key in state_dict for key in torch_keys):
         return  # concat's own layout, or a partial dict: the strict check names what is missing
-    own = module._from_torch_layout(state_dict, prefix)
+    own = from_torch_layout(network, state_dict, prefix)
     for key in torch_keys:
         del state_dict[key]
     state_dict.update(own)

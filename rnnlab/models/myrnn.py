@@ -36,7 +36,7 @@ class MyRNN(RNNBase):
     Extra keyword arguments: `loop_order` ("layer": for layer: for t, the default; "time": for t: for layer, the
     order of most hand-written RNNs) and `backward` ("autograd", the default; "manual": hand-written BPTT, needs loop_order="layer").
     A bidirectional layer reads the whole output of the layer below, so with bidirectional=True the layers run
-    one after the other whatever the loop order; "time" then only means one `cell` call per step.
+    one after the other whatever the loop order; "time" then only means one `step` call per time step.
     """
 
     variants: ClassVar[dict[str, dict]] = {
@@ -70,11 +70,10 @@ class MyRNN(RNNBase):
         self._create_parameters()
         self.reset_parameters()
 
-    def __setattr__(self, name: str, value) -> None:
+    def check_option(self, name: str, value) -> None:
         """`loop_order` and `backward` are read at each forward: written later, they take effect if valid."""
         if name in ("loop_order", "backward") and "backward" in self.__dict__:
             check_options(**({"loop_order": self.loop_order, "backward": self.backward} | {name: value}))
-        super().__setattr__(name, value)
 
     # ---- parameters: nn.RNN's names, so the base's state-dict and gradient layouts work unchanged --------------
 
@@ -103,7 +102,7 @@ class MyRNN(RNNBase):
 
     # ---- the equation ----------------------------------------------------------------------------------------
 
-    def cell(self, x_t: Tensor, h: Tensor, layer: int, suffix: str = "") -> Tensor:
+    def step(self, x_t: Tensor, h: Tensor, layer: int, suffix: str = "") -> Tensor:
         """One step: h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)."""
         w_ih, w_hh, b_ih, b_hh = self.layer_weights(layer, suffix)
         # F.linear(a, W, b) is a W^T + b in one fused product (addmm)
@@ -112,7 +111,7 @@ class MyRNN(RNNBase):
     # ---- the loops -------------------------------------------------------------------------------------------
 
     def forward_padded(self, x: Tensor, h0: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
-        if self.loop_order == "time" and not self.bidirectional:
+        if self.loop_order == "time" and not self.bidirectional and not torch.jit.is_tracing():
             return self._time_major(x, h0, lengths)
         return self._layer_major(x, h0, lengths)
 
@@ -123,7 +122,7 @@ class MyRNN(RNNBase):
         outputs = []
         for t, x_t in enumerate(x.unbind(0)):  # unbind, not x[t]: its backward is one stack, not T full-size copies
             for layer in range(self.num_layers):
-                h[layer] = _keep_ended(self.cell(x_t, h[layer], layer), h[layer], valid, t)
+                h[layer] = _keep_ended(self.step(x_t, h[layer], layer), h[layer], valid, t)
                 x_t = self.dropout_between_layers(h[layer], layer)
             outputs.append(h[-1])
         return _zero_past_lengths(torch.stack(outputs), valid), torch.stack(h)
@@ -147,13 +146,13 @@ class MyRNN(RNNBase):
 
     def _sweep(self, x: Tensor, h: Tensor, lengths: Tensor | None, layer: int, suffix: str) -> tuple[Tensor, Tensor]:
         """One layer in one direction over the whole sequence: (output (T, B, H), h_n (B, H))."""
-        if self.backward == "manual":
+        if self.backward == "manual" or torch.jit.is_tracing():  # a trace records rnn_layer's scripted loop
             return rnn_layer(x, h, *self.layer_weights(layer, suffix), lengths, self.nonlinearity)
         valid = valid_steps(lengths, x.size(0), x.device)
         outputs = []
         if self.loop_order == "time":
             for t, x_t in enumerate(x.unbind(0)):
-                h = _keep_ended(self.cell(x_t, h, layer, suffix), h, valid, t)
+                h = _keep_ended(self.step(x_t, h, layer, suffix), h, valid, t)
                 outputs.append(h)
         else:
             w_ih, w_hh, b_ih, b_hh = self.layer_weights(layer, suffix)

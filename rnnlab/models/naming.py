@@ -61,6 +61,12 @@ def parse(text: str) -> ParameterName | None:
     return ParameterName(match["kind"], int(match["layer"]), match["suffix"] or "")
 
 
+def is_torch_parameter_name(text: str) -> bool:
+    """Whether `text` is one of nn.RNN's parameter names (any layer and direction)."""
+    parsed = parse(text)
+    return parsed is not None and parsed.kind in WEIGHT_KINDS + BIAS_KINDS
+
+
 def rename(text: str, layer: int, suffix: str) -> str:
     """The same kind of parameter at another layer and direction (`weight_hh_l0` -> `weight_hh_l2_reverse`)."""
     return name(parse(text).kind, layer, suffix)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+from torch.nn.utils.rnn import PackedSequence
 
 
 def reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:
@@ -34,3 +35,40 @@ def valid_steps(lengths: Tensor | None, max_len: int, device=None) -> Tensor | N
     if lengths is None:
         return None
     return length_mask(lengths, max_len, device).T.unsqueeze(-1)
+
+
+def _packed_positions(batch_sizes: Tensor) -> tuple[Tensor, Tensor]:
+    """For each row of a packed batch's data, its step t and its place b in the sorted batch."""
+    steps = torch.arange(len(batch_sizes)).repeat_interleave(batch_sizes)
+    starts = (torch.cumsum(batch_sizes, 0) - batch_sizes).repeat_interleave(batch_sizes)
+    return steps, torch.arange(len(steps)) - starts
+
+
+def pad_packed(packed: PackedSequence) -> tuple[Tensor, Tensor]:
+    """`pad_packed_sequence(packed)` (time-major, zero-padded, the caller's batch order; and the lengths) written
+    with indexing alone, so it runs under torch.func transforms and forward-mode AD as any other op does."""
+    batch_sizes = packed.batch_sizes
+    steps, places = _packed_positions(batch_sizes)
+    rows = torch.zeros(len(batch_sizes), int(batch_sizes[0]), dtype=torch.long)
+    rows[steps, places] = torch.arange(len(steps))
+    valid = torch.zeros_like(rows, dtype=torch.bool)
+    valid[steps, places] = True
+    data = packed.data.to(packed.data.device)
+    padded = data[rows.to(data.device)]  # (T, B, ...): each sequence's rows; padding reads row 0, zeroed below
+    mask = valid.to(data.device).view(*valid.shape, *([1] * (data.dim() - 1)))
+    padded = torch.where(mask, padded, torch.zeros((), dtype=data.dtype, device=data.device))
+    lengths = valid.sum(0)
+    if packed.unsorted_indices is not None:
+        padded = padded.index_select(1, packed.unsorted_indices)
+        lengths = lengths.index_select(0, packed.unsorted_indices.cpu())
+    return padded, lengths
+
+
+def pack_like(output: Tensor, like: PackedSequence) -> PackedSequence:
+    """Pack a time-major padded output (the caller's batch order) with exactly the batch sizes and orderings of
+    the input `like`; indexing alone, as `pad_packed`."""
+    if like.sorted_indices is not None:
+        output = output.index_select(1, like.sorted_indices)
+    steps, places = _packed_positions(like.batch_sizes)
+    data = output[steps.to(output.device), places.to(output.device)]
+    return PackedSequence(data, like.batch_sizes, like.sorted_indices, like.unsorted_indices)

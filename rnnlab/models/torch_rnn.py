@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnnlab.models.base import MODES, STRUCTURAL, LabRNN, check_nonlinearity
+from rnnlab.models.base import MODES, NONLINEARITY_OF_MODE, LabRNN, RNNBase, run_in_python
 
 
 class TorchRNN(nn.RNN, LabRNN):
@@ -16,21 +19,28 @@ class TorchRNN(nn.RNN, LabRNN):
     writing `nonlinearity` also sets `mode` (nn.RNN's forward reads only `mode`, so it would keep the old one).
     """
 
+    __jit_unused_properties__: ClassVar[list[str]] = ["all_weights", "num_directions"]
+
     def __setattr__(self, name: str, value) -> None:
-        if name in STRUCTURAL and name in self.__dict__ and value != self.__dict__[name]:
-            raise AttributeError(
-                f"{type(self).__name__}.{name} is fixed at construction ({self.__dict__[name]!r}): it shapes the "
-                f"parameters; build a new network for {name}={value!r}"
-            )
+        """`LabRNN.checked_write`, the policy of every implementation; `mode` and `nonlinearity` kept in step."""
+        value = self.checked_write(name, value)
         if name == "nonlinearity" and "mode" in self.__dict__:
-            check_nonlinearity(value)
             super().__setattr__("mode", MODES[value])
         elif name == "mode" and "nonlinearity" in self.__dict__:
-            inverse = {mode: nonlinearity for nonlinearity, mode in MODES.items()}
-            if value not in inverse:
-                raise ValueError(f"mode must be one of {sorted(inverse)}, got {value!r}")
-            super().__setattr__("nonlinearity", inverse[value])
+            super().__setattr__("nonlinearity", NONLINEARITY_OF_MODE[value])
         super().__setattr__(name, value)
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """nn.RNN's forward; under `torch.jit.script` of a module holding this one, a call back into it (nn.RNN's
+        TorchScript overloads are keyed to the class nn.RNN and do not reach a subclass)."""
+        if torch.jit.is_scripting():
+            return run_in_python(self._script_id, input, hx)
+        return nn.RNN.forward(self, input, hx)
+
+    def _forward(self, input, hx):
+        return nn.RNN.forward(self, input, hx)
+
+    forward.__annotations__ = RNNBase.forward.__annotations__
 
     def forward_padded(self, x: Tensor, h0: Tensor, lengths: Tensor | None):
         """The recurrence on a time-major padded batch (what a wrapper calls when it composes this as a cell)."""

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 
 def readable_mode() -> int:
@@ -18,7 +20,7 @@ def readable_mode() -> int:
     return 0o666 & ~umask
 
 
-def write_atomically(path: Path, write, keep_previous: Path | None = None) -> None:
+def write_atomically(path: Path, write: Callable[[BinaryIO], object], keep_previous: Path | None = None) -> None:
     """Write `path` through `write(file)`: a temporary file beside it, fsync, rename; the old file to keep_previous."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

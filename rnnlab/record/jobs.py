@@ -14,7 +14,8 @@ from typing import Any
 
 import yaml
 
-from rnnlab.record.run_record import CorruptMetrics, read_metrics
+from rnnlab.record.overrides import parse_overrides
+from rnnlab.record.run_record import CorruptMetrics, RunRecord, read_metrics
 from rnnlab.record.unlaunched import read_unlaunched
 
 INCOMPLETE = "incomplete"  # started, no metrics.json yet: running now, or interrupted
@@ -38,6 +39,11 @@ class Job:
         return self.metrics["status"] if self.metrics is not None else INCOMPLETE
 
     @property
+    def record(self) -> RunRecord | None:
+        """Its metrics.json, typed; None until it ends (or when its file is no run record)."""
+        return RunRecord.from_json(self.metrics) if self.metrics is not None else None
+
+    @property
     def error(self) -> str | None:
         if self.corrupt is not None:
             return self.corrupt
@@ -51,13 +57,9 @@ def _read_job_metrics(job_dir: Path) -> tuple[dict[str, Any] | None, str | None]
         return None, str(error)
 
 
-def parse_overrides(overrides: list[str]) -> dict[str, str]:
-    """`["+a.b=1", "model=torch"]` -> `{"a.b": "1", "model": "torch"}` (the values as written)."""
-    parsed = {}
-    for override in overrides:
-        key, _, value = override.partition("=")
-        parsed[key.lstrip("+~")] = value
-    return parsed
+def unlaunched_record(why: str) -> dict[str, Any]:
+    """The record of a job a launcher could not start: failed at step 0, `why` its error."""
+    return RunRecord(status="failed", steps=0, final={}, best={}, config={}, timing={}, extra={"error": why}).to_json()
 
 
 def find_jobs(sweep_dir: str | Path) -> list[Job]:
@@ -93,7 +95,7 @@ def find_jobs(sweep_dir: str | Path) -> list[Job]:
                     dir=sweep_dir,
                     name=name,
                     overrides=parse_overrides(name.split(",")),
-                    metrics={"status": "failed", "error": why},
+                    metrics=unlaunched_record(why),
                 )
             )
     return sorted(jobs, key=lambda job: job.name)

@@ -11,6 +11,7 @@ import json
 import math
 import os
 import time
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
+from rnnlab.record import tags
 from rnnlab.record.atomic import remove_leftovers, write_atomically
 
 METRICS_FILE = "metrics.json"
@@ -41,8 +43,10 @@ def _finite_or_none(value: Any) -> Any:
     return value
 
 
-def write_metrics(output_dir: str | os.PathLike, record: dict[str, Any]) -> Path:
+def write_metrics(output_dir: str | os.PathLike[str], record: dict[str, Any] | RunRecord) -> Path:
     """Write `record` as output_dir/metrics.json atomically (temporary file beside it, fsync, rename), mode 0644."""
+    if isinstance(record, RunRecord):
+        record = record.to_json()
     if record.get("status") not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {record.get('status')!r}")
     output_dir = Path(output_dir)
@@ -51,83 +55,159 @@ def write_metrics(output_dir: str | os.PathLike, record: dict[str, Any]) -> Path
     return output_dir / METRICS_FILE
 
 
-def remove_metrics_leftovers(output_dir: str | os.PathLike) -> None:
+def remove_metrics_leftovers(output_dir: str | os.PathLike[str]) -> None:
     """Delete the temporary files a kill during write_metrics left behind (and those of earlier writers, named
     `.metrics.*.tmp` too)."""
     if Path(output_dir).is_dir():
         remove_leftovers(Path(output_dir), "metrics")
 
 
-def read_metrics(output_dir: str | os.PathLike) -> dict[str, Any] | None:
-    """The run's metrics.json, or None if it has not ended (or never started); CorruptMetrics if it is no record."""
+def read_metrics(output_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The run's metrics.json as written, or None if it has not ended (or never started); CorruptMetrics if it is
+    no record. (`read_record` reads it typed.)"""
     path = Path(output_dir) / METRICS_FILE
     if not path.exists():
         return None
     try:
-        record = json.loads(path.read_bytes())
+        data = json.loads(path.read_bytes())
     except (ValueError, OSError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise CorruptMetrics(f"{path} is unreadable ({type(error).__name__}: {str(error)[:120]})") from error
-    if not isinstance(record, dict):
-        raise CorruptMetrics(f"{path} is not a run record: a JSON {type(record).__name__}, not an object")
-    for key, kind in REQUIRED_KEYS.items():
-        if not isinstance(record.get(key), kind):
-            raise CorruptMetrics(f"{path} is not a run record: '{key}' is missing or not a {kind.__name__}")
-    if record["status"] not in STATUSES:
-        raise CorruptMetrics(
-            f"{path} is not a run record: status {record['status']!r} is none of {', '.join(STATUSES)}"
+    RunRecord.from_json(data, source=str(path))  # a record, or CorruptMetrics naming the file
+    return dict(data)
+
+
+def read_record(output_dir: str | os.PathLike[str]) -> RunRecord | None:
+    """The run's metrics.json, typed; None if it has not ended (or never started); CorruptMetrics if it is none."""
+    data = read_metrics(output_dir)
+    return RunRecord.from_json(data) if data is not None else None
+
+
+@dataclass
+class RunRecord:
+    """metrics.json, typed. `extra` holds the keys a run adds by how it ended (`error` for a failed run,
+    `diverged_at_step`) and any other, so a record read and written again is the same file."""
+
+    status: str
+    steps: int
+    final: dict[str, float | None]
+    best: dict[str, float | None]
+    config: dict[str, Any]
+    timing: dict[str, Any]
+    overrides: list[str] = field(default_factory=list)
+    choices: dict[str, str] = field(default_factory=dict)
+    baseline: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Any, source: str = METRICS_FILE) -> RunRecord:
+        """The record of metrics.json's content `data`; CorruptMetrics naming `source` if it is none."""
+        if not isinstance(data, dict):
+            raise CorruptMetrics(f"{source} is not a run record: a JSON {type(data).__name__}, not an object")
+        for key, kind in REQUIRED_KEYS.items():
+            if not isinstance(data.get(key), kind):
+                raise CorruptMetrics(f"{source} is not a run record: '{key}' is missing or not a {kind.__name__}")
+        if data["status"] not in STATUSES:
+            raise CorruptMetrics(
+                f"{source} is not a run record: status {data['status']!r} is none of {', '.join(STATUSES)}"
+            )
+        known = {f.name for f in fields(cls)} - {"extra"}
+        return cls(
+            **{k: v for k, v in data.items() if k in known},
+            extra={k: v for k, v in data.items() if k not in known},
         )
-    return record
+
+    def to_json(self) -> dict[str, Any]:
+        """metrics.json's content, in its order: status, overrides, choices, steps, how it ended, baseline, final, best,
+        config, timing."""
+        return {
+            "status": self.status,
+            "overrides": list(self.overrides),
+            "choices": dict(self.choices),
+            "steps": self.steps,
+            **self.extra,
+            "baseline": self.baseline,
+            "final": dict(self.final),
+            "best": dict(self.best),
+            "config": self.config,
+            "timing": dict(self.timing),
+        }
+
+    @property
+    def finished(self) -> bool:
+        """A re-run skips it (completed or diverged); a failed run is run again."""
+        return self.status in FINISHED
+
+    @property
+    def error(self) -> str | None:
+        return self.extra.get("error")
+
+    @property
+    def diverged_at_step(self) -> int | None:
+        return self.extra.get("diverged_at_step")
+
+    @property
+    def wall_time_s(self) -> float | None:
+        return self.timing.get("wall_time_s")
+
+    @property
+    def final_over_baseline(self) -> float | None:
+        """The final validation loss over the task's baseline (the predictor that ignores the input)."""
+        loss = self.final.get(tags.VAL_LOSS)
+        return loss / self.baseline if loss is not None and self.baseline else None
+
+    def objective(self, metric: str) -> float:
+        return objective(self.best, metric)
 
 
 def run_record(
     cfg: DictConfig,
     status: str,
-    summary,
-    task,
-    trainer,
+    summary: Any,
+    task: Any,
+    trainer: Any,
     started: float,
-    resume: dict | None = None,
-    **extra,
-) -> dict:
-    """metrics.json's content. Everything but `timing` is a function of the configuration.
+    timing: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """metrics.json's content (a RunRecord's JSON). Everything but `timing` is a function of the configuration.
 
-    `summary` (a rnnlab.training.summary.RunSummary), `task` and `trainer` are None for a run refused before
-    they existed."""
+    `summary` (a rnnlab.training.run_summary.RunSummary), `task` and `trainer` are None for a run refused before
+    they existed; `timing` adds to (or replaces) the timing section's defaults (where the run resumed from...)."""
     hydra_cfg = HydraConfig.get() if HydraConfig.initialized() else None
-    return {
-        "status": status,
-        "overrides": list(hydra_cfg.overrides.task) if hydra_cfg else [],
-        "choices": {k: v for k, v in hydra_cfg.runtime.choices.items() if not k.startswith("hydra")}
-        if hydra_cfg
-        else {},
-        "steps": trainer.global_step if trainer is not None else 0,
-        **extra,
-        "baseline": float(task.baseline) if task is not None else None,
-        "final": dict(summary.final) if summary is not None else {},
-        "best": dict(summary.best) if summary is not None else {},
-        "config": _resolved_config(cfg),
-        "timing": {
+    return RunRecord(
+        status=status,
+        overrides=list(hydra_cfg.overrides.task) if hydra_cfg else [],
+        choices={k: v for k, v in hydra_cfg.runtime.choices.items() if not k.startswith("hydra")} if hydra_cfg else {},
+        steps=trainer.global_step if trainer is not None else 0,
+        extra=extra,
+        baseline=float(task.baseline) if task is not None else None,
+        final=dict(summary.final) if summary is not None else {},
+        best=dict(summary.best) if summary is not None else {},
+        config=_resolved_config(cfg),
+        timing={
             "wall_time_s": round(time.time() - started, 3),
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "resumed_from_step": None,
             "unreadable_checkpoints": [],
-            **(resume or {}),
+            **(timing or {}),
         },
-    }
+    ).to_json()
 
 
-def _resolved_config(cfg: DictConfig) -> dict:
+def _resolved_config(cfg: DictConfig) -> dict[str, Any]:
     cfg = cfg.copy()
     with open_dict(cfg):
         cfg.pop("hydra", None)  # present when composed with return_hydra_config (tests)
         cfg.paths.output_dir = "<output_dir>"  # where the run ran is not part of what it was
     try:
-        return OmegaConf.to_container(cfg, resolve=True)
+        container = OmegaConf.to_container(cfg, resolve=True)
     except OmegaConfBaseException:  # recording a configuration whose interpolation does not resolve
-        return OmegaConf.to_container(cfg, resolve=False)
+        container = OmegaConf.to_container(cfg, resolve=False)
+    assert isinstance(container, dict)  # a DictConfig's container is a dict
+    return {str(key): value for key, value in container.items()}
 
 
-def objective(best: dict, metric: str) -> float:
+def objective(best: dict[str, Any], metric: str) -> float:
     """What `train` returns to a sweeper: the best value of `metric` in metrics.json's `best`; inf if none."""
     value = best.get(metric)
     return float(value) if value is not None else math.inf

@@ -10,6 +10,8 @@ from __future__ import annotations
 TRAIN_LOSS = "train/loss"
 VAL_LOSS = "val/loss"
 VAL_ACC = "val/acc"
+TRAIN_ACC = "train/acc"
+VAL = "val/"  # every validation metric's prefix
 BASELINE = "baseline/loss"
 
 # ---- parameter gradient norms (GradNorms) -------------------------------------------------------------------
@@ -36,6 +38,11 @@ def grad_h_first_over_last(layer: int) -> str:
 
 def grad_h_log10_ratio(layer: int) -> str:
     return f"{grad_h_prefix(layer)}log10_first_over_last"
+
+
+def grad_h_log10_ratio_bound(layer: int) -> str:
+    """0: the ratio is a value; -1: the true ratio is below the logged one (float64's floor); +1: above it."""
+    return f"{grad_h_prefix(layer)}log10_first_over_last_bound"
 
 
 # ---- the recurrent matrices' spectra (Spectrum) -------------------------------------------------------------
@@ -78,5 +85,38 @@ HP_GRAD_LOG10_RATIO_INIT = "hp/grad_log10_ratio_init"  # first logged grad_h/lay
 HP_GRAD_LOG10_RATIO_FINAL = "hp/grad_log10_ratio_final"
 HP_SPECTRAL_RADIUS_INIT = "hp/spectral_radius_init"  # first logged spectrum/layer0/radius
 HP_SPECTRAL_RADIUS_FINAL = "hp/spectral_radius_final"
+
+
+# ---- the mean-field theory beside grad_h (GradThroughTime with a theory spec; rnnlab.theory) -----------------
+def grad_h_theory_log10_ratio(layer: int) -> str:
+    """The predicted log10 first/last ratio for the initial weights (beside `grad_h_log10_ratio`)."""
+    return f"{grad_h_prefix(layer)}theory_log10_first_over_last"
+
+
+def grad_h_theory_log10_rate(layer: int) -> str:
+    """The predicted per-step log10 rate for the initial weights (the ratio over T - 1 steps)."""
+    return f"{grad_h_prefix(layer)}theory_log10_rate"
+
+
+def grad_h_theory_norm(layer: int, step_key: str) -> str:
+    """The predicted ‖dL/dh_t‖ at step key `t{t}` for the initial weights, anchored at the measured last step."""
+    return f"{grad_h_prefix(layer)}theory_{step_key}"
+
+
+def grad_h_log10_rate(layer: int) -> str:
+    """The measured per-step log10 rate: log10_first_over_last over the scored span (T - 1 for a last-step loss)."""
+    return f"{grad_h_prefix(layer)}log10_rate"
+
+
+# ---- the finite-time Lyapunov spectrum (JacobianSpectrum) ----------------------------------------------------
+JACOBIAN = "jacobian/"
+JACOBIAN_IMAGE = "jacobian/spectrum"  # IMAGES: per-step log10 singular values of J_{T-1}⋯J_1, a line per layer
+
+
+def jacobian(layer_name: str, stat: str) -> str:
+    """`layer_name` is `layer{k}` or `layer{k}_reverse`; `stat` is `log10_sigma_max` or `lyapunov{i}`."""
+    return f"{JACOBIAN}{layer_name}/{stat}"
+
+
 # IMAGES: the profile at step 0 relative to its last step, on one fixed y-range for every run (slopes compare)
 GRAD_H_INIT_PROFILE_IMAGE = "grad_h/init_profile"

@@ -19,7 +19,7 @@ def job_name(overrides: list[str]) -> str:
     return ",".join(overrides)
 
 
-def read_unlaunched(sweep_dir: str | os.PathLike) -> dict[str, str]:
+def read_unlaunched(sweep_dir: str | os.PathLike[str]) -> dict[str, str]:
     """{job name: why it could not start} for the sweep's jobs that never started."""
     path = Path(sweep_dir) / RECORD
     if not path.exists():
@@ -31,7 +31,7 @@ def read_unlaunched(sweep_dir: str | os.PathLike) -> dict[str, str]:
     return record if isinstance(record, dict) else {}
 
 
-def update_unlaunched(sweep_dir: str | os.PathLike, failed: dict[str, str], started: list[str]) -> None:
+def update_unlaunched(sweep_dir: str | os.PathLike[str], failed: dict[str, str], started: list[str]) -> None:
     """Add the jobs that could not start, forget those that did; written atomically."""
     record = read_unlaunched(sweep_dir)
     record = {name: why for name, why in record.items() if name not in started}

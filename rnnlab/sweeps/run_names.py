@@ -81,12 +81,12 @@ def _varied(multirun_yaml: str) -> set[str] | None:
 
 @functools.lru_cache(maxsize=8)
 def _varied_cached(multirun_yaml: str, mtime_ns: int) -> set[str] | None:
-    from rnnlab.sweeps.progress import swept_keys  # the same reading as the sweep's progress lines
+    from rnnlab.record.study import read_multirun, varied_keys  # what the study varies, as the lab reads it
 
-    try:
-        keys = swept_keys(OmegaConf.load(multirun_yaml))
-    except Exception:  # unreadable: name the job as Hydra does rather than fail it
+    config = read_multirun(Path(multirun_yaml).parent)
+    if config is None or "n_trials" in config.hydra.sweeper:  # unreadable, or sampled values (Optuna): Hydra's name
         return None
+    keys = varied_keys(config)
     return set(keys) if keys else None
 
 

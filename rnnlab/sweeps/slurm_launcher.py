@@ -29,7 +29,7 @@ from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLaunche
 from omegaconf import OmegaConf
 
 from rnnlab.record.jobs import find_jobs
-from rnnlab.record.run_record import FINISHED, objective, read_metrics
+from rnnlab.record.run_record import read_record
 
 POLL_SECONDS = 2.0
 
@@ -50,6 +50,40 @@ REFUSALS = {
 
 class SubmissionRefused(Exception):
     """sbatch refused the sweep's jobs; the message names the launcher keys to change."""
+
+
+class NeverStarts(Exception):
+    """A submitted job waits for a reason no wait can end (a cluster that does not refuse at submission what its
+    partition cannot run: no EnforcePartLimits); the message is the one line to show."""
+
+
+# Pending reasons that say the job can never start as submitted (squeue's %r): the request exceeds a partition's or
+# an association's per-job limit, or names something that does not exist. Waiting reasons (Resources, Priority,
+# BeginTime, Dependency, a drained node...) are left to wait.
+NEVER_STARTS = {
+    "PartitionConfig": "the request exceeds what the partition allows (cpus_per_task, mem_gb, gpus_per_node)",
+    "PartitionNodeLimit": "the request needs more nodes than the partition has",
+    "PartitionTimeLimit": "timeout_min exceeds the partition's time limit",
+    "BadConstraints": "the request's constraints match no node (cpus_per_task, mem_gb, gpus_per_node)",
+    "InvalidAccount": "the account is not valid (account)",
+    "InvalidQOS": "the QOS is not valid (qos)",
+    "QOSMaxCpuPerJobLimit": "cpus_per_task exceeds the QOS's per-job limit",
+    "QOSMaxMemoryPerJob": "mem_gb exceeds the QOS's per-job limit",
+    "QOSMaxWallDurationPerJobLimit": "timeout_min exceeds the QOS's per-job limit",
+    "AssocMaxCpuPerJobLimit": "cpus_per_task exceeds the association's per-job limit",
+    "AssocMaxWallDurationPerJobLimit": "timeout_min exceeds the association's per-job limit",
+}
+
+
+def never_starts_message(job_id: str, reason: str, params: dict[str, Any]) -> str:
+    """One line: which job, Slurm's reason and what it means, and the launcher's settings that decide it."""
+    settings = ", ".join(
+        f"hydra.launcher.{key}={params.get(key)}" for key in ("partition", "cpus_per_task", "mem_gb", "timeout_min")
+    )
+    return (
+        f"Slurm cannot start job {job_id}: pending with reason {reason} ({NEVER_STARTS[reason]}); its jobs were "
+        f"cancelled; change {settings}"
+    )
 
 
 def slurm_executor(params: dict[str, Any]):
@@ -102,8 +136,8 @@ class SlurmLauncher(SubmititSlurmLauncher):
             else:
                 job_dir = self._job_dir(list(overrides))
                 print(f"rnnlab: #{idx} {job_dir}: already {self._status(job_dir)}, not submitted", flush=True)
-        if not to_submit:
-            return returns
+        if not to_submit:  # every job had finished: every entry is its result
+            return [ret for ret in returns if ret is not None]
 
         sweep_dir.mkdir(parents=True, exist_ok=True)
         try:
@@ -121,7 +155,7 @@ class SlurmLauncher(SubmititSlurmLauncher):
             )
 
         results: dict[str, JobReturn] = {}
-        for job in _as_ended(jobs):
+        for job in self._as_ended_or_exit(jobs):
             overrides, _, idx, _, _ = submitted[job.job_id]
             job_dir = self._job_dir(overrides)
             result = _result(job)
@@ -142,13 +176,23 @@ class SlurmLauncher(SubmititSlurmLauncher):
             for ret, overrides in zip(returns, (list(o) for o in job_overrides))
         ]
 
+    def _as_ended_or_exit(self, jobs: list) -> Iterator:
+        """`_as_ended(jobs)`; a job that can never start cancels the sweep's jobs and ends it in one line, exit 2."""
+        try:
+            yield from _as_ended(jobs)
+        except NeverStarts as never:
+            job_id, reason = never.args
+            subprocess.run(["scancel", *sorted({job.job_id.split("_")[0] for job in jobs})], capture_output=True)
+            print(f"rnnlab: {never_starts_message(job_id, reason, self.params)}", file=sys.stderr, flush=True)
+            sys.exit(2)
+
     def _finished(self, overrides: list[str]) -> JobReturn | None:
         """The job's result if its directory holds a finished run's metrics.json, else None (to be submitted)."""
         config = self.hydra_context.config_loader.load_sweep_config(self.config, overrides)
         job_dir = Path(str(config.hydra.sweep.dir)) / str(config.hydra.sweep.subdir)
         self._job_dirs[tuple(overrides)] = job_dir
-        metrics = read_metrics(job_dir)
-        if metrics is None or metrics["status"] not in FINISHED:
+        record = read_record(job_dir)
+        if record is None or not record.finished:
             return None
         return JobReturn(
             overrides=overrides,
@@ -156,16 +200,16 @@ class SlurmLauncher(SubmititSlurmLauncher):
             working_dir=str(job_dir),
             task_name=config.hydra.job.name,
             status=JobStatus.COMPLETED,
-            _return_value=objective(metrics["best"], config.optimized_metric),
+            _return_value=record.objective(config.optimized_metric),
         )
 
     def _job_dir(self, overrides: list[str]) -> Path:
         return self._job_dirs[tuple(overrides)]
 
     @staticmethod
-    def _status(job_dir: str | None) -> str:
-        metrics = read_metrics(job_dir) if job_dir else None
-        return metrics["status"] if metrics else "ended without metrics.json"
+    def _status(job_dir: str | Path | None) -> str:
+        record = read_record(job_dir) if job_dir else None
+        return record.status if record is not None else "ended without metrics.json"
 
     def _submit(self, job_params: list[tuple]) -> list:
         """Submit the jobs as one array; on sbatch's refusal, remove what the attempt wrote and raise
@@ -198,6 +242,10 @@ def _as_ended(jobs: list) -> Iterator:
     seen_ended: set[str] = set()  # ended by Slurm's account, no result file yet: the next poll decides
     while waiting:
         states = _job_states({job_id.split("_")[0] for job_id in waiting})
+        for job_id, state in (states or {}).items():
+            if job_id in waiting and state.startswith("PENDING|") and state.split("|", 1)[1] in NEVER_STARTS:
+                raise NeverStarts(job_id, state.split("|", 1)[1])
+        states = {job_id: state.split("|", 1)[0] for job_id, state in states.items()} if states is not None else None
         for job_id, job in list(waiting.items()):
             # a job Slurm no longer lists has ended too (forgotten after MinJobAge)
             ended = states is not None and states.get(job_id, "GONE") in ENDED_STATES | {"GONE"}
@@ -235,17 +283,17 @@ ENDED_STATES = {
 
 
 def _job_states(array_ids: set[str]) -> dict[str, str] | None:
-    """Each job's Slurm state by id (ARRAY_TASK form), ended jobs included while Slurm remembers them; None if
+    """Each job's `STATE|REASON` by id (ARRAY_TASK form), ended jobs included while Slurm remembers them; None if
     squeue could not be asked."""
     done = subprocess.run(
-        ["squeue", "-h", "-r", "-t", "all", "-o", "%i|%T", "-j", ",".join(sorted(array_ids))],
+        ["squeue", "-h", "-r", "-t", "all", "-o", "%i|%T|%r", "-j", ",".join(sorted(array_ids))],
         capture_output=True,
         text=True,
     )
     if done.returncode != 0:
         # squeue refuses ids it has forgotten ("Invalid job id specified"): none of them is queued
         return {} if "Invalid job id" in done.stderr else None
-    return dict(line.split("|", 1) for line in done.stdout.split())
+    return dict(line.split("|", 1) for line in done.stdout.splitlines() if "|" in line)
 
 
 def _remove_if_empty(sweep_dir: Path) -> None:

@@ -8,17 +8,23 @@ diagnostics' `grad_h/` tags (diagnostics off, or not logged yet) gets empty grad
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from rnnlab.record import tags
 from rnnlab.record.jobs import Job, find_jobs
+from rnnlab.record.study import study_keys
 
 # Written by rnnlab.diagnostics.GradThroughTime: log10(‖dL/dh_first‖ / ‖dL/dh_last‖) of the first layer, and
 # ‖dL/dh_t‖ at a spread of steps t (tags grad_h/layer0/t00, t05, ...). < 0: vanishing; > 0: exploding.
 GRAD_RATIO_TAG = tags.grad_h_log10_ratio(0)
+GRAD_BOUND_TAG = tags.grad_h_log10_ratio_bound(0)  # -1: the ratio is at most the value (float64's floor); +1: at least
+GRAD_RATE_TAG = tags.grad_h_log10_rate(0)
 GRAD_T_PREFIX = tags.grad_h_prefix(0) + "t"
+GRAD_LOG10_T_PREFIX = tags.grad_h_prefix(0) + "log10_t"
 
 
 def read_scalars(job_dir: str | Path) -> dict[str, pd.Series]:
@@ -37,12 +43,25 @@ def read_scalars(job_dir: str | Path) -> dict[str, pd.Series]:
 
 
 def grad_through_time(scalars: dict[str, pd.Series], at: str = "first") -> pd.Series:
-    """‖dL/dh_t‖ of the first layer against t, at the first (or last) step it was logged; empty if never."""
-    tags = [tag for tag in scalars if tag.startswith(GRAD_T_PREFIX) and tag[len(GRAD_T_PREFIX) :].isdigit()]
-    if not tags:
+    """log10 ‖dL/dh_t‖ of the first layer against t, at the first (or last) step it was logged; empty if never.
+
+    From the `log10_t{t}` tags (float64's range; the floor, log10 of float64's tiny, marks an underflow), else from
+    the older `t{t}` norms (float32 in TensorBoard: a 0 there is an underflow, returned as -inf).
+    """
+
+    def digits(prefix: str) -> list[str]:
+        return [tag for tag in scalars if tag.startswith(prefix) and tag[len(prefix) :].isdigit()]
+
+    prefix, from_norms = (GRAD_LOG10_T_PREFIX, False) if digits(GRAD_LOG10_T_PREFIX) else (GRAD_T_PREFIX, True)
+    found = digits(prefix)
+    if not found:
         return pd.Series(dtype=float)
     pick = (lambda s: s.iloc[0]) if at == "first" else (lambda s: s.iloc[-1])
-    return pd.Series({int(tag[len(GRAD_T_PREFIX) :]): pick(scalars[tag]) for tag in tags}).sort_index()
+    curve = pd.Series({int(tag[len(prefix) :]): pick(scalars[tag]) for tag in found}, dtype=float).sort_index()
+    if from_norms:
+        with np.errstate(divide="ignore"):
+            curve = pd.Series(np.log10(curve.to_numpy()), index=curve.index)
+    return curve
 
 
 def _number(value: str):
@@ -53,21 +72,15 @@ def _number(value: str):
         return value
 
 
-def varied_keys(jobs: list[Job]) -> list[str]:
-    """The override keys whose value differs between jobs (all of them for a single job), in a stable order."""
-    keys = sorted({key for job in jobs for key in job.overrides})
-    if len(jobs) < 2:
-        return keys
-    return [key for key in keys if len({job.overrides.get(key) for job in jobs}) > 1]
-
-
 def job_row(job: Job, keys: list[str], scalars: dict[str, pd.Series]) -> dict:
     m = job.metrics or {}
     final, best, timing = m.get("final") or {}, m.get("best") or {}, m.get("timing") or {}
     baseline = m.get("baseline")
     final_loss = final.get(tags.VAL_LOSS)
-    ratio = scalars.get(GRAD_RATIO_TAG)
-    row = {"job": job.name}
+    ratio, bound, rate = scalars.get(GRAD_RATIO_TAG), scalars.get(GRAD_BOUND_TAG), scalars.get(GRAD_RATE_TAG)
+    if rate is None:  # runs of 2026-12-04 logged the rate under its first name
+        rate = scalars.get(tags.grad_h_prefix(0) + "log10_per_step")
+    row: dict[str, Any] = {"job": job.name}
     row.update({key: _number(job.overrides[key]) if key in job.overrides else None for key in keys})
     row.update(
         {
@@ -77,6 +90,9 @@ def job_row(job: Job, keys: list[str], scalars: dict[str, pd.Series]) -> dict:
             "best_val_loss": best.get(tags.VAL_LOSS),
             "baseline": baseline,
             "final_over_baseline": final_loss / baseline if final_loss is not None and baseline else None,
+            "best_over_baseline": (
+                best[tags.VAL_LOSS] / baseline if best.get(tags.VAL_LOSS) is not None and baseline else None
+            ),
             "final_train_loss": final.get(tags.TRAIN_LOSS),
         }
     )
@@ -84,8 +100,11 @@ def job_row(job: Job, keys: list[str], scalars: dict[str, pd.Series]) -> dict:
         row.update(final_val_acc=final.get(tags.VAL_ACC), best_val_acc=best.get(tags.VAL_ACC))
     row.update(
         {
-            "grad_log10_ratio_start": ratio.iloc[0] if ratio is not None and len(ratio) else None,
-            "grad_log10_ratio_end": ratio.iloc[-1] if ratio is not None and len(ratio) else None,
+            "grad_log10_ratio_start": _at(ratio, 0),
+            "grad_log10_ratio_start_bound": _at(bound, 0),
+            "grad_log10_per_step_start": _at(rate, 0),
+            "grad_log10_ratio_end": _at(ratio, -1),
+            "grad_log10_ratio_end_bound": _at(bound, -1),
             "diverged_at_step": m.get("diverged_at_step"),
             "wall_time_s": timing.get("wall_time_s"),
             "resumed_from_step": timing.get("resumed_from_step"),
@@ -93,6 +112,11 @@ def job_row(job: Job, keys: list[str], scalars: dict[str, pd.Series]) -> dict:
         }
     )
     return row
+
+
+def _at(series: pd.Series | None, position: int, default=None):
+    """The series' first (0) or last (-1) logged value; `default` if it was never logged."""
+    return series.iloc[position] if series is not None and len(series) else default
 
 
 def _sort_key(value) -> tuple:
@@ -105,7 +129,7 @@ def sweep_table(sweep_dir: str | Path) -> tuple[pd.DataFrame, dict[str, dict[str
     `table.attrs` holds `varied` (the swept keys, the table's first columns) and `fixed` (overrides all jobs share).
     """
     jobs = find_jobs(sweep_dir)
-    keys = varied_keys(jobs)
+    keys = study_keys(sweep_dir, [job.overrides for job in jobs])
     jobs.sort(key=lambda job: tuple(_sort_key(_number(job.overrides.get(key, ""))) for key in keys))
     scalars = {job.name: read_scalars(job.dir) for job in jobs}
     table = pd.DataFrame([job_row(job, keys, scalars[job.name]) for job in jobs])

@@ -206,3 +206,24 @@ class EpochSampler(Sampler):
 
     def __len__(self) -> int:
         return self.num_batches
+
+
+def scored_steps(readout: str, batch: dict[str, torch.Tensor], steps: int) -> torch.Tensor:
+    """(B, T) bool: the steps whose output the task's loss reads -- the declaration behind "the last step that
+    carries loss". `readout="last"`: each sequence's own last step; `"every_step"`: the batch's `mask` if it has one,
+    else every step within each sequence's length.
+
+    A gradient-through-time indicator measured to a step that carries no loss (lookahead's unscored tail) would
+    divide by an exact zero; measured to this step it reads the network, not the task's layout.
+    """
+    batch_size = batch["x"].size(0)
+    lengths, mask = batch.get("lengths"), batch.get("mask")
+    within = torch.arange(steps).unsqueeze(0) < (
+        lengths.cpu().unsqueeze(1) if lengths is not None else torch.full((batch_size, 1), steps)
+    )
+    if readout == "last":
+        last = within.sum(dim=1) - 1
+        return torch.nn.functional.one_hot(last, steps).bool()
+    if mask is not None:
+        return mask.cpu().bool() & within
+    return within

@@ -32,7 +32,7 @@ class CopyMemoryTask(SyntheticTask):
     output_size = 10
     min_seq_len = 1
 
-    def __init__(self, num_symbols: int = 8, copy_len: int = 10, **kwargs) -> None:
+    def __init__(self, num_symbols: int = 8, copy_len: int = 3, **kwargs) -> None:
         for key, value in (("num_symbols", num_symbols), ("copy_len", copy_len)):
             require(isinstance(value, int) and value >= 1, f"task.{key}", value, "an integer >= 1")
         super().__init__(**kwargs)

@@ -10,8 +10,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from rnnlab.tasks.base import SyntheticTask
-from rnnlab.training.checks import constructed
 from rnnlab.training.module import RNNModule
+from rnnlab.training.refusals import constructed
 
 
 def build_module(cfg: DictConfig) -> tuple[SyntheticTask, RNNModule]:
@@ -26,6 +26,8 @@ def build_module(cfg: DictConfig) -> tuple[SyntheticTask, RNNModule]:
             init=cfg.init,
             init_scale=cfg.init_scale,
             seed=cfg.seed,
+            init_input_scale=cfg.get("init_input_scale"),
+            init_bias_scale=cfg.get("init_bias_scale", 0.0),
         )
     )
     return task, module

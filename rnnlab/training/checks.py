@@ -1,7 +1,7 @@
 """Refuse a bad configuration before any training, with one line that names the key and what is allowed.
 
-Hydra itself refuses unknown groups choices (model=foo lists the choices) and unknown keys (the config is in
-struct mode); this checks the values of the keys researchers set by hand, without torch, then lets the task, the
+Unknown choices are refused before Hydra composes (rnnlab.training.choices), unknown keys a config file adds here
+(rnnlab.training.known_keys; a command line's own misspelt key Hydra refuses in struct mode); this checks the values of the keys researchers set by hand, without torch, then lets the task, the
 model, the optimizer and the scheduler check their own arguments on stand-ins (rnnlab.training.stand_ins, which
 imports torch). None of it needs Lightning, so `rnnlab.train` answers a bad value before importing it (the
 callbacks and loggers, Lightning objects, are built by the run).
@@ -12,17 +12,15 @@ from __future__ import annotations
 import math
 import numbers
 
-from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from rnnlab.config import CONF_DIR
-from rnnlab.errors import require
-from rnnlab.vocabulary import INIT_SCHEMES, NONLINEARITIES, weight_dtype
-
-
-class ConfigError(ValueError):
-    """A configuration value outside what the experiment accepts; its message is the one line to show."""
+from rnnlab.errors import ConfigError, require
+from rnnlab.training.known_keys import check_known_keys
+from rnnlab.training.refusals import constructed  # noqa: F401  (its home before; callers import it from here)
+from rnnlab.training.trainer_values import check_trainer_values
+from rnnlab.vocabulary import BIAS_SCALED_SCHEMES, INIT_SCHEMES, INPUT_SCALED_SCHEMES, NONLINEARITIES, weight_dtype
 
 
 def _is_int(value) -> bool:
@@ -55,6 +53,7 @@ def check_values(cfg: DictConfig) -> None:
         choices = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml") if p.stem != "base")
         _require(not OmegaConf.is_missing(cfg[group], "_target_"), group, "base", f"one of {', '.join(choices)}")
     check_resolvable(cfg)
+    check_known_keys(cfg, ConfigError)  # a misspelt key in any file, before the defaults it failed to change
     _require(_is_int(cfg.num_layers) and cfg.num_layers >= 1, "num_layers", cfg.num_layers, "an integer >= 1")
     _require(_is_int(cfg.hidden_size) and cfg.hidden_size >= 1, "hidden_size", cfg.hidden_size, "an integer >= 1")
     _require(
@@ -70,6 +69,20 @@ def check_values(cfg: DictConfig) -> None:
         "init_scale",
         cfg.init_scale,
         f"a number in [0, {largest:.4g}] (the run's {dtype} weights)",
+    )
+    input_scale, bias_scale = cfg.get("init_input_scale"), cfg.get("init_bias_scale", 0.0)
+    _require(
+        input_scale is None
+        or (_is_number(input_scale) and 0 <= input_scale <= largest and cfg.init in INPUT_SCALED_SCHEMES),
+        "init_input_scale",
+        input_scale,
+        f"null, or a number in [0, {largest:.4g}] with init one of {', '.join(INPUT_SCALED_SCHEMES)}",
+    )
+    _require(
+        _is_number(bias_scale) and 0 <= bias_scale <= largest and (bias_scale == 0 or cfg.init in BIAS_SCALED_SCHEMES),
+        "init_bias_scale",
+        bias_scale,
+        f"a number in [0, {largest:.4g}]; other than 0 only with init one of {', '.join(BIAS_SCALED_SCHEMES)}",
     )
     _require(_is_number(cfg.lr) and cfg.lr > 0, "lr", cfg.lr, "a number > 0")
     _require(_is_int(cfg.batch_size) and cfg.batch_size >= 1, "batch_size", cfg.batch_size, "an integer >= 1")
@@ -90,6 +103,7 @@ def check_values(cfg: DictConfig) -> None:
         "null (torch's default) or an integer >= 1",
     )
     check_optimizer(cfg)
+    check_trainer_values(cfg, ConfigError)
 
 
 def check_resolvable(cfg: DictConfig) -> None:
@@ -143,24 +157,3 @@ def check_optimizer(cfg: DictConfig) -> None:
             scheduler.eta_min,
             "a number >= 0",
         )
-
-
-def constructed(build, *args, where: str | None = None, **kwargs):
-    """`build(*args, **kwargs)`, a constructor's refusal of its arguments turned into a one-line ConfigError."""
-    try:
-        return build(*args, **kwargs)
-    except (InstantiationException, ValueError, TypeError, LookupError) as error:
-        raise config_error(error, where) from error
-
-
-def config_error(error: Exception, where: str | None = None) -> ConfigError:
-    """The one line to show for a constructor's refusal: the cause's first line, prefixed by the config key `where`
-    unless it already starts with it (`task.offset=0 is invalid...`)."""
-    cause = error.__cause__ if isinstance(error, InstantiationException) and error.__cause__ else error
-    text = cause.args[0] if isinstance(cause, KeyError) and cause.args else str(cause)  # a KeyError's str is a repr
-    lines = [line.strip() for line in str(text).splitlines() if line.strip()] or [type(cause).__name__]
-    # Hydra's "Error loading 'x.Y':" says why on its next line
-    message = f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
-    if where is None or message.startswith((f"{where}.", f"{where}:")):
-        return ConfigError(message)
-    return ConfigError(f"{where}: {message}")

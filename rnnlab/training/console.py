@@ -8,6 +8,9 @@ from __future__ import annotations
 import logging
 import warnings
 
+from rnnlab.record import tags
+from rnnlab.record.formatting import significant
+
 # Third-party messages that are not the user's concern, by the start of their text. Filtered only at the lab's
 # entry points (rnnlab.train's main), never globally for code that imports rnnlab.
 _NOISE_WARNINGS = (
@@ -24,7 +27,7 @@ _NOISE_LOGS = ("💡 Tip:",)  # Lightning's advertisement for its cloud logger
 _QUIET_LOGGERS = ("lightning.pytorch", "lightning.fabric", "lightning")
 _EMITTING_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
 # A sweep's `[HYDRA] Launching N jobs` and `#k : overrides` lines interleave with the lab's own progress lines, which
-# say the same per job (rnnlab.sweeps.progress); alembic (under Optuna's SQL storage) announces each of its plugins.
+# say the same per job (rnnlab.sweeps.sweep_progress); alembic (under Optuna's SQL storage) announces each of its plugins.
 _LAUNCH_LOGGERS = (
     "hydra._internal.core_plugins.basic_launcher",
     "hydra_plugins.hydra_joblib_launcher",
@@ -55,17 +58,12 @@ def quiet_third_party() -> None:
             logger.addFilter(_DropNoise())
 
 
-def significant(value: float | None, digits: int = 4) -> str:
-    """`value` with `digits` significant digits (0.01991 rather than 0.019911613315343857); `nan` for None."""
-    return "nan" if value is None else f"{value:.{digits}g}"
-
-
 def result_line(status: str, steps: int, final: dict, baseline: float | None, metrics_path) -> str:
     """The run's last line: status, steps, final validation loss and its ratio to the task's baseline."""
-    loss = final.get("val/loss")
+    loss = final.get(tags.VAL_LOSS)
     ratio = f" = {significant(loss / baseline, 3)} x baseline" if loss is not None and baseline else ""
-    accuracy = f", val/acc {significant(final['val/acc'])}" if final.get("val/acc") is not None else ""
+    accuracy = f", {tags.VAL_ACC} {significant(final[tags.VAL_ACC])}" if final.get(tags.VAL_ACC) is not None else ""
     return (
-        f"rnnlab: {status} after {steps} steps: val/loss {significant(loss)} (baseline {significant(baseline)})"
+        f"rnnlab: {status} after {steps} steps: {tags.VAL_LOSS} {significant(loss)} (baseline {significant(baseline)})"
         f"{ratio}{accuracy} -> {metrics_path}"
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from rnnlab.record import tags
+from rnnlab.record.overrides import override_keys, parse_overrides
 
 # The hyper-parameters every run shows, in this order; group choices (model, task) by their chosen name.
 MAIN = ("model", "task", "num_layers", "hidden_size", "nonlinearity", "init", "init_scale", "lr", "seq_len", "seed")
@@ -112,7 +113,7 @@ def trial_id(
     of the same hyper-parameters. Values too long for the column (many keys, Optuna's sampled floats) give way to
     the job's number in its sweep (`job 12 #3fa2`), whole and as distinct.
     """
-    values = dict(zip(override_keys(overrides), (o.split("=", 1)[-1] for o in overrides)))
+    values = parse_overrides(overrides)
     shown = [values[key] for key in varied if key in values]
     if sweep_dir is None:
         return Path(output_dir).name
@@ -155,16 +156,3 @@ def hparams_summaries(
         data.session_start_info.group_name = trial
         start.metadata.plugin_data.content = data.SerializeToString()
     return list(summaries)
-
-
-def override_keys(overrides: list[str]) -> list[str]:
-    """The keys of Hydra's `key=value` overrides, without the `+`/`~` prefixes."""
-    return [override.split("=", 1)[0].lstrip("+~") for override in overrides]
-
-
-def varied_keys(sweeper_params, overrides: list[str]) -> list[str]:
-    """What the study varies: the sweeper's `params` (an experiment's grid, Optuna's search space) when it has
-    them, else every key set on the command line (a job cannot tell `seed=0,1` from a fixed `seed=0`)."""
-    if sweeper_params:
-        return [key.lstrip("+~") for key in sweeper_params]
-    return override_keys(overrides)

@@ -37,12 +37,14 @@ class RNNModule(L.LightningModule):
         init: str = "torch",
         init_scale: float = 1.0,
         seed: int = 0,
+        init_input_scale: float | None = None,
+        init_bias_scale: float = 0.0,
     ) -> None:
         super().__init__()
         self.kind, self.readout = task.kind, task.readout
         self.baseline = float(task.baseline)
         self.rnn = rnn(input_size=task.input_size, batch_first=True)
-        initialise(self.rnn, init, init_scale, seed)
+        initialise(self.rnn, init, init_scale, seed, init_input_scale, init_bias_scale)
         self.head = nn.Linear(self.rnn.num_directions * self.rnn.hidden_size, task.output_size)
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         if self.kind == "classification":
@@ -101,7 +103,7 @@ class RNNModule(L.LightningModule):
         self.log(tags.TRAIN_LOSS, loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=target.size(0))
         if self.kind == "classification":
             self.train_acc(prediction, target)
-            self.log("train/acc", self.train_acc, on_step=True, on_epoch=False)
+            self.log(tags.TRAIN_ACC, self.train_acc, on_step=True, on_epoch=False)
         if not torch.isfinite(loss):
             # A diverged run is a result, not a crash: stop here, and skip this step's backward and update.
             self.diverged_at_step = self.global_step

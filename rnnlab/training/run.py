@@ -18,9 +18,10 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import TensorBoardLogger
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from rnnlab.diagnostics.base import first_and_last
+from rnnlab.record.overrides import override_keys, parse_overrides
 from rnnlab.record.run_record import (
     FINISHED,
     CorruptMetrics,
@@ -30,24 +31,18 @@ from rnnlab.record.run_record import (
     run_record,
     write_metrics,
 )
-from rnnlab.sweeps.progress import swept_keys
+from rnnlab.record.study import study_keys
 from rnnlab.tasks.base import SyntheticTask
 from rnnlab.training.build import build_module
 from rnnlab.training.checkpoint import AtomicCheckpointIO, StepCheckpoint, find_resume_point
-from rnnlab.training.checks import check_config, constructed
+from rnnlab.training.checks import check_config
 from rnnlab.training.console import result_line
-from rnnlab.training.hparams import (
-    curated_hparams,
-    final_metrics,
-    hparams_summaries,
-    trial_id,
-    varied_keys,
-    with_sweep,
-)
+from rnnlab.training.hparams import curated_hparams, final_metrics, hparams_summaries, trial_id, with_sweep
 from rnnlab.training.module import RNNModule, weights_finite
-from rnnlab.training.progress import StepProgressBar
+from rnnlab.training.progress_bar import StepProgressBar
+from rnnlab.training.refusals import constructed
 from rnnlab.training.resume import StepAligned
-from rnnlab.training.summary import RunSummary
+from rnnlab.training.run_summary import RunSummary
 from rnnlab.training.weights import save_final_weights
 
 
@@ -76,7 +71,7 @@ def train(cfg: DictConfig) -> float:
     started, summary, trainer = time.time(), RunSummary(), None
     timing = {"resumed_from_step": resume.step, "unreadable_checkpoints": resume.unreadable}
     try:
-        # In a sweep the sweep's own progress (rnnlab.sweeps.progress) replaces every job's bar.
+        # In a sweep the sweep's own progress (rnnlab.sweeps.sweep_progress) replaces every job's bar.
         show_bar = bool(cfg.trainer.get("enable_progress_bar", True)) and not _sweeping()
         if show_bar:
             callbacks.append(StepProgressBar())
@@ -125,24 +120,12 @@ def train(cfg: DictConfig) -> float:
     return objective(record["best"], cfg.optimized_metric)
 
 
-def _sweeper_params() -> dict | None:
-    if not HydraConfig.initialized():
-        return None
-    params = HydraConfig.get().sweeper.get("params")
-    return dict(params) if params else None
-
-
 def _varied_keys(overrides: list[str]) -> list[str]:
-    """What the study varies: in a sweep, the keys its multirun config sweeps (multirun.yaml, which Hydra writes in
-    the sweep directory; the progress lines name the same keys), else the sweeper's params or the command line."""
+    """What the study varies (rnnlab.record.study, which the progress lines and the report ask too): in a sweep,
+    its multirun.yaml's varied keys; for a single run, the keys set on its command line."""
     if _sweeping():
-        try:
-            keys = swept_keys(OmegaConf.load(Path(HydraConfig.get().sweep.dir) / "multirun.yaml"))
-        except Exception:  # missing or unreadable: a dashboard's names must not fail a finished run
-            keys = None
-        if keys:
-            return keys
-    return varied_keys(_sweeper_params(), overrides)
+        return study_keys(HydraConfig.get().sweep.dir, [parse_overrides(overrides)])
+    return override_keys(overrides)
 
 
 def _sweeping() -> bool:

@@ -13,8 +13,8 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from rnnlab.errors import require
-from rnnlab.training.checks import ConfigError, constructed
+from rnnlab.errors import ConfigError, require
+from rnnlab.training.refusals import constructed
 from rnnlab.vocabulary import weight_dtype
 
 # Bytes per parameter while training: weights, gradients and up to two optimizer moments, float32 (float64: twice).
@@ -28,13 +28,13 @@ def check_stand_ins(cfg: DictConfig) -> None:
     its arguments), the model on the meta device, the optimizer on the model's parameters.
     """
     task = constructed(instantiate, cfg.task, where="task")
-    check_memory(cfg, task.input_size)
     check_trainer(cfg)
     # The default device while it is built (any nn.Module: no memory, no initialisation); its warnings (dropout on
     # one layer...) are the run's to show, once, when it builds the real one.
     with torch.device("meta"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = constructed(lambda: instantiate(cfg.model)(input_size=task.input_size, batch_first=True), where="model")
+    check_memory(cfg, sum(parameter.numel() for parameter in model.parameters()))
     # the model's own parameters (shapes and all: Muon, for one, takes only matrices), still without memory
     optimizer = constructed(lambda: instantiate(cfg.optimizer)(list(model.parameters())), where="optimizer")
     if cfg.get("scheduler"):
@@ -46,21 +46,12 @@ def memory_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def rnn_parameters(cfg: DictConfig, input_size: int) -> int:
-    """nn.RNN's parameter count for the configured network (the task's head is negligible beside it)."""
-    directions, hidden = 2 if cfg.bidirectional else 1, cfg.hidden_size
-    total = 0
-    for layer in range(cfg.num_layers):
-        layer_input = input_size if layer == 0 else directions * hidden
-        total += directions * (hidden * (layer_input + hidden) + (2 * hidden if cfg.bias else 0))
-    return total
-
-
-def check_memory(cfg: DictConfig, input_size: int) -> None:
-    """The weights, gradients and optimizer state fit in this machine's memory (a larger network would be killed
-    by the kernel mid-run, or swap for hours)."""
+def check_memory(cfg: DictConfig, parameters: int) -> None:
+    """The weights, gradients and optimizer state of a network of `parameters` (counted on the meta-device model,
+    as built; the task's head is negligible beside it) fit in this machine's memory (a larger network would be
+    killed by the kernel mid-run, or swap for hours)."""
     dtype, _ = weight_dtype(cfg.trainer.get("precision", "32"))
-    needed = rnn_parameters(cfg, input_size) * BYTES_PER_PARAMETER * (2 if dtype == "float64" else 1)
+    needed = parameters * BYTES_PER_PARAMETER * (2 if dtype == "float64" else 1)
     require(
         needed <= memory_bytes(),
         "hidden_size",

@@ -18,15 +18,16 @@ CASES = [(name, variant) for name, cls in IMPLEMENTATIONS.items() for variant in
 def expected_difference(item: str, name: str, variant: str) -> bool:
     """Where the README's drop-in paragraph says an implementation differs from nn.RNN, and nowhere else."""
     concat_layout = name == "concat" or variant == "cell=concat"
-    composed = name in ("stacked", "bidirectional")
+    if item in surface.CONCAT_LAYOUT_ITEMS:
+        return concat_layout
     if item.startswith("write: "):
         return item.removeprefix("write: ") in surface.STRUCTURAL  # refused on all five, nn.RNN included
     if item.startswith("accepts: "):
         return name != "torch"  # computes where nn.RNN's own forward fails
-    if item in ("method: all_weights", "state_dict: keys", "state_dict: parameters as attributes by nn.RNN's names"):
+    if item in surface.CONCAT_LAYOUT_ITEMS:
         return concat_layout
-    if item in ("state_dict: named_parameters", "state_dict: parametrize by nn.RNN's name"):
-        return concat_layout or composed
+    if item in surface.BEYOND_NN_RNN_ITEMS:
+        return name != "torch"  # computes where nn.RNN's own kernel fails
     return False
 
 

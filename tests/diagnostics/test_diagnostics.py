@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import glob
 import io
 import math
@@ -32,14 +33,18 @@ from rnnlab.diagnostics.observed import ObservedModule, ObservedRNN
 from rnnlab.models import TorchRNN
 from rnnlab.models.init import initialise
 from rnnlab.record import tags
+from rnnlab.tasks import TASKS
 from rnnlab.tasks.adding import AddingTask
+from rnnlab.tasks.base import scored_steps
 from rnnlab.training.build import build_module
 from tests.helpers import compose_run
 
 
 class ContractModule(L.LightningModule):
     """The smallest LightningModule with the contract the diagnostics read (rnnlab/training/module.py provides the real one):
-    `rnn`, `head`, `rnn_output(batch)` (B, T, D*H) and `loss_from_rnn_output(output, batch)`."""
+    `rnn`, `head`, `readout`, `rnn_output(batch)` (B, T, D*H) and `loss_from_rnn_output(output, batch)`."""
+
+    readout = "last"
 
     def __init__(
         self,
@@ -266,12 +271,86 @@ def test_probe_gradient_is_the_total_derivative_through_time_and_layers(t):
 def test_through_time_norms_on_a_known_gradient():
     grad = torch.zeros(2, 5, 3)
     grad[:, 0] = 3.0  # each of 2 x 3 entries: norm sqrt(54)
-    grad[0, 4, 0], grad[1, 2, 0] = 2.0, 1.0  # each sequence's own last step
-    norms = through_time_norms(grad, torch.tensor([5, 3]), count=3)
-    assert set(norms) == {"t0", "t2", "t4", "first_over_last", "log10_first_over_last"}
+    grad[0, 4, 0], grad[1, 2, 0] = 2.0, 1.0  # each sequence's own last scored step
+    scored = torch.tensor([[False] * 4 + [True], [False, False, True, False, False]])
+    norms = through_time_norms(grad, scored, count=3)
+    assert set(norms) == {
+        "t0", "t2", "t4", "log10_t0", "log10_t2", "log10_t4", "first_over_last", "log10_first_over_last",
+        "log10_first_over_last_bound", "log10_rate",
+    }  # fmt: skip
     assert norms["t0"] == pytest.approx(math.sqrt(54)) and norms["t2"] == 1.0 and norms["t4"] == 2.0
+    assert norms["log10_t0"] == pytest.approx(math.log10(math.sqrt(54)))
     assert norms["first_over_last"] == pytest.approx(math.sqrt(54) / math.sqrt(5))
     assert norms["log10_first_over_last"] == pytest.approx(math.log10(math.sqrt(54 / 5)))
+    assert norms["log10_first_over_last_bound"] == 0
+    assert norms["log10_rate"] == pytest.approx(math.log10(math.sqrt(54 / 5)) / 3)  # last steps 4 and 2
+
+
+def test_norms_far_below_float32_are_numbers_and_beyond_float64_are_bounds():
+    grad = torch.zeros(1, 4, 2, dtype=torch.float64)
+    grad[0, 0, 0], grad[0, 3, 0] = 1e-200, 1.0  # its square (1e-400) underflows; the norm must not
+    norms = through_time_norms(grad, None, count=4)
+    assert norms["log10_first_over_last"] == pytest.approx(-200) and norms["log10_first_over_last_bound"] == 0
+    assert norms["log10_t0"] == pytest.approx(-200) and norms["log10_rate"] == pytest.approx(-200 / 3)
+    grad[0, 0, 0] = 0.0  # underflowed even in float64: the ratio is at most the floor's
+    norms = through_time_norms(grad, None, count=4)
+    assert norms["log10_first_over_last_bound"] == -1
+    assert norms["log10_first_over_last"] == pytest.approx(math.log10(torch.finfo(torch.float64).tiny))
+    grad[0, 0, 0], grad[0, 3, 0] = 1.0, 0.0  # the last step's norm beyond range: a lower bound
+    assert through_time_norms(grad, None, count=4)["log10_first_over_last_bound"] == 1
+    grad[0, 0, 0] = 0.0  # both beyond range: nothing is known
+    assert math.isnan(through_time_norms(grad, None, count=4)["log10_first_over_last"])
+
+
+def test_adding_gradient_vanishing_past_float32_is_measured_in_float64():
+    """A float32 model whose gradient falls below float32's range (1e-38) over 60 steps: the float64 probe gives
+    the number, equal to the one a float64 copy of the model gives, not the float32 floor (-37.9 to -45)."""
+    module = ContractModule(hidden_size=16, init="normal", init_scale=0.02)  # float32 weights
+    (batch,) = adding_batches(seq_len=60, batch_size=8, count=1)
+    ratio = through_time_norms(probe(module, batch).grads[0])["log10_first_over_last"]
+    assert ratio < -60
+    float32 = through_time_norms(probe(module, batch, dtype=torch.float32).grads[0])
+    assert float32["log10_first_over_last_bound"] == -1  # float32 itself could only bound it
+    reference = copy.deepcopy(module).double()
+    expected = through_time_norms(probe(reference, adding_batches(60, 8, 1, dtype=torch.float64)[0]).grads[0])
+    assert ratio == pytest.approx(expected["log10_first_over_last"], abs=1e-3)
+
+
+def test_lookahead_ratio_is_taken_to_the_last_scored_step(tmp_path):
+    """lookahead (offset 2) scores no loss at the last 2 steps: dL/dh there is exactly 0, and a ratio taken to
+    step T-1 would read +300 ("exploding"); taken to the last scored step it is the network's, and equals the
+    ratio computed by hand from the probe's gradient at step T-3."""
+    cfg = compose_run(tmp_path, ["task=lookahead", "seq_len=12", "hidden_size=8"])
+    task, module = build_module(cfg)
+    batch = task.batch("train", 0)
+    grad = probe(module, batch).grads[0]
+    assert grad[:, -2:].abs().max() == 0  # the unscored tail
+    scored = scored_steps(module.readout, batch, 12)
+    norms = through_time_norms(grad, scored)
+    expected = math.log10(grad[:, 0].norm().item()) - math.log10(grad[:, 9].norm().item())
+    assert norms["log10_first_over_last"] == pytest.approx(expected) and norms["log10_first_over_last_bound"] == 0
+    assert abs(norms["log10_first_over_last"]) < 5
+    assert through_time_norms(grad, None)["log10_first_over_last_bound"] == 1  # to step T-1: only a bound
+
+
+@pytest.mark.parametrize("task_name", sorted(TASKS))
+@pytest.mark.parametrize("variable_length", [False, True])
+def test_scored_steps_are_exactly_where_the_loss_reads_the_output(tmp_path, task_name, variable_length):
+    """For every task: the declared scored steps are those where dL/d(output_t) is non-zero, so the indicator's
+    last step is the last step that carries loss."""
+    if variable_length and not TASKS[task_name].supports_variable_length:
+        pytest.skip("fixed-length task")
+    overrides = [f"task={task_name}", "seq_len=16", "hidden_size=8"]
+    cfg = compose_run(tmp_path, overrides + (["task.variable_length=true"] if variable_length else []))
+    task, module = build_module(cfg)
+    batch = task.batch("train", 0)
+    output = module.rnn_output(batch).detach().requires_grad_()
+    (direct,) = torch.autograd.grad(module.loss_from_rnn_output(output, batch), output)
+    carries = direct.abs().amax(dim=2) > 0
+    assert torch.equal(scored_steps(module.readout, batch, batch["x"].size(1)), carries)
+    assert carries.any(dim=1).all()
+    norms = through_time_norms(probe(module, batch).grads[0], carries)
+    assert norms["log10_first_over_last_bound"] == 0 and math.isfinite(norms["log10_first_over_last"])
 
 
 def first_over_last(nonlinearity, init, init_scale, seq_len=50):

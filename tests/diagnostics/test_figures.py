@@ -37,6 +37,9 @@ def test_the_init_profile_is_relative_to_the_last_step_on_one_fixed_range():
     np.testing.assert_allclose(first.get_ydata(), [-20, -10, 0])
     assert math.isnan(second.get_ydata()[0]) and list(second.get_ydata()[1:]) == [0, 0]
     assert [line.get_label() for line in (first, second)] == ["layer 0", "layer 1"]
+    # float64's -122 decades (a long tanh sequence) runs along the bottom edge, not off the chart
+    (deep,) = grad_init_profile_figure([[1e-122, 1e-61, 1.0]]).axes[0].get_lines()[1:]
+    np.testing.assert_allclose(deep.get_ydata(), [-INIT_DECADES, -INIT_DECADES, 0])
 
 
 def test_the_eigenvalue_figure_draws_each_matrix_and_the_unit_circle():

@@ -5,7 +5,14 @@ import json
 import pytest
 
 from rnnlab.record.atomic import readable_mode
-from rnnlab.record.run_record import CorruptMetrics, read_metrics, remove_metrics_leftovers, write_metrics
+from rnnlab.record.run_record import (
+    CorruptMetrics,
+    RunRecord,
+    read_metrics,
+    read_record,
+    remove_metrics_leftovers,
+    write_metrics,
+)
 
 RECORD = {
     "status": "completed",
@@ -50,3 +57,41 @@ def test_leftovers_of_killed_writes_are_removed(tmp_path):
         (tmp_path / name).write_text("{")
     remove_metrics_leftovers(tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+FULL = {
+    "status": "diverged",
+    "overrides": ["init_scale=10", "+task.num_marked=3"],
+    "choices": {"model": "torch", "task": "adding"},
+    "steps": 12,
+    "diverged_at_step": 11,
+    "baseline": 0.25,
+    "final": {"val/loss": 0.05, "train/loss": None},
+    "best": {"val/loss": 0.04},
+    "config": {"lr": 0.1},
+    "timing": {"wall_time_s": 1.5, "resumed_from_step": None},
+}
+
+
+def test_the_typed_record_is_metrics_json_and_back(tmp_path):
+    record = RunRecord.from_json(FULL)
+    assert record.to_json() == FULL and list(record.to_json()) == list(FULL)  # same keys, same order
+    assert (record.status, record.steps, record.diverged_at_step, record.error) == ("diverged", 12, 11, None)
+    assert record.final_over_baseline == pytest.approx(0.2) and record.wall_time_s == 1.5 and record.finished
+    assert record.objective("val/loss") == 0.04 and record.objective("val/acc") == float("inf")
+    write_metrics(tmp_path, record)
+    assert read_record(tmp_path) == record and read_metrics(tmp_path) == FULL
+    failed = RunRecord.from_json({**RECORD, "status": "failed", "error": "ValueError: boom"})
+    assert (failed.error, failed.finished, failed.final_over_baseline, failed.baseline) == (
+        "ValueError: boom",
+        False,
+        None,
+        None,
+    )
+    assert read_record(tmp_path / "not_yet") is None
+
+
+def test_a_record_of_no_known_status_is_not_written(tmp_path):
+    with pytest.raises(ValueError, match="status must be one of completed, diverged, failed, got 'done'"):
+        write_metrics(tmp_path, {**RECORD, "status": "done"})
+    assert list(tmp_path.iterdir()) == []

@@ -7,7 +7,9 @@ import os
 
 from omegaconf import OmegaConf
 
-from rnnlab.sweeps.progress import SweepProgress, count_line, duration, expected_jobs, job_line, swept_keys, table
+from rnnlab.record.formatting import duration
+from rnnlab.record.study import expected_jobs, varied_keys
+from rnnlab.sweeps.sweep_progress import SweepProgress, count_line, job_line, table
 
 
 def sweep_config(sweep_dir, task=(), params=None, **sweeper):
@@ -48,8 +50,15 @@ def test_expected_jobs_is_the_product_of_the_swept_values(tmp_path):
     assert expected_jobs(sweep_config(tmp_path, ["init_scale=2"], {"init_scale": "0.5,1.0,1.5"})) == 1
     assert expected_jobs(sweep_config(tmp_path, ["seed=range(0,5)"])) == 5
     assert expected_jobs(sweep_config(tmp_path, [], {"lr": "interval(0.1,1)"}, n_trials=20)) == 20  # Optuna
-    assert swept_keys(sweep_config(tmp_path, ["seed=0,1", "+x=2", "lr=0.1,0.2"], {"init_scale": "1"})) == ["seed", "lr"]
-    assert swept_keys(sweep_config(tmp_path, [], {"lr": "interval(0.1,1)"}, n_trials=20)) is None
+    assert varied_keys(sweep_config(tmp_path, ["seed=0,1", "+x=2", "lr=0.1,0.2"], {"init_scale": "1"})) == [
+        "seed",
+        "lr",
+    ]
+    # Optuna's search space is what it varies
+    assert varied_keys(sweep_config(tmp_path, [], {"+lr": "interval(0.1,1)", "seed": "0,1"}, n_trials=20)) == [
+        "lr",
+        "seed",
+    ]
 
 
 def test_count_line_says_done_statuses_and_the_time_left():
@@ -96,7 +105,7 @@ def test_poll_prints_each_job_once_as_it_finishes(tmp_path, capsys):
 
 
 def test_job_line_without_a_total_or_a_loss():
-    from rnnlab.sweeps.progress import Finished
+    from rnnlab.sweeps.sweep_progress import Finished
 
     job = Finished(name="lr=1", status="failed", final_over_baseline=None, wall_time_s=None, error="boom")
     assert job_line(job, 2, None) == "[2/?] lr=1: failed (boom)"

@@ -12,8 +12,8 @@ from torch.utils.tensorboard import SummaryWriter
 
 from rnnlab.record.jobs import find_jobs
 from rnnlab.record.run_record import write_metrics
-from rnnlab.sweeps.report import main, write_report
-from rnnlab.sweeps.summary import summary_lines
+from rnnlab.sweeps.job_statuses import summary_lines
+from rnnlab.sweeps.report_files import main, write_report
 from rnnlab.sweeps.table import GRAD_RATIO_TAG, grad_through_time, read_scalars
 
 
@@ -82,7 +82,7 @@ def test_the_table_holds_every_job_with_its_numbers(sweep_dir, tmp_path):
     markdown = written["markdown"].read_text()
     assert "5 jobs: 1 diverged, 1 failed, 1 incomplete, 2 completed" not in markdown  # sorted by status name
     assert "5 jobs: 2 completed, 1 diverged, 1 failed, 1 incomplete." in markdown
-    assert "| 0.1 | tanh | completed | 10 | 0.4 | 0.3 | 0.5 | 0.8 |" in markdown
+    assert "| 0.1 | tanh | completed | 10 | 0.4 | 0.3 | 0.5 | 0.8 | 0.6 |" in markdown
     for name in ("final_loss", "grad_through_time", "learning_curves"):
         assert written[name].read_bytes()[:4] == b"\x89PNG"
 
@@ -92,8 +92,8 @@ def test_gradients_through_time_are_read_from_the_events(sweep_dir):
     scalars = read_scalars(job.dir)
     first, last = grad_through_time(scalars, "first"), grad_through_time(scalars, "last")
     assert list(first.index) == [0, 4, 9]
-    assert first.tolist() == pytest.approx([0.5**9, 0.5**5, 1.0])
-    assert last.tolist() == pytest.approx([1.0, 1.0, 1.0])
+    assert first.tolist() == pytest.approx([9 * math.log10(0.5), 5 * math.log10(0.5), 0.0], abs=1e-6)  # log10
+    assert last.tolist() == pytest.approx([0.0, 0.0, 0.0], abs=1e-6)
 
 
 def test_without_diagnostics_the_report_has_no_gradient_plot(tmp_path):
@@ -140,14 +140,14 @@ def test_a_corrupt_metrics_json_is_a_corrupt_job_in_the_table_the_report_and_the
 def test_a_summary_that_cannot_be_made_fails_the_sweep_in_one_line(sweep_dir, monkeypatch, capsys):
     from omegaconf import OmegaConf
 
-    from rnnlab.sweeps import summary
+    from rnnlab.sweeps import job_statuses
 
     def broken(_):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(summary, "find_jobs", broken)
+    monkeypatch.setattr(job_statuses, "find_jobs", broken)
     with pytest.raises(SystemExit) as exit_:
-        summary.SweepSummary().on_multirun_end(OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep_dir)}}}))
+        job_statuses.SweepSummary().on_multirun_end(OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep_dir)}}}))
     assert exit_.value.code == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no summary could be made (PermissionError" in err[0]
@@ -156,7 +156,7 @@ def test_a_summary_that_cannot_be_made_fails_the_sweep_in_one_line(sweep_dir, mo
 def test_the_summary_of_a_sweep_with_a_corrupt_job_exits_1(sweep_dir, capsys):
     from omegaconf import OmegaConf
 
-    from rnnlab.sweeps.summary import SweepSummary
+    from rnnlab.sweeps.job_statuses import SweepSummary
 
     for job_dir in sweep_dir.iterdir():  # every job finished, one of them with a corrupt record
         if not (job_dir / "metrics.json").exists() or "relu" in job_dir.name:
@@ -164,3 +164,77 @@ def test_the_summary_of_a_sweep_with_a_corrupt_job_exits_1(sweep_dir, capsys):
     with pytest.raises(SystemExit) as exit_:
         SweepSummary().on_multirun_end(OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep_dir)}}}))
     assert exit_.value.code == 1 and "2 corrupt" in capsys.readouterr().err
+
+
+# ---- seeds and spread, bounds, comparisons, reproducible files ----------------------------------------------------
+
+
+def seeded_sweep(root, name="sweep", shift=0.0, bound_seed=None):
+    """init_scale {0.5, 1.0} x nonlinearity {tanh, relu} x seed {0, 1, 2}: final = 0.1 * (1 + seed) + shift; the
+    first layer's ratio -100 - seed, a float64 bound (-1) for `bound_seed`."""
+    sweep = root / name
+    for scale in ("0.5", "1.0"):
+        for nonlinearity in ("relu", "tanh"):
+            for seed in range(3):
+                overrides = [f"init_scale={scale}", f"nonlinearity={nonlinearity}", f"seed={seed}"]
+                job = make_job(sweep, overrides, metrics("completed", 0.1 * (1 + seed) + shift, 0.05))
+                writer = SummaryWriter(str(job))
+                writer.add_scalar(GRAD_RATIO_TAG, -100.0 - seed, 0)
+                writer.add_scalar(GRAD_RATIO_TAG.replace("log10_first_over_last", "log10_first_over_last_bound"),
+                                  -1.0 if seed == bound_seed else 0.0, 0)  # fmt: skip
+                for t in (0, 9):
+                    writer.add_scalar(f"grad_h/layer0/log10_t{t}", (-100.0 - seed) * (9 - t) / 9, 0)
+                writer.close()
+    return sweep
+
+
+def test_a_seed_axis_is_reported_per_group_with_mean_and_spread(tmp_path):
+    written = write_report(seeded_sweep(tmp_path, bound_seed=2), tmp_path / "out")
+    markdown = written["markdown"].read_text()
+    # groups: the varied keys but seed; final 0.1, 0.2, 0.3 over baseline 0.5: 0.2, 0.4, 0.6
+    assert "| init_scale | nonlinearity | seeds | completed | final_over_baseline |" in markdown
+    assert (
+        "| 0.5 | relu | 3 | 3 | 0.4 ± 0.2 (0.2 – 0.6) | 0.1 ± 0 (0.1 – 0.1) | < −101 ± 1 (< −102 – −100) |" in markdown
+    )
+    # seed 2's ratio was a bound: the group's mean and min are bounds, the job's cell too, never a bare value
+    assert "< −101 ± 1 (< −102 – −100)" in markdown
+    assert "| 0.5 | relu | 2 | completed |" in markdown and "| < -102 |" in markdown
+
+
+def test_sweeps_are_compared_side_by_side_labelled_by_sweep(tmp_path, capsys):
+    a, b = seeded_sweep(tmp_path, "before"), seeded_sweep(tmp_path, "after", shift=1.0)
+    assert main([str(a), str(b)]) == 2
+    assert "--out is required when comparing several sweeps" in capsys.readouterr().err
+    assert main([str(a), str(b), "--out", str(tmp_path / "cmp")]) == 0
+    table = pd.read_csv(tmp_path / "cmp" / "jobs.csv")
+    assert list(table.columns[:5]) == ["job", "sweep", "init_scale", "nonlinearity", "seed"]
+    assert len(table) == 24 and set(table["sweep"]) == {"before", "after"}
+    markdown = (tmp_path / "cmp" / "report.md").read_text()
+    assert "| before | 0.5 | relu | 3 | 3 | 0.4 ± 0.2 (0.2 – 0.6) |" in markdown
+    assert "| after | 0.5 | relu | 3 | 3 | 2.4 ± 0.2 (2.2 – 2.6) |" in markdown
+
+
+def test_re_reporting_the_same_jobs_rewrites_the_same_bytes_and_no_timing(tmp_path):
+    sweep = seeded_sweep(tmp_path)
+    first = {k: p.read_bytes() for k, p in write_report(sweep, tmp_path / "one").items()}
+    for job in find_jobs(sweep):  # only the wall time changes
+        record = dict(job.metrics, timing={"wall_time_s": 99.0, "resumed_from_step": None})
+        write_metrics(job.dir, record)
+    second = {k: p.read_bytes() for k, p in write_report(sweep, tmp_path / "one").items()}
+    assert first == second and set(first) >= {"csv", "markdown", "final_loss", "grad_through_time"}
+    assert b"wall_time" not in first["csv"] and "99.0" in (tmp_path / "one" / "timings.csv").read_text()
+    assert not list((tmp_path / "one").glob(".*.tmp"))  # written beside, renamed: nothing left over
+
+
+def test_labels_are_whole_and_categorical_studies_get_categorical_axes(tmp_path):
+    from rnnlab.sweeps.plots import axis_and_panels, label
+
+    text = label(["bidirectional", "num_layers", "model"], (False, 2, "bidirectional"))
+    assert text.replace("\n", " ") == "bidirectional=False, num_layers=2, model=bidirectional"
+    assert all(len(line) <= 28 for line in text.splitlines())
+    sweep = tmp_path / "cat"
+    for model in ("torch", "concat"):
+        for seed in range(2):
+            make_job(sweep, [f"model={model}", f"seed={seed}"], metrics("completed", 0.2, 0.1))
+    table, _ = __import__("rnnlab.sweeps.table", fromlist=["sweep_table"]).sweep_table(sweep)
+    assert axis_and_panels(table) == (None, ["model"])  # no numeric key but seed: categorical

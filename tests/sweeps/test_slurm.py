@@ -1,12 +1,16 @@
 """hydra/launcher=slurm on a real Slurm (scripts/local-slurm start): sweeps, refusals, requeues, an Optuna search.
 
-Each sweep's results are compared with the same sweep on Hydra's basic launcher. Without a reachable Slurm the
-`slurm` tests are skipped with the reason, or fail when $RNNLAB_REQUIRE_SLURM is set (.ci/run sets it once it has
-started the local cluster, so a broken cluster cannot pass as a skip).
+Each sweep's results are compared with the same sweep on Hydra's basic launcher. The tests own their cluster: they
+run only against the Slurm scripts/local-slurm starts (ClusterName rnnlab-local) or one named in
+$RNNLAB_SLURM_CLUSTER, and look only at their own jobs (their user, their sweep directory in the job's command).
+Without such a Slurm the `slurm` tests are skipped with the reason, or fail when $RNNLAB_REQUIRE_SLURM is set
+(.ci/run sets it once it has started the local cluster, so a broken cluster cannot pass as a skip); where .ci/run
+says it skips them, it sets $RNNLAB_SLURM_SKIP and they are skipped with its reason.
 """
 
 from __future__ import annotations
 
+import getpass
 import os
 import re
 import shutil
@@ -57,23 +61,60 @@ def results(sweep_dir: Path) -> dict[str, dict]:
     return {job.name: {k: job.metrics.get(k) for k in RESULT_KEYS} for job in find_jobs(sweep_dir) if job.metrics}
 
 
-def squeue(*fields: str) -> list[list[str]]:
-    out = subprocess.run(["squeue", "-h", "-r", "-o", "|".join(fields)], capture_output=True, text=True, check=True)
-    return [line.split("|") for line in out.stdout.splitlines()]
+LOCAL_CLUSTER = "rnnlab-local"  # scripts/local-slurm's ClusterName
+
+
+def squeue(mine: Path, *fields: str) -> list[list[str]]:
+    """`fields` of this user's jobs whose command (submitit's script) lies under `mine`: the test's own jobs, never
+    another user's or another test's on a shared cluster."""
+    out = subprocess.run(
+        ["squeue", "-h", "-r", "-u", getpass.getuser(), "-o", "|".join([*fields, "%o"])],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = [line.split("|") for line in out.stdout.splitlines()]
+    return [row[:-1] for row in rows if row[-1].startswith(str(mine))]
+
+
+def cluster_name() -> str | None:
+    """The ClusterName of the Slurm that answers, or None."""
+    done = subprocess.run(["scontrol", "show", "config"], capture_output=True, text=True)
+    match = re.search(r"^ClusterName\s*=\s*(\S+)", done.stdout, re.MULTILINE)
+    return match.group(1) if done.returncode == 0 and match else None
+
+
+def cluster_refusal() -> str | None:
+    """Why the slurm tests must not run here, or None: .ci/run's reason, no Slurm, or a Slurm not theirs."""
+    if os.environ.get("RNNLAB_SLURM_SKIP"):
+        return f".ci/run: {os.environ['RNNLAB_SLURM_SKIP']}"
+    if shutil.which("sbatch") is None:
+        return "no sbatch on PATH (run scripts/local-slurm start, as root)"
+    done = subprocess.run(["squeue", "-h"], capture_output=True, text=True)
+    if done.returncode != 0:
+        return f"Slurm does not answer: {done.stderr.strip()} (scripts/local-slurm start)"
+    wanted, name = os.environ.get("RNNLAB_SLURM_CLUSTER", LOCAL_CLUSTER), cluster_name()
+    if name != wanted:
+        return (
+            f"the Slurm that answers is cluster {name!r}, not {wanted!r} (scripts/local-slurm's); "
+            "set RNNLAB_SLURM_CLUSTER to its name to test against it"
+        )
+    return None
 
 
 class ReleaseRequeued(threading.Thread):
     """Start requeued jobs now: Slurm holds a requeued batch job two minutes (Reason=BeginTime) before it may run
     again, which the tests need not wait for. Nothing else about the requeue changes."""
 
-    def __init__(self) -> None:
+    def __init__(self, mine: Path) -> None:
         super().__init__(daemon=True)
+        self.mine = mine
         self.stopped = threading.Event()
         self.released: set[str] = set()
 
     def run(self) -> None:
         while not self.stopped.wait(1.0):
-            for job_id, reason in squeue("%i", "%r"):
+            for job_id, reason in squeue(self.mine, "%i", "%r"):
                 if reason == "BeginTime":
                     subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now"], capture_output=True)
                     self.released.add(job_id)
@@ -89,16 +130,10 @@ class ReleaseRequeued(threading.Thread):
 
 @pytest.fixture(scope="module")
 def cluster():
-    """A Slurm that answers (squeue), or a skip saying why (a failure where $RNNLAB_REQUIRE_SLURM is set)."""
-    reason = None
-    if shutil.which("sbatch") is None:
-        reason = "no sbatch on PATH (run scripts/local-slurm start, as root)"
-    else:
-        done = subprocess.run(["squeue", "-h"], capture_output=True, text=True)
-        if done.returncode != 0:
-            reason = f"Slurm does not answer: {done.stderr.strip()} (scripts/local-slurm start)"
+    """The tests' own Slurm, or a skip saying why (a failure where $RNNLAB_REQUIRE_SLURM is set)."""
+    reason = cluster_refusal()
     if reason:
-        if os.environ.get("RNNLAB_REQUIRE_SLURM"):
+        if os.environ.get("RNNLAB_REQUIRE_SLURM") and not os.environ.get("RNNLAB_SLURM_SKIP"):
             pytest.fail(f"RNNLAB_REQUIRE_SLURM is set but {reason}")
         pytest.skip(reason)
 
@@ -177,7 +212,7 @@ def test_a_refused_submission_is_one_line_naming_the_key(cluster, tmp_path, over
 def _interrupted(tmp_path: Path, interrupt, max_steps: int, step_sleep: float, *args: str):
     """The job run on Slurm and interrupted by `interrupt(job_id)` once its first checkpoint exists; and the same
     job on the basic launcher. Steps are slowed so the job is mid-run when interrupted."""
-    with ReleaseRequeued() as releaser:
+    with ReleaseRequeued(tmp_path) as releaser:
         running = sweep(
             tmp_path / "slurm",
             "seed=0",
@@ -190,7 +225,7 @@ def _interrupted(tmp_path: Path, interrupt, max_steps: int, step_sleep: float, *
         deadline = time.time() + 180
         while not list((tmp_path / "slurm").glob("*/checkpoints/last.ckpt")) and time.time() < deadline:
             time.sleep(0.5)
-        (job_id,) = [job_id for (job_id,) in squeue("%i")]
+        (job_id,) = [job_id for (job_id,) in squeue(tmp_path, "%i")]
         interrupt(job_id)
         stdout, stderr = running.communicate(timeout=400)
     basic = sweep(tmp_path / "basic", "seed=0", f"max_steps={max_steps}")
@@ -316,3 +351,97 @@ def test_a_refusal_names_the_key_that_decides_it():
         refusal_message("sbatch: error: Batch job submission failed: Something new", params)
         == "Slurm refused the jobs: Batch job submission failed: Something new (see the hydra.launcher.* keys)"
     )
+
+
+def fake_slurm(bin_dir: Path, monkeypatch, squeue_out: str, cluster: str = LOCAL_CLUSTER) -> Path:
+    """squeue, scancel and scontrol stand-ins on PATH: squeue prints `squeue_out`, scancel logs its arguments."""
+    bin_dir.mkdir()
+    calls = bin_dir / "calls"
+    scripts = {
+        "squeue": f"cat <<'OUT'\n{squeue_out}\nOUT",
+        "scancel": f'echo "scancel $*" >> {calls}',
+        "scontrol": f"echo 'ClusterName             = {cluster}'",
+        "sbatch": "exit 0",
+    }
+    for name, body in scripts.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return calls
+
+
+def test_only_the_tests_own_jobs_are_counted(tmp_path, monkeypatch):
+    """Another user's job, another test's job and ours: squeue() sees ours alone (the issue's `too many values`)."""
+    mine = tmp_path / "sweep"
+    user = getpass.getuser()
+    fake_slurm(
+        tmp_path / "bin",
+        monkeypatch,
+        f"7|BeginTime|{mine}/.submitit/7/7_submission.sh\n8|None|/elsewhere/.submitit/8/8_submission.sh\n"
+        f"9|None|{tmp_path}/other/.submitit/9_submission.sh",
+    )
+    assert squeue(mine, "%i", "%r") == [["7", "BeginTime"]]
+    assert user  # squeue is asked with -u: the fake ignores it, a real one filters by user as well
+
+
+@pytest.mark.parametrize(
+    "env, cluster, expected",
+    [
+        ({"RNNLAB_SLURM_SKIP": "scripts/local-slurm start failed: dpkg lock"}, LOCAL_CLUSTER, ".ci/run: scripts/"),
+        ({}, "somebody-elses", "the Slurm that answers is cluster 'somebody-elses', not 'rnnlab-local'"),
+        ({"RNNLAB_SLURM_CLUSTER": "somebody-elses"}, "somebody-elses", None),
+        ({}, LOCAL_CLUSTER, None),
+    ],
+)
+def test_the_tests_run_only_on_their_own_cluster_and_skip_when_ci_says_so(
+    tmp_path, monkeypatch, env, cluster, expected
+):
+    fake_slurm(tmp_path / "bin", monkeypatch, "", cluster)
+    for key in ("RNNLAB_SLURM_SKIP", "RNNLAB_SLURM_CLUSTER"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    reason = cluster_refusal()
+    assert reason == expected if expected is None else reason.startswith(expected), reason
+
+
+class _FakeJob:
+    def __init__(self, job_id: str, folder: Path) -> None:
+        self.job_id = job_id
+        self.paths = type("Paths", (), {"result_pickle": folder / f"{job_id}_result.pkl"})()
+
+
+@pytest.mark.parametrize("reason", ["PartitionConfig", "PartitionTimeLimit", "QOSMaxCpuPerJobLimit"])
+def test_a_job_that_can_never_start_is_one_line_within_seconds_and_cancelled(tmp_path, monkeypatch, capsys, reason):
+    from rnnlab.sweeps.slurm_launcher import SlurmLauncher
+
+    calls = fake_slurm(tmp_path / "bin", monkeypatch, f"41_0|PENDING|{reason}\n41_1|PENDING|Priority")
+    launcher = SlurmLauncher.__new__(SlurmLauncher)
+    launcher.params = {"partition": None, "cpus_per_task": 64, "mem_gb": 2, "timeout_min": 60}
+    started = time.monotonic()
+    with pytest.raises(SystemExit) as exited:
+        list(launcher._as_ended_or_exit([_FakeJob("41_0", tmp_path), _FakeJob("41_1", tmp_path)]))
+    assert exited.value.code == 2 and time.monotonic() - started < 5
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"rnnlab: Slurm cannot start job 41_0: pending with reason {reason}")
+    assert "hydra.launcher.cpus_per_task=64" in err
+    assert calls.read_text() == "scancel 41\n"
+
+
+def test_a_job_waiting_for_resources_is_waited_for(tmp_path, monkeypatch):
+    """Priority, Resources, BeginTime...: a wait that ends; the launcher polls on (here: until the result shows)."""
+    from rnnlab.sweeps import slurm_launcher
+
+    fake_slurm(tmp_path / "bin", monkeypatch, "5_0|PENDING|Resources")
+    job = _FakeJob("5_0", tmp_path)
+    monkeypatch.setattr(slurm_launcher, "POLL_SECONDS", 0.01)
+    polls = iter(range(3))
+    real_states = slurm_launcher._job_states
+
+    def states(ids):
+        if next(polls, None) is None:
+            job.paths.result_pickle.write_bytes(b"")
+        return real_states(ids)
+
+    monkeypatch.setattr(slurm_launcher, "_job_states", states)
+    assert [j.job_id for j in slurm_launcher._as_ended([job])] == ["5_0"]

@@ -227,7 +227,7 @@ def test_copy_memory_baseline_is_the_memoryless_predictor(case):
 
 def test_baselines_have_their_closed_forms():
     assert AddingTask().baseline == pytest.approx(2 / 12)
-    assert CopyMemoryTask(seq_len=100).baseline == pytest.approx(10 * math.log(8) / 120)
+    assert CopyMemoryTask(seq_len=100, copy_len=10).baseline == pytest.approx(10 * math.log(8) / 120)
     assert XorTask().baseline == pytest.approx(math.log(2))
     assert SineTask(amplitude=2.0, noise_std=0.5).baseline == pytest.approx(2.0 + 0.25)
     assert LookaheadTask(num_symbols=5).baseline == pytest.approx(math.log(5))

@@ -8,8 +8,9 @@ import warnings
 import lightning as L
 import torch
 
-from rnnlab.training.console import quiet_third_party, result_line, significant
-from rnnlab.training.progress import StepProgressBar
+from rnnlab.record.formatting import significant
+from rnnlab.training.console import quiet_third_party, result_line
+from rnnlab.training.progress_bar import StepProgressBar
 
 
 def test_significant_and_the_result_line():

@@ -16,7 +16,6 @@ from rnnlab.training.hparams import (
     hparams_summaries,
     sweep_mark,
     trial_id,
-    varied_keys,
     with_sweep,
 )
 from tests.helpers import compose_run
@@ -112,15 +111,6 @@ def test_a_sweep_jobs_hparams_name_its_sweep_in_a_column_ranked_with_the_varied_
     assert varied == ["init_scale", "sweep"]
 
 
-def test_the_varied_keys_are_the_sweepers_params_else_the_command_lines():
-    overrides = ["max_steps=100", "init_scale=0.5", "nonlinearity=tanh", "+task.num_marked=3"]
-    assert varied_keys({"init_scale": "0.5,1.5", "nonlinearity": "tanh,relu"}, overrides) == [
-        "init_scale",
-        "nonlinearity",
-    ]
-    assert varied_keys(None, overrides) == ["max_steps", "init_scale", "nonlinearity", "task.num_marked"]
-
-
 def test_a_sweep_job_reads_what_varies_from_the_sweeps_multirun_yaml(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
@@ -138,6 +128,8 @@ def test_a_sweep_job_reads_what_varies_from_the_sweeps_multirun_yaml(tmp_path, m
     assert run._varied_keys(["num_layers=2", "lr=0.1"]) == ["num_layers", "lr"]
     (tmp_path / "multirun.yaml").unlink()
     assert run._varied_keys(["num_layers=2", "lr=0.1"]) == ["num_layers", "lr"]
+    monkeypatch.setattr(run, "_sweeping", lambda: False)  # a single run: what its command line sets
+    assert run._varied_keys(["max_steps=100", "+task.num_marked=3"]) == ["max_steps", "task.num_marked"]
 
 
 def test_the_gradient_indicator_and_the_radius_at_init_are_metric_columns(tmp_path):

@@ -321,7 +321,16 @@ BAD = [
     ("num_layers=0", "num_layers=0"),
     ("hidden_size=0", "hidden_size=0"),
     ("nonlinearity=sigmoid", "nonlinearity='sigmoid' is invalid; allowed: one of tanh, relu"),
-    ("init=xavier", "init='xavier' is invalid; allowed: one of normal, uniform, orthogonal, identity, torch"),
+    ("init=xavier", "init='xavier' is invalid; allowed: one of normal, uniform, orthogonal, identity, torch, gaussian"),
+    (
+        "init=normal init_input_scale=2",
+        "init_input_scale=2 is invalid; allowed: null, or a number in [0, 3.403e+38] with",
+    ),
+    (
+        "init=torch init_bias_scale=0.1",
+        "init_bias_scale=0.1 is invalid; allowed: a number in [0, 3.403e+38]; other than",
+    ),
+    ("init=gaussian init_bias_scale=-1", "init_bias_scale=-1 is invalid"),
     ("init_scale=-1", "init_scale=-1"),
     ("init_scale=-0.5", "init_scale=-0.5 is invalid; allowed: a number in [0, 3.403e+38]"),
     ("seq_len=1", "seq_len=1 is invalid; allowed: task 'adding' needs an integer >= 2"),

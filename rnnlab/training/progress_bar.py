@@ -10,7 +10,8 @@ import lightning as L
 from lightning.pytorch.callbacks.progress import ProgressBar
 from tqdm.auto import tqdm
 
-from rnnlab.training.console import significant
+from rnnlab.record import tags
+from rnnlab.record.formatting import significant
 
 
 class StepProgressBar(ProgressBar):
@@ -38,7 +39,7 @@ class StepProgressBar(ProgressBar):
         """`loss 0.1234  val 0.0456  baseline 0.1667`: the latest values Lightning holds."""
         metrics = trainer.callback_metrics
         parts = []
-        for label, name in (("loss", "train/loss"), ("val", "val/loss"), ("acc", "val/acc")):
+        for label, name in (("loss", tags.TRAIN_LOSS), ("val", tags.VAL_LOSS), ("acc", tags.VAL_ACC)):
             if name in metrics and math.isfinite(value := float(metrics[name])):
                 parts.append(f"{label} {significant(value)}")
             elif name in metrics:
@@ -80,6 +81,8 @@ class StepProgressBar(ProgressBar):
             self.bar = None
 
     def _draw(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.bar is None:
+            return
         self.bar.n = trainer.global_step
         self.bar.set_description_str(self.postfix(trainer, pl_module), refresh=False)
         self.bar.refresh()

@@ -9,19 +9,19 @@ launcher's main process.
 
 from __future__ import annotations
 
-import math
 import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from rnnlab.record.run_record import FINISHED, CorruptMetrics, read_metrics
-from rnnlab.training.console import significant
+from rnnlab.record.formatting import aligned, duration, significant
+from rnnlab.record.overrides import parse_overrides
+from rnnlab.record.run_record import FINISHED, CorruptMetrics, RunRecord, read_record
+from rnnlab.record.study import expected_jobs, varied_keys
 
 POLL_SECONDS = 1.0
 
@@ -37,61 +37,28 @@ class Finished:
     error: str | None
 
 
-def _swept_values(config: DictConfig) -> dict[str, int] | None:
-    """key -> how many values the sweep gives it (the sweeper's `params` then the command line, as Hydra's basic
-    sweeper combines them); None for a sweep syntax this does not know."""
-    params = [f"{k}={v}" for k, v in (config.hydra.sweeper.get("params") or {}).items()]
-    try:
-        overrides = OverridesParser.create().parse_overrides([*params, *config.hydra.overrides.task])
-    except Exception:
-        return None
-    counts = {}
-    for override in overrides:
-        key = override.get_key_element().lstrip("+~")
-        counts[key] = len(list(override.sweep_string_iterator())) if override.is_discrete_sweep() else 1
-    return counts
-
-
-def expected_jobs(config: DictConfig) -> int | None:
-    """How many jobs the sweep launches: the product of the swept values, `n_trials` for a sweeper that has it
-    (Optuna); None when it cannot be known."""
-    if "n_trials" in config.hydra.sweeper:
-        return int(config.hydra.sweeper.n_trials)
-    counts = _swept_values(config)
-    return math.prod(counts.values()) if counts is not None else None
-
-
-def swept_keys(config: DictConfig) -> list[str] | None:
-    """The keys the sweep varies (a job's line names only these); None if unknown (Optuna samples its own)."""
-    if "n_trials" in config.hydra.sweeper:
-        return None
-    counts = _swept_values(config)
-    return [key for key, n in counts.items() if n > 1] if counts is not None else None
-
-
-def _label(path: Path, sweep_dir: Path, record: dict, keys: list[str] | None) -> str:
-    """The job's swept values (`init_scale=0.5,nonlinearity=tanh`), else its directory under the sweep."""
-    overrides = dict(o.lstrip("+~").split("=", 1) for o in record.get("overrides") or [] if "=" in o)
+def _label(path: Path, sweep_dir: Path, record: RunRecord, keys: list[str] | None) -> str:
+    """The job's values of what the study varies (`init_scale=0.5,nonlinearity=tanh`, the keys in the study's
+    order), else its directory under the sweep."""
+    overrides = parse_overrides(record.overrides)
     if keys and all(key in overrides for key in keys):
-        return ",".join(f"{key}={overrides[key]}" for key in sorted(keys))
+        return ",".join(f"{key}={overrides[key]}" for key in keys)
     return path.parent.relative_to(sweep_dir).as_posix()
 
 
 def _read(path: Path, sweep_dir: Path, keys: list[str] | None = None) -> Finished | None:
     try:
-        record = read_metrics(path.parent)
+        record = read_record(path.parent)
     except CorruptMetrics:  # unreadable: read again at the next poll (the summary names it at the end)
         return None
     if record is None:
         return None
-    final, baseline = record.get("final") or {}, record.get("baseline")
-    loss = final.get("val/loss")
     return Finished(
         name=_label(path, sweep_dir, record, keys),
-        status=str(record.get("status")),
-        final_over_baseline=loss / baseline if loss is not None and baseline else None,
-        wall_time_s=(record.get("timing") or {}).get("wall_time_s"),
-        error=record.get("error"),
+        status=record.status,
+        final_over_baseline=record.final_over_baseline,
+        wall_time_s=record.wall_time_s,
+        error=record.error,
     )
 
 
@@ -104,15 +71,6 @@ def scan(sweep_dir: Path) -> dict[Path, float]:
         except OSError:
             continue
     return found
-
-
-def duration(seconds: float) -> str:
-    """`40 s`, `3 min`, `1.5 h`: an estimate's precision."""
-    if seconds < 90:
-        return f"{max(seconds, 1):.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def job_line(job: Finished, done: int, total: int | None) -> str:
@@ -145,8 +103,7 @@ def table(jobs: list[Finished]) -> list[str]:
                 f"{job.wall_time_s:.1f} s" if job.wall_time_s is not None else "-",
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    return aligned(rows)
 
 
 class SweepProgress(Callback):
@@ -163,18 +120,20 @@ class SweepProgress(Callback):
         return {"poll_seconds": self.poll_seconds}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(**state)
+        SweepProgress.__init__(self, **state)
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         self.sweep_dir = Path(config.hydra.sweep.dir)
         self.total = expected_jobs(config)
-        self.keys = swept_keys(config)
+        self.keys = varied_keys(config)
         self.started = time.monotonic()
         self.seen = scan(self.sweep_dir) if self.sweep_dir.is_dir() else {}
         self.jobs = {path: job for path in self.seen if (job := _read(path, self.sweep_dir, self.keys)) is not None}
         self.new_done = 0
         finished = sum(job.status in FINISHED for job in self.jobs.values())
-        if finished:
+        if finished and "n_trials" in config.hydra.sweeper:  # a search: its stored trials stay, n_trials are new
+            self._print(f"rnnlab sweep: {finished} trials finished earlier in this directory; {self.total} new ones")
+        elif finished:
             self._print(
                 f"rnnlab sweep: {finished} of {self.total if self.total is not None else '?'} jobs "
                 "already finished in this directory (not run again)"
@@ -198,7 +157,7 @@ class SweepProgress(Callback):
 
     def poll(self) -> list[str]:
         """Print (and return) the lines for every job that finished since the last poll."""
-        lines = []
+        lines: list[str] = []
         if not self.sweep_dir.is_dir():
             return lines
         for path, mtime in sorted(scan(self.sweep_dir).items(), key=lambda item: item[1]):

@@ -7,6 +7,8 @@ from typing import Any
 
 import lightning as L
 
+from rnnlab.record import tags
+
 
 class RunSummary(L.Callback):
     """The final and best value of the training loss and of every validation metric, kept in checkpoints.
@@ -29,13 +31,13 @@ class RunSummary(L.Callback):
         # trainer.callback_metrics is only refreshed after this hook; the step's own output is current.
         # A step that returned no loss (a non-finite one, see RNNModule.training_step) records nan.
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
-        self._record("train/loss", float(loss) if loss is not None else math.nan)
+        self._record(tags.TRAIN_LOSS, float(loss) if loss is not None else math.nan)
 
     def on_validation_end(self, trainer, pl_module) -> None:
         if trainer.sanity_checking:
             return
         for name, value in trainer.callback_metrics.items():
-            if name.startswith("val/"):
+            if name.startswith(tags.VAL):
                 self._record(name, float(value))
         self.last_val_step = trainer.global_step
 
