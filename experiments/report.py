@@ -1,4 +1,4 @@
-"""Turn each study's sweep into its committed report: `python -m experiments.report [STUDY ...]` (default: all five).
+"""Turn each study's sweep into its committed report: `python -m experiments.report [STUDY ...]` (default: all).
 
 For each study it writes `experiments/STUDY/` from the study's sweep directory (`hydra.sweep.dir` of
 `conf/experiment/STUDY.yaml`, e.g. multirun/vanishing): `report.md`, `jobs.csv` and the figures
@@ -23,6 +23,7 @@ import pandas as pd
 import yaml
 
 from experiments import findings
+from experiments.real_data import STUDY_EXTRAS
 from rnnlab.record.atomic import write_atomically
 from rnnlab.sweeps.report_files import CSV, group_markdown, write_report
 
@@ -39,6 +40,9 @@ METRICS: dict[str, list[str]] = {
     "depth": ["final_over_baseline", "best_over_baseline"],
     "bidirectional": ["final_over_baseline", "final_val_acc"],
     "implementations": ["final_over_baseline", "best_over_baseline"],
+    "names": ["test_acc", "test_balanced_acc", "final_val_loss"],
+    "names_init": ["test_acc", "test_balanced_acc", "final_val_loss"],
+    "digits": ["test_acc", "final_val_loss"],
 }
 STUDIES = tuple(METRICS)
 QUICK = tuple(f"{study}_quick" for study in STUDIES)
@@ -97,6 +101,10 @@ def report(study: str) -> Path:
         return write_report(sweep_dir(study))["markdown"].parent
     out = HERE / study
     write_report(sweep_dir(study), out)  # relative: the report names the sweep as the study's config does
+    extra = STUDY_EXTRAS.get(study)  # a study's own figures and tables (experiments/real_data.py)
+    if extra is not None:
+        text = (out / "report.md").read_text() + "\n" + extra(sweep_dir(study), out)
+        write_atomically(out / "report.md", lambda f: f.write(text.encode()))
     update_readme(out / "README.md", measured_block(study, pd.read_csv(out / CSV)))
     return out
 

@@ -18,8 +18,8 @@ if __name__ == "__main__":
     gc.disable()
 
 import logging
-import math
 import sys
+import time
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -28,33 +28,56 @@ from omegaconf import DictConfig
 
 from rnnlab.config import CONF_DIR
 from rnnlab.plugins import register_launchers
-from rnnlab.record.run_record import FINISHED, CorruptMetrics, read_metrics
+from rnnlab.record.identity import OtherConfiguration, check_record
+from rnnlab.record.lock import RunLock, RunLocked
+from rnnlab.record.notes import REFUSED, RUNNING_ELSEWHERE, clear_note, note_job
+from rnnlab.record.run_record import objective
+from rnnlab.training import interrupt
 from rnnlab.training.checks import ConfigError, check_config
 from rnnlab.training.console import quiet_third_party
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> float | None:
+    """One run as four phases: check once (lock, record, values) here, before Lightning is imported; then build,
+    fit and record (rnnlab.training.run.run_checked). Refusals are one line and exit 2 (in a sweep: the job is
+    noted and the others run); a signal is exit 128 + its number; any other error is recorded `failed`."""
     quiet_third_party()
-    previous = _finished_record(cfg.paths.output_dir)
-    if previous is not None:  # its result stands: nothing to check or import
-        print(f"rnnlab: {cfg.paths.output_dir} already {previous['status']} (metrics.json): skipped")
-        best = (previous.get("best") or {}).get(cfg.optimized_metric)
-        return float(best) if best is not None else math.inf
+    interrupt.install()
+    output_dir = cfg.paths.output_dir
     sweeping = HydraConfig.get().mode == RunMode.MULTIRUN
+    started = time.time()
     try:
-        check_config(cfg)
-        train = _import_train()
-        return train(cfg)
+        with RunLock(output_dir):
+            previous = check_record(cfg, output_dir)
+            if sweeping:
+                clear_note(output_dir)
+            if previous is not None:  # the same configuration's result stands: nothing to check or import
+                print(f"rnnlab: {output_dir} already {previous['status']} (metrics.json): skipped")
+                return objective(previous["best"], cfg.optimized_metric)
+            task = check_config(cfg)
+            return _import_train()(cfg, task)
     except ConfigError as error:  # a user's mistake, not a bug: one line, no traceback
         message = f"rnnlab: bad configuration: {error}"
         print(message, file=sys.stderr)
         if not sweeping:
             sys.exit(2)
         # In a sweep, the job failed before training: recorded as such, the other jobs still run.
-        _record_config_error(cfg, message)
+        _record_failure(cfg, message, started)
         return None
-    except Exception:
+    except (OtherConfiguration, RunLocked) as refused:  # the directory is another run's: untouched
+        print(str(refused), file=sys.stderr)
+        if not sweeping:
+            sys.exit(2)
+        status = REFUSED if isinstance(refused, OtherConfiguration) else RUNNING_ELSEWHERE
+        note_job(output_dir, status, str(refused).removeprefix("rnnlab: "))
+        return None
+    except interrupt.Interrupted as stop:  # exit 143 / 130, in a sweep too: an interrupted sweep never exits 0
+        print(stop.line(output_dir), file=sys.stderr, flush=True)
+        sys.exit(stop.exit_code)
+    except Exception as error:
+        if not getattr(error, "recorded", False):  # raised before the run's own record: setup, the lock's I/O...
+            _record_failure(cfg, f"{type(error).__name__}: {error}", started)
         # In a sweep one job's failure must not hide the others (Hydra would stop at the first failed job and skip
         # its on_multirun_end): metrics.json records it, the traceback goes to the job's log, and
         # rnnlab.sweeps.job_statuses lists every failure at the end and fails the sweep. None: no objective (Optuna: FAIL).
@@ -64,20 +87,8 @@ def main(cfg: DictConfig) -> float | None:
         return None
 
 
-def _finished_record(output_dir: str) -> dict | None:
-    """The run's metrics.json if it says completed or diverged (a re-run skips it), else None.
-
-    A corrupt one is not finished: rnnlab.training.run names the file and runs again.
-    """
-    try:
-        record = read_metrics(output_dir)
-    except CorruptMetrics:
-        return None
-    return record if record is not None and record["status"] in FINISHED else None
-
-
 def _import_train():
-    """rnnlab.training.run.train, imported with the garbage collector paused and its objects then frozen.
+    """rnnlab.training.run.run_checked, imported with the garbage collector paused and its objects then frozen.
 
     The import creates millions of long-lived objects (torch, Lightning, torchmetrics); collecting during it and
     re-scanning them at every later full collection costs about a second and a half of a short run. Frozen objects
@@ -91,17 +102,16 @@ def _import_train():
             gc.freeze()
             gc.enable()
         quiet_third_party()  # Lightning's import set its loggers back to INFO
-    from rnnlab.training.run import train
+    from rnnlab.training.run import run_checked
 
-    return train
+    return run_checked
 
 
-def _record_config_error(cfg: DictConfig, message: str) -> None:
-    import time
-
+def _record_failure(cfg: DictConfig, message: str, started: float) -> None:
+    """metrics.json saying `failed` with `message`, for a run that failed before its own record could."""
     from rnnlab.record.run_record import run_record, write_metrics
 
-    write_metrics(cfg.paths.output_dir, run_record(cfg, "failed", None, None, None, time.time(), error=message))
+    write_metrics(cfg.paths.output_dir, run_record(cfg, "failed", None, None, None, started, error=message))
 
 
 def refuse_unknown_choices(argv: list[str]) -> None:

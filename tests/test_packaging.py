@@ -28,7 +28,10 @@ def test_every_package_and_config_group_is_listed_for_the_wheel():
     }
     assert set(setuptools["packages"]) == code | conf
     assert setuptools["package-dir"] == {"rnnlab.conf": "conf"} and CONF_DIR == ROOT / "conf"
-    assert setuptools["package-data"] == {"*": ["*.yaml"]}
+    assert setuptools["package-data"] == {"*": ["*.yaml"], "rnnlab.tasks": ["*.tsv"]}
+    # data files the code reads (the names task's surnames) ship with their package
+    shipped = {p.relative_to(ROOT).as_posix() for p in (ROOT / "rnnlab").rglob("*.tsv")}
+    assert shipped == {"rnnlab/tasks/surnames.tsv"}
 
 
 def _outside_env() -> dict:

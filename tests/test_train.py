@@ -12,8 +12,10 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
+from rnnlab.record.identity import resolved
 from tests.helpers import ROOT, compose_run
 from tests.helpers.cli import EXPLODING, read_record, run_cli, without_timing
+from tests.helpers.faults import EXIT_AT_STEP
 
 SMALL = [
     "hidden_size=8",
@@ -173,7 +175,9 @@ def test_quick_answers_come_before_lightning_is_imported(case, tmp_path):
     modules are most of a run's start-up); checked with Python's own import log, not a clock (the times are the
     bench's: python -m rnnlab.bench --section startup)."""
     if case == "finished directory":
-        record = {"status": "completed", "steps": 5, "final": {}, "best": {"val/loss": 0.5}, "config": {}, "timing": {}}
+        config = resolved(compose_run(tmp_path, []))  # the command's own configuration: a skip, not a refusal
+        record = {"status": "completed", "steps": 5, "final": {}, "best": {"val/loss": 0.5}, "config": config}
+        record["timing"] = {}
         (tmp_path / "metrics.json").write_text(json.dumps(record))
     args, expected = QUICK_ANSWERS[case]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HYDRA_FULL_ERROR": ""}
@@ -196,16 +200,18 @@ def test_quick_answers_come_before_lightning_is_imported(case, tmp_path):
 
 
 def test_a_run_killed_mid_training_resumes_to_the_uninterrupted_result(tmp_path):
-    overrides = [*SMALL, "max_steps=30", "checkpoint.every_n_steps=10"]
+    # The fault callback in every run (a run is its configuration: the resume must be of the same one); the
+    # environment says when to kill.
+    overrides = [
+        *SMALL,
+        "max_steps=30",
+        "checkpoint.every_n_steps=10",
+        "+callbacks.faults._target_=tests.helpers.faults.Faults",
+    ]
     assert run_cli(tmp_path / "whole", *overrides).returncode == 0
 
     # Killed at step 15: the last checkpoint is step 10.
-    killed = run_cli(
-        tmp_path / "resumed",
-        *overrides,
-        "+callbacks.kill._target_=tests.helpers.faults.ExitAfterSteps",
-        "+callbacks.kill.steps=15",
-    )
+    killed = run_cli(tmp_path / "resumed", *overrides, env={EXIT_AT_STEP: "15"})
     assert killed.returncode == 3 and not (tmp_path / "resumed" / "metrics.json").exists()
     assert (tmp_path / "resumed" / "checkpoints" / "last.ckpt").exists()
 

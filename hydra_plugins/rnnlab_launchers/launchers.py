@@ -8,7 +8,11 @@ TerminatedWorkerError loses every job in flight and the rest of the sweep). Here
   and the next job runs;
 - when a joblib worker dies, the jobs that had not returned run again, one worker each, so a job that dies again
   is the culprit alone: it stays without metrics.json and the summary lists it as killed;
-- a joblib worker whose sweep process is gone (killed) ends itself instead of running on as an orphan.
+- a joblib worker whose sweep process is gone (killed) ends itself instead of running on as an orphan;
+- a joblib worker whose job was interrupted (SIGTERM, SIGINT: rnnlab.train exits 143 / 130) dies as a killed one
+  does, so the sweep survives it the same way (Hydra would re-raise the SystemExit in the sweep process);
+- a sweep whose every finished job was run with another configuration (a config file edited since) is refused up
+  front in one line, exit 2, nothing run (rnnlab.record.identity); a sweep with some changed jobs runs the others.
 
 Hydra only loads launchers from the `hydra_plugins` package, hence this package beside `rnnlab`.
 """
@@ -30,6 +34,8 @@ from hydra_plugins.hydra_joblib_launcher.config import JobLibLauncherConf
 from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
 from omegaconf import OmegaConf, open_dict
 
+from rnnlab.record.identity import describe, differences, resolved
+from rnnlab.record.run_record import FINISHED, read_metrics
 from rnnlab.record.unlaunched import job_name, update_unlaunched
 
 log = logging.getLogger(__name__)
@@ -66,11 +72,41 @@ def _prepare(launcher) -> Path:
     return sweep_dir
 
 
+def refuse_changed_sweep(launcher, job_overrides: Sequence[Sequence[str]], sweep_dir: Path) -> None:
+    """Exit 2 with one line if every finished job of the sweep holds a run of another configuration than now."""
+    changed, finished = [], 0
+    for overrides in job_overrides:
+        try:
+            config = launcher.hydra_context.config_loader.load_sweep_config(launcher.config, list(overrides))
+            job_dir = Path(str(config.hydra.sweep.dir)) / str(OmegaConf.select(config, "hydra.sweep.subdir"))
+            record = read_metrics(job_dir)
+        except Exception:  # no directory, a corrupt record...: the job's own check answers
+            continue
+        if record is None or record["status"] not in FINISHED:
+            continue
+        finished += 1
+        changes = differences(record["config"], resolved(config))
+        if not changes:
+            return  # a finished job of this configuration: the sweep is this one, and each job is checked alone
+        changed.append(changes)
+    if finished:
+        common = [change for change in changed[0] if all(change in other for other in changed)]
+        print(
+            f"rnnlab sweep {sweep_dir}: all {finished} finished jobs were run with another configuration "
+            f"({describe(common or changed[0])}; recorded -> now): nothing was run; run the sweep in a new "
+            "directory (hydra.sweep.dir=...)",
+            file=sys.stderr,
+            flush=True,
+        )
+        sys.exit(2)
+
+
 class ResilientBasicLauncher(BasicLauncher):
     """Hydra's basic launcher (one job after another, in-process); a job whose setup raises does not end the sweep."""
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         sweep_dir = _prepare(self)
+        refuse_changed_sweep(self, job_overrides, sweep_dir)
         log.info(f"Launching {len(job_overrides)} jobs locally")
         runs, failed, started = [], {}, []
         for idx, overrides in enumerate(job_overrides, start=initial_job_idx):
@@ -124,6 +160,10 @@ def execute_job_safely(parent: int, *args: Any) -> tuple[JobReturn | None, str |
         return execute_job(*args), None
     except Exception as error:
         return None, _why(error)
+    except SystemExit as stop:
+        if os.getpid() != parent and isinstance(stop.code, int) and stop.code > 128:  # interrupted by a signal
+            os._exit(stop.code)  # as a killed worker: the sweep reruns its jobs, which resume
+        raise
 
 
 class ResilientJoblibLauncher(JoblibLauncher):
@@ -137,6 +177,7 @@ class ResilientJoblibLauncher(JoblibLauncher):
         from joblib.externals.loky.process_executor import TerminatedWorkerError
 
         sweep_dir = _prepare(self)
+        refuse_changed_sweep(self, job_overrides, sweep_dir)
         joblib_cfg = dict(self.joblib)
         joblib_cfg["backend"] = "loky"  # as Hydra's: the threading backend is incompatible with Hydra
         process_joblib_cfg(joblib_cfg)

@@ -11,6 +11,7 @@ from rnnlab.diagnostics.jacobian import JacobianSpectrum
 from rnnlab.diagnostics.layout import CustomScalarsLayout, custom_scalars_layout
 from rnnlab.diagnostics.probe import ProbeResult, probe
 from rnnlab.diagnostics.spectrum import Spectrum, spectral_stats
+from rnnlab.diagnostics.state_rank import StateRank, state_rank
 from rnnlab.diagnostics.through_time import GradThroughTime, through_time_norms
 
 __all__ = [
@@ -22,9 +23,11 @@ __all__ = [
     "JacobianSpectrum",
     "ProbeResult",
     "Spectrum",
+    "StateRank",
     "activation_stats",
     "custom_scalars_layout",
     "probe",
     "spectral_stats",
+    "state_rank",
     "through_time_norms",
 ]

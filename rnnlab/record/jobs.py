@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from rnnlab.record.notes import REFUSED, read_notes
 from rnnlab.record.overrides import parse_overrides
 from rnnlab.record.run_record import CorruptMetrics, RunRecord, read_metrics
 from rnnlab.record.unlaunched import read_unlaunched
@@ -31,9 +32,17 @@ class Job:
     overrides: dict[str, str]
     metrics: dict[str, Any] | None
     corrupt: str | None = None  # why its metrics.json is no run record
+    note: dict[str, Any] | None = None  # refused, or running elsewhere (rnnlab.record.notes)
+
+    @property
+    def _noted(self) -> bool:
+        # running elsewhere: until that process's record appears
+        return self.note is not None and (self.note["status"] == REFUSED or self.metrics is None)
 
     @property
     def status(self) -> str:
+        if self.note is not None and self._noted:
+            return str(self.note["status"])
         if self.corrupt is not None:
             return CORRUPT
         return self.metrics["status"] if self.metrics is not None else INCOMPLETE
@@ -45,6 +54,8 @@ class Job:
 
     @property
     def error(self) -> str | None:
+        if self.note is not None and self._noted:
+            return self.note.get("why")
         if self.corrupt is not None:
             return self.corrupt
         return self.metrics.get("error") if self.metrics is not None else None
@@ -71,6 +82,7 @@ def find_jobs(sweep_dir: str | Path) -> list[Job]:
     if not sweep_dir.is_dir():
         raise FileNotFoundError(f"no sweep directory at {sweep_dir}")
     jobs = []
+    notes = read_notes(sweep_dir)
     for overrides_file in sweep_dir.rglob(".hydra/overrides.yaml"):
         job_dir = overrides_file.parent.parent
         try:
@@ -85,6 +97,7 @@ def find_jobs(sweep_dir: str | Path) -> list[Job]:
                 overrides=parse_overrides(overrides if isinstance(overrides, list) else []),
                 metrics=metrics,
                 corrupt=corrupt,
+                note=notes.get(job_dir.relative_to(sweep_dir).as_posix()),
             )
         )
     names = {job.name for job in jobs}

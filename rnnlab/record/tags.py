@@ -13,6 +13,12 @@ VAL_ACC = "val/acc"
 TRAIN_ACC = "train/acc"
 VAL = "val/"  # every validation metric's prefix
 BASELINE = "baseline/loss"
+# tasks read from a dataset (rnnlab.tasks.dataset): class-balanced accuracy, the majority class, the test split
+VAL_BALANCED_ACC = "val/balanced_acc"
+BASELINE_ACC = "baseline/acc"
+TEST_LOSS = "test/loss"
+TEST_ACC = "test/acc"
+TEST_BALANCED_ACC = "test/balanced_acc"
 
 # ---- parameter gradient norms (GradNorms) -------------------------------------------------------------------
 GRAD_NORM = "grad_norm/"
@@ -53,6 +59,15 @@ SPECTRUM_IMAGE = "spectrum/eigenvalues"  # IMAGES: eigenvalues of every W_hh in 
 def spectrum(layer_name: str, stat: str) -> str:
     """`layer_name` is `layer{k}` or `layer{k}_reverse`; `stat` is `radius` or `sigma_max`."""
     return f"{SPECTRUM}{layer_name}/{stat}"
+
+
+# ---- the final states' rank across examples (StateRank) -----------------------------------------------------
+STATE = "state/"
+
+
+def state_rank(stat: str) -> str:
+    """`stat`: effective_rank, sigma2_over_sigma1 or dead_fraction."""
+    return f"{STATE}{stat}"
 
 
 # ---- activations and histograms (Activations, Histograms) ---------------------------------------------------

@@ -15,8 +15,16 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from rnnlab.record.jobs import CORRUPT, INCOMPLETE, Job, find_jobs
+from rnnlab.record.notes import REFUSED, RUNNING_ELSEWHERE
 
-BAD = ("failed", INCOMPLETE, CORRUPT)  # at a sweep's end an incomplete job was killed (out of memory, time limit...)
+# refused: its directory holds another configuration's run; running elsewhere: another process held it
+BAD = (
+    "failed",
+    INCOMPLETE,
+    CORRUPT,
+    REFUSED,
+    RUNNING_ELSEWHERE,
+)  # at a sweep's end an incomplete job was killed (out of memory, time limit...)
 
 
 def summary_lines(sweep_dir: str | Path, jobs: list[Job]) -> list[str]:

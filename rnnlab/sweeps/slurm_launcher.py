@@ -28,6 +28,7 @@ from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
 from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLauncher as SubmititSlurmLauncher
 from omegaconf import OmegaConf
 
+from rnnlab.record.identity import differences, resolved
 from rnnlab.record.jobs import find_jobs
 from rnnlab.record.run_record import read_record
 
@@ -194,6 +195,8 @@ class SlurmLauncher(SubmititSlurmLauncher):
         record = read_record(job_dir)
         if record is None or not record.finished:
             return None
+        if differences(record.config, resolved(config)):
+            return None  # another configuration's run: submitted, the job refuses it and the summary lists it
         return JobReturn(
             overrides=overrides,
             cfg=config,

@@ -98,6 +98,8 @@ def job_row(job: Job, keys: list[str], scalars: dict[str, pd.Series]) -> dict:
     )
     if tags.VAL_ACC in final or tags.VAL_ACC in best:
         row.update(final_val_acc=final.get(tags.VAL_ACC), best_val_acc=best.get(tags.VAL_ACC))
+    if tags.TEST_ACC in final:  # tasks with a held-out test split (rnnlab.tasks.dataset)
+        row.update(test_acc=final.get(tags.TEST_ACC), test_balanced_acc=final.get(tags.TEST_BALANCED_ACC))
     row.update(
         {
             "grad_log10_ratio_start": _at(ratio, 0),

@@ -1,12 +1,31 @@
-"""Synthetic sequence tasks, generated from a seed: `TASKS` maps a name to its class."""
+"""Sequence tasks: `TASKS` maps a name to its class (rnnlab.tasks.registry), the classes by name.
 
-from rnnlab.tasks.adding import AddingTask
-from rnnlab.tasks.base import SyntheticTask
-from rnnlab.tasks.copy_memory import CopyMemoryTask
-from rnnlab.tasks.lookahead import LookaheadTask
-from rnnlab.tasks.sine import SineTask
-from rnnlab.tasks.xor import XorTask
+Lazy on purpose: `import rnnlab.tasks.registry` (the CLI's --help and checks) must not import torch.
+"""
 
-TASKS = {task.name: task for task in (AddingTask, CopyMemoryTask, XorTask, SineTask, LookaheadTask)}
+from __future__ import annotations
 
-__all__ = ["TASKS", "SyntheticTask", "AddingTask", "CopyMemoryTask", "XorTask", "SineTask", "LookaheadTask"]
+import importlib
+
+_CLASSES = {
+    "SyntheticTask": "base",
+    "DatasetTask": "dataset",
+    "AddingTask": "adding",
+    "CopyMemoryTask": "copy_memory",
+    "XorTask": "xor",
+    "SineTask": "sine",
+    "LookaheadTask": "lookahead",
+}
+
+
+def __getattr__(name: str):
+    if name == "TASKS":
+        from rnnlab.tasks.registry import registered_tasks
+
+        return registered_tasks()
+    if name in _CLASSES:
+        return getattr(importlib.import_module(f"rnnlab.tasks.{_CLASSES[name]}"), name)
+    raise AttributeError(f"module 'rnnlab.tasks' has no attribute {name!r}")
+
+
+__all__ = ["TASKS", *_CLASSES]

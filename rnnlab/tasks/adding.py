@@ -6,8 +6,10 @@ import torch
 
 from rnnlab.models.sequences import length_mask
 from rnnlab.tasks.base import SyntheticTask
+from rnnlab.tasks.registry import register_task
 
 
+@register_task
 class AddingTask(SyntheticTask):
     """Sum the two values marked in a long sequence: the marks sit one in each half, far apart in time.
 

@@ -47,6 +47,9 @@ class SyntheticTask:
     output_size: int = 1  # regression: target dimension; classification: number of classes
     min_seq_len: int = 2
     supports_variable_length: bool = False
+    has_test_split: bool = False  # a held-out test split the run scores once after training (test_dataloader)
+    balanced_accuracy: bool = False  # classification: also log class-balanced accuracy (unbalanced classes)
+    baseline_acc: float | None = None  # classification: the accuracy of the best constant answer, where known
 
     def __init__(
         self,

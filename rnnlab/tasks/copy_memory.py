@@ -9,10 +9,12 @@ import torch.nn.functional as F
 
 from rnnlab.errors import require
 from rnnlab.tasks.base import SyntheticTask
+from rnnlab.tasks.registry import register_task
 
 BLANK = 0  # classes: 0 blank, 1..num_symbols the symbols, num_symbols + 1 the delimiter
 
 
+@register_task
 class CopyMemoryTask(SyntheticTask):
     """Remember `copy_len` symbols across a delay of `seq_len` steps, then reproduce them after a delimiter.
 

@@ -10,8 +10,10 @@ import torch.nn.functional as F
 from rnnlab.errors import require
 from rnnlab.models.sequences import length_mask
 from rnnlab.tasks.base import SyntheticTask
+from rnnlab.tasks.registry import register_task
 
 
+@register_task
 class LookaheadTask(SyntheticTask):
     """Output at step t the input symbol at step t + offset: a bidirectional RNN can, a unidirectional one cannot.
 

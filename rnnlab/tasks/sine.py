@@ -9,8 +9,10 @@ import torch
 from rnnlab.errors import require
 from rnnlab.models.sequences import length_mask
 from rnnlab.tasks.base import SyntheticTask
+from rnnlab.tasks.registry import register_task
 
 
+@register_task
 class SineTask(SyntheticTask):
     """Predict x_{t+1} at every step t of x_t = amplitude * sin(omega * t + phi) + noise_std * eps_t.
 

@@ -9,8 +9,10 @@ import torch
 from rnnlab.errors import require
 from rnnlab.models.sequences import length_mask
 from rnnlab.tasks.base import SyntheticTask
+from rnnlab.tasks.registry import register_task
 
 
+@register_task
 class XorTask(SyntheticTask):
     """Classify the parity (XOR) of a sequence's bits: all of them, or only the `num_marked` marked ones.
 

@@ -14,9 +14,11 @@ from rnnlab.training.module import RNNModule
 from rnnlab.training.refusals import constructed
 
 
-def build_module(cfg: DictConfig) -> tuple[SyntheticTask, RNNModule]:
-    """The task and the module; their constructors' argument checks become one-line configuration errors."""
-    task = constructed(instantiate, cfg.task, where="task")
+def build_module(cfg: DictConfig, task: SyntheticTask | None = None) -> tuple[SyntheticTask, RNNModule]:
+    """The task (unless the checks built it already) and the module; their constructors' argument checks become
+    one-line configuration errors."""
+    if task is None:
+        task = constructed(instantiate, cfg.task, where="task")
     module = constructed(
         lambda: RNNModule(
             rnn=instantiate(cfg.model),

@@ -5,11 +5,17 @@ replaces becomes `checkpoints/previous.ckpt` first, so at every moment of a save
 (Lightning's own `_atomic_save` goes through fsspec, whose temporary file lives in $TMPDIR: on another filesystem
 the final move is a copy, and a kill during it leaves a truncated last.ckpt.) A re-run resumes from the newest
 checkpoint that loads; an unreadable one is set aside as `*.unreadable`, named in one line, and recorded.
+
+Every checkpoint carries the resolved configuration that trained it (`rnnlab.config`), which a re-run compares with
+its own before resuming (rnnlab.record.identity). Checkpoints are read with `weights_only=True` only, here and in
+Lightning's own restore (rnnlab.training.run passes it to `fit`): the lab's checkpoints hold tensors, numbers,
+strings and containers, and a file that needs anything else to load (a crafted `__reduce__`) is refused unrun.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,10 +25,12 @@ import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from rnnlab.record.atomic import remove_leftovers, write_atomically
+from rnnlab.training.interrupt import Interrupted, pending
 
 LAST, PREVIOUS = "last.ckpt", "previous.ckpt"
 UNREADABLE_SUFFIX = ".unreadable"
 REQUIRED_KEYS = ("state_dict", "global_step", "loops", "optimizer_states")
+RECORD_KEY = "rnnlab"  # {"config": the resolved configuration that trained the run}
 
 
 def checkpoint_dir(output_dir: str | os.PathLike) -> Path:
@@ -46,23 +54,47 @@ class StepCheckpoint(L.Callback):
     `callbacks=` says: resuming relies on it. Written through the trainer, so through AtomicCheckpointIO.
     """
 
-    def __init__(self, output_dir: str | os.PathLike, every_n_steps: int) -> None:
+    def __init__(self, output_dir: str | os.PathLike, every_n_steps: int, config: dict | None = None) -> None:
         self.path = checkpoint_dir(output_dir) / LAST
         self.every_n_steps = every_n_steps
+        self.config = config
         self._due_at_epoch_end = False
+        self._saved_at: int | None = None
+
+    def _save(self, trainer: L.Trainer) -> None:
+        trainer.save_checkpoint(self.path)
+        self._saved_at = trainer.global_step
+
+    def on_save_checkpoint(self, trainer: L.Trainer, pl_module, checkpoint: dict) -> None:
+        checkpoint[RECORD_KEY] = {"config": self.config}
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module, outputs, batch, batch_idx: int) -> None:
-        if trainer.global_step % self.every_n_steps:
-            return
-        if batch_idx + 1 == trainer.num_training_batches:
-            self._due_at_epoch_end = True
-        else:
-            trainer.save_checkpoint(self.path)
+        ends_epoch = batch_idx + 1 == trainer.num_training_batches
+        if trainer.global_step % self.every_n_steps == 0:
+            if ends_epoch:
+                self._due_at_epoch_end = True
+            else:
+                self._save(trainer)
+        signum = pending()
+        if (
+            signum is not None and not ends_epoch and not _done(trainer)
+        ):  # interrupted: this step saved, as a periodic one would be
+            if self._saved_at != trainer.global_step:
+                self._save(trainer)
+            raise Interrupted(signum, trainer.global_step, saved=True)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module) -> None:
-        if self._due_at_epoch_end:
+        signum = pending()
+        if self._due_at_epoch_end or signum is not None:
             self._due_at_epoch_end = False
-            trainer.save_checkpoint(self.path)
+            self._save(trainer)  # after the epoch's validation
+        if signum is not None and not _done(trainer):
+            raise Interrupted(signum, trainer.global_step, saved=True)
+
+
+def _done(trainer: L.Trainer) -> bool:
+    """Whether the step just taken was the run's last (a signal then changes nothing: the run ends as it would)."""
+    return 0 <= trainer.max_steps <= trainer.global_step
 
 
 @dataclass
@@ -72,17 +104,31 @@ class ResumePoint:
     path: Path | None = None
     step: int | None = None
     unreadable: list[str] = field(default_factory=list)
+    config: dict | None = None  # the configuration the checkpoint was trained with (None: an older checkpoint)
 
 
-def _global_step(path: Path) -> tuple[int | None, str | None]:
-    """(the checkpoint's global step, None) if `path` loads as a Lightning checkpoint; else (None, what is wrong)."""
+def _refusal(error: Exception) -> str | None:
+    """What a weights-only load refused to build, if that is why it failed (a crafted or foreign pickle)."""
+    text = str(error)
+    if "Weights only load failed" not in text:
+        return None
+    found = re.search(r"GLOBAL ([\w.]+)", text)
+    what = found.group(1) if found else "an object that is neither a tensor nor plain data"
+    return f"refused: it asks to load {what}, code rather than data; none of it was run"
+
+
+def read_checkpoint(path: Path) -> tuple[dict | None, str | None]:
+    """(the checkpoint, None) if `path` loads, weights only, as a Lightning checkpoint; else (None, what is wrong)."""
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as error:  # truncated, empty, random bytes: EOFError, UnpicklingError, RuntimeError...
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # truncated, empty, random bytes, a pickle of code: EOFError, UnpicklingError...
+        refused = _refusal(error)
+        if refused is not None:
+            return None, refused
         return None, (f"{type(error).__name__}: {error}".splitlines() or [type(error).__name__])[0][:200]
     if not isinstance(checkpoint, dict) or any(key not in checkpoint for key in REQUIRED_KEYS):
         return None, "not a Lightning checkpoint"
-    return int(checkpoint["global_step"]), None
+    return checkpoint, None
 
 
 def find_resume_point(output_dir: str | os.PathLike) -> ResumePoint:
@@ -96,9 +142,10 @@ def find_resume_point(output_dir: str | os.PathLike) -> ResumePoint:
         path = directory / name
         if not path.exists():
             continue
-        step, problem = _global_step(path)
-        if problem is None:
-            point.path, point.step = path, step
+        checkpoint, problem = read_checkpoint(path)
+        if checkpoint is not None:
+            point.path, point.step = path, int(checkpoint["global_step"])
+            point.config = (checkpoint.get(RECORD_KEY) or {}).get("config")
             return point
         os.replace(path, path.with_name(name + UNREADABLE_SUFFIX))  # kept for inspection, never resumed from
         point.unreadable.append(f"{name}: {problem}")

@@ -17,6 +17,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from rnnlab.config import CONF_DIR
 from rnnlab.errors import ConfigError, require
+from rnnlab.tasks.registry import task_choices
 from rnnlab.training.known_keys import check_known_keys
 from rnnlab.training.refusals import constructed  # noqa: F401  (its home before; callers import it from here)
 from rnnlab.training.trainer_values import check_trainer_values
@@ -38,19 +39,24 @@ def _require(ok: bool, key: str, value, allowed: str) -> None:
 SEED_MAX = 2**32 - 1  # numpy's seed range, which Lightning's seed_everything sets as well
 
 
-def check_config(cfg: DictConfig) -> None:
-    """Raise ConfigError for the first bad value: the values first, then what the parts built from them say."""
+def check_config(cfg: DictConfig):
+    """Raise ConfigError for the first bad value: the values first, then what the parts built from them say.
+    Returns the task the checks built (its data is a function of its arguments alone: the run reuses it)."""
     check_values(cfg)
     # torch only once the values pass: a mistyped value is answered in Hydra's time alone
     from rnnlab.training.stand_ins import check_stand_ins
 
-    check_stand_ins(cfg)
+    return check_stand_ins(cfg)
 
 
 def check_values(cfg: DictConfig) -> None:
     """Raise ConfigError for the first bad value among the keys researchers set by hand."""
     for group in ("model", "task"):  # conf/<group>/base.yaml is the part its files share, not a choice
-        choices = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml") if p.stem != "base")
+        choices = (
+            task_choices()
+            if group == "task"
+            else sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml") if p.stem != "base")
+        )
         _require(not OmegaConf.is_missing(cfg[group], "_target_"), group, "base", f"one of {', '.join(choices)}")
     check_resolvable(cfg)
     check_known_keys(cfg, ConfigError)  # a misspelt key in any file, before the defaults it failed to change

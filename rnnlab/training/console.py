@@ -63,6 +63,8 @@ def result_line(status: str, steps: int, final: dict, baseline: float | None, me
     loss = final.get(tags.VAL_LOSS)
     ratio = f" = {significant(loss / baseline, 3)} x baseline" if loss is not None and baseline else ""
     accuracy = f", {tags.VAL_ACC} {significant(final[tags.VAL_ACC])}" if final.get(tags.VAL_ACC) is not None else ""
+    if final.get(tags.TEST_ACC) is not None:  # tasks with a held-out test split
+        accuracy += f", {tags.TEST_ACC} {significant(final[tags.TEST_ACC])}"
     return (
         f"rnnlab: {status} after {steps} steps: {tags.VAL_LOSS} {significant(loss)} (baseline {significant(baseline)})"
         f"{ratio}{accuracy} -> {metrics_path}"

@@ -43,6 +43,7 @@ class RNNModule(L.LightningModule):
         super().__init__()
         self.kind, self.readout = task.kind, task.readout
         self.baseline = float(task.baseline)
+        self.baseline_acc = getattr(task, "baseline_acc", None)  # the new attributes: older task-likes may lack them
         self.rnn = rnn(input_size=task.input_size, batch_first=True)
         initialise(self.rnn, init, init_scale, seed, init_input_scale, init_bias_scale)
         self.head = nn.Linear(self.rnn.num_directions * self.rnn.hidden_size, task.output_size)
@@ -51,6 +52,14 @@ class RNNModule(L.LightningModule):
             self.val_loss = MeanMetric()  # cross-entropy, weighted by the positions each batch scores
             self.train_acc = Accuracy(task="multiclass", num_classes=task.output_size)
             self.val_acc = Accuracy(task="multiclass", num_classes=task.output_size)
+            if getattr(task, "has_test_split", False):
+                self.test_loss = MeanMetric()
+                self.test_acc = Accuracy(task="multiclass", num_classes=task.output_size)
+            if getattr(
+                task, "balanced_accuracy", False
+            ):  # macro-averaged recall: each class counts alike, however rare
+                self.val_balanced_acc = Accuracy(task="multiclass", num_classes=task.output_size, average="macro")
+                self.test_balanced_acc = Accuracy(task="multiclass", num_classes=task.output_size, average="macro")
         else:
             self.val_loss = MeanSquaredError()  # the loss itself, over all validation elements
         self.diverged_at_step: int | None = None
@@ -117,10 +126,26 @@ class RNNModule(L.LightningModule):
             self.val_loss.update(self.loss_fn(prediction, target), weight=target.size(0))
             self.val_acc(prediction, target)
             self.log(tags.VAL_ACC, self.val_acc, on_step=False, on_epoch=True, prog_bar=True)
+            if hasattr(self, "val_balanced_acc"):
+                self.val_balanced_acc(prediction, target)
+                self.log(tags.VAL_BALANCED_ACC, self.val_balanced_acc, on_step=False, on_epoch=True)
+            if self.baseline_acc is not None:
+                self.log(tags.BASELINE_ACC, self.baseline_acc, on_step=False, on_epoch=True)
         else:
             self.val_loss.update(prediction, target.to(prediction.dtype))
         self.log(tags.VAL_LOSS, self.val_loss, on_step=False, on_epoch=True, prog_bar=True)
         self.log(tags.BASELINE, self.baseline, on_step=False, on_epoch=True)
+
+    def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        """The held-out test split (tasks with `has_test_split`), scored once after training."""
+        prediction, target = self.predictions(self.rnn_output(batch), batch)
+        self.test_loss.update(self.loss_fn(prediction, target), weight=target.size(0))
+        self.test_acc(prediction, target)
+        self.log(tags.TEST_LOSS, self.test_loss, on_step=False, on_epoch=True)
+        self.log(tags.TEST_ACC, self.test_acc, on_step=False, on_epoch=True)
+        if hasattr(self, "test_balanced_acc"):
+            self.test_balanced_acc(prediction, target)
+            self.log(tags.TEST_BALANCED_ACC, self.test_balanced_acc, on_step=False, on_epoch=True)
 
     def configure_optimizers(self):
         optimizer = self.optimizer_factory(self.parameters())

@@ -17,6 +17,9 @@ def constructed(build, *args, where: str | None = None, **kwargs):
     try:
         return build(*args, **kwargs)
     except (InstantiationException, ValueError, TypeError, LookupError) as error:
+        cause = error.__cause__ if isinstance(error, InstantiationException) else None
+        if isinstance(cause, Exception) and not isinstance(cause, (ValueError, TypeError, LookupError, ImportError)):
+            raise cause from None  # not a refusal of the arguments (out of memory, a bug): the job fails as what it is
         raise config_error(error, where) from error
 
 

@@ -1,15 +1,24 @@
-"""One run of the experiment: check the config, build task, model and trainer, fit, record metrics.json.
+"""One run of the experiment, in four phases (as torchtune's recipes): check, build, fit, record.
+
+- check: the values (rnnlab.training.checks), then, holding the directory's lock (rnnlab.record.lock), its record
+  against this configuration (rnnlab.record.identity): skip, refuse or go on. The CLI runs this phase itself,
+  before Lightning is imported, and calls `run_checked`; `train` runs all four (tests, the benchmark).
+- build: task, module, trainer, the checkpoint to resume from (its configuration compared before any state loads).
+- fit: train to max_steps; a signal ends it at the step under way (rnnlab.training.interrupt).
+- record: metrics.json, written last; any exception from build on is recorded `failed` with its error instead.
 
 The run's directory (cfg.paths.output_dir) holds the TensorBoard event file, checkpoints/last.ckpt and, once the
-run has ended, metrics.json. Re-running into the same directory skips a run that completed or diverged and resumes
-an interrupted or failed one from its last checkpoint.
+run has ended, metrics.json. Re-running the same configuration into it skips a run that completed or diverged and
+resumes an interrupted or failed one from its last checkpoint; another configuration is refused.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
@@ -18,26 +27,23 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig
 
 from rnnlab.diagnostics.base import first_and_last
+from rnnlab.record.identity import OtherConfiguration, check_record, differences, refusal, resolved
+from rnnlab.record.lock import RunLock
 from rnnlab.record.overrides import override_keys, parse_overrides
-from rnnlab.record.run_record import (
-    FINISHED,
-    CorruptMetrics,
-    objective,
-    read_metrics,
-    remove_metrics_leftovers,
-    run_record,
-    write_metrics,
-)
+from rnnlab.record.run_record import objective, run_record, write_metrics
 from rnnlab.record.study import study_keys
 from rnnlab.tasks.base import SyntheticTask
+from rnnlab.tasks.dataset import DatasetTask
 from rnnlab.training.build import build_module
-from rnnlab.training.checkpoint import AtomicCheckpointIO, StepCheckpoint, find_resume_point
-from rnnlab.training.checks import check_config
+from rnnlab.training.checkpoint import AtomicCheckpointIO, ResumePoint, StepCheckpoint, find_resume_point
+from rnnlab.training.checks import ConfigError, check_config
 from rnnlab.training.console import result_line
 from rnnlab.training.hparams import curated_hparams, final_metrics, hparams_summaries, trial_id, with_sweep
+from rnnlab.training.interrupt import Interrupted, deferred
 from rnnlab.training.module import RNNModule, weights_finite
 from rnnlab.training.progress_bar import StepProgressBar
 from rnnlab.training.refusals import constructed
@@ -47,77 +53,152 @@ from rnnlab.training.weights import save_final_weights
 
 
 def train(cfg: DictConfig) -> float:
-    """Run the experiment `cfg` in cfg.paths.output_dir; return the best value of cfg.optimized_metric."""
-    check_config(cfg)
-    output_dir = Path(cfg.paths.output_dir)
-    remove_metrics_leftovers(output_dir)
-    try:
-        previous = read_metrics(output_dir)
-    except CorruptMetrics as error:
-        print(f"rnnlab: {error}: the run is treated as not finished", file=sys.stderr)
-        previous = None
-    if previous is not None and previous["status"] in FINISHED:
-        print(f"rnnlab: {output_dir} already {previous['status']} (metrics.json): skipped")
-        return objective(previous["best"], cfg.optimized_metric)
+    """Run the experiment `cfg` in cfg.paths.output_dir; return the best value of cfg.optimized_metric.
 
-    if cfg.threads is not None:
-        torch.set_num_threads(cfg.threads)
-    L.seed_everything(cfg.seed, workers=True, verbose=False)
-    task, module, callbacks, loggers = _build(cfg)
-    resume = find_resume_point(output_dir)
-    for problem in resume.unreadable:
-        then = f"resuming from step {resume.step}" if resume.path is not None else "starting over"
-        print(f"rnnlab: unreadable checkpoint set aside ({problem}): {then}", file=sys.stderr)
-    started, summary, trainer = time.time(), RunSummary(), None
-    timing = {"resumed_from_step": resume.step, "unreadable_checkpoints": resume.unreadable}
+    All four phases: check (the values, then, holding the directory's lock, its record), build, fit, record. A
+    finished run of the same configuration is skipped; one of another configuration is refused (OtherConfiguration).
+    """
+    with RunLock(cfg.paths.output_dir):
+        previous = check_record(cfg, cfg.paths.output_dir)
+        if previous is not None:
+            return skipped(cfg, previous)
+        task = check_config(cfg)
+        return run_checked(cfg, task)
+
+
+def skipped(cfg: DictConfig, previous: dict) -> float:
+    """A finished run of this configuration stands: say so, and give the sweeper its objective."""
+    print(f"rnnlab: {cfg.paths.output_dir} already {previous['status']} (metrics.json): skipped")
+    return objective(previous["best"], cfg.optimized_metric)
+
+
+def run_checked(cfg: DictConfig, task: SyntheticTask | None = None) -> float:
+    """Build, fit and record a run whose configuration and directory the check phase accepted (the caller holds
+    the directory's lock); `task` is the one the checks built. Any exception but a configuration error or an interruption is recorded `failed`, with
+    its error, in metrics.json, from the first object built on; the exception gets `recorded = True`."""
+    started, built, fitted = time.time(), None, None
     try:
-        # In a sweep the sweep's own progress (rnnlab.sweeps.sweep_progress) replaces every job's bar.
-        show_bar = bool(cfg.trainer.get("enable_progress_bar", True)) and not _sweeping()
-        if show_bar:
-            callbacks.append(StepProgressBar())
-        # after the summary: a checkpoint holds the metrics of the step (and validation) it follows
-        checkpoint = StepCheckpoint(output_dir, cfg.checkpoint.every_n_steps)
-        trainer = instantiate(
-            cfg.trainer,
-            callbacks=[*callbacks, summary, StepAligned(), checkpoint],
-            logger=loggers,
-            plugins=[AtomicCheckpointIO()],
-            enable_progress_bar=show_bar,
-            enable_checkpointing=False,
-        )  # no ModelCheckpoint of Lightning's: StepCheckpoint is it
-        with warnings.catch_warnings():
-            # Lightning warns that a mid-epoch resume with a plain dataloader replays the epoch; rnnlab's training
-            # sampler starts at the step reached (rnnlab.training.resume.StepAligned), so the resume is exact.
-            warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch")
-            trainer.fit(
-                module,
-                train_dataloaders=task.train_dataloader(),
-                val_dataloaders=task.val_dataloader(),
-                ckpt_path=resume.path,
-            )
-        if module.diverged_at_step is None and not weights_finite(module):
-            module.diverged_at_step = trainer.global_step  # the last update overflowed: a non-finite run diverged
-        if summary.last_val_step != trainer.global_step:
-            # max_steps ended mid-epoch, or divergence stopped the run (Lightning validates at such a stop unless
-            # it has just resumed): the final validation is the same for every history of the run
-            trainer.validate(module, dataloaders=task.val_dataloader(), verbose=False)
+        built = build(cfg, task)
+        fitted = fit(cfg, built)
+    except (ConfigError, OtherConfiguration):
+        raise  # refused before anything was written
     except Exception as error:
+        task = built.task if built is not None else None
+        summary = built.summary if built is not None else None
+        trainer = built.trainer if built is not None else None
+        timing = built.timing if built is not None else None
         write_metrics(
-            output_dir,
+            cfg.paths.output_dir,
             run_record(
                 cfg, "failed", summary, task, trainer, started, timing, error=f"{type(error).__name__}: {error}"
             ),
         )
+        error.recorded = True  # type: ignore[attr-defined]  # rnnlab.train records only what was not
         raise
+    return record(cfg, built, fitted, started)
 
+
+@dataclass
+class Built:
+    """What the build phase makes: every object of the run, and where it resumes."""
+
+    task: SyntheticTask
+    module: RNNModule
+    trainer: L.Trainer
+    summary: RunSummary
+    resume: ResumePoint
+    timing: dict
+
+
+def build(cfg: DictConfig, task: SyntheticTask | None = None) -> Built:
+    """Task, module, callbacks, loggers and trainer, and the checkpoint to resume from, checked against `cfg`
+    before any state is loaded. Nothing is written but checkpoints set aside as unreadable."""
+    if cfg.threads is not None:
+        torch.set_num_threads(cfg.threads)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    task, module, callbacks, loggers = _build(cfg, task)
+    output_dir = Path(cfg.paths.output_dir)
+    config = resolved(cfg)
+    resume = find_resume_point(output_dir)
+    for problem in resume.unreadable:
+        then = f"resuming from step {resume.step}" if resume.path is not None else "starting over"
+        print(
+            f"rnnlab: unreadable checkpoint set aside ({output_dir / 'checkpoints'}/{problem}): {then}", file=sys.stderr
+        )
+    if resume.path is not None:
+        if resume.config is None:
+            print(
+                f"rnnlab: {resume.path} records no configuration (an older rnnlab's): resumed unchecked",
+                file=sys.stderr,
+            )
+        else:
+            changes = differences(resume.config, config)
+            if changes:
+                raise OtherConfiguration(refusal(str(resume.path), f"step-{resume.step} checkpoint", changes), changes)
+    summary = RunSummary()
+    # In a sweep the sweep's own progress (rnnlab.sweeps.sweep_progress) replaces every job's bar.
+    show_bar = bool(cfg.trainer.get("enable_progress_bar", True)) and not _sweeping()
+    if show_bar:
+        callbacks.append(StepProgressBar())
+    # after the summary: a checkpoint holds the metrics of the step (and validation) it follows
+    checkpoint = StepCheckpoint(output_dir, cfg.checkpoint.every_n_steps, config=config)
+    trainer = instantiate(
+        cfg.trainer,
+        callbacks=[*callbacks, summary, StepAligned(), checkpoint],
+        logger=loggers,
+        plugins=[AtomicCheckpointIO()],
+        enable_progress_bar=show_bar,
+        enable_checkpointing=False,
+    )  # no ModelCheckpoint of Lightning's: StepCheckpoint is it
+    timing = {"resumed_from_step": resume.step, "unreadable_checkpoints": resume.unreadable}
+    return Built(task, module, trainer, summary, resume, timing)
+
+
+def fit(cfg: DictConfig, built: Built) -> L.Trainer:
+    """Train to max_steps from the resume point; validate at the end if the last step was not validated.
+
+    A signal during fit ends it at the step under way (rnnlab.training.interrupt): Interrupted is raised."""
+    trainer, module, task = built.trainer, built.module, built.task
+    with warnings.catch_warnings():
+        # Lightning warns that a mid-epoch resume with a plain dataloader replays the epoch; rnnlab's training
+        # sampler starts at the step reached (rnnlab.training.resume.StepAligned), so the resume is exact.
+        warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch")
+        try:
+            with deferred():
+                trainer.fit(
+                    module,
+                    train_dataloaders=task.train_dataloader(),
+                    val_dataloaders=task.val_dataloader(),
+                    ckpt_path=built.resume.path,
+                    weights_only=True,  # Lightning's own load: never unpickle code
+                )
+        except SIGTERMException:  # Lightning's SystemExit without a code: an interruption, not a success
+            raise Interrupted(signal.SIGTERM, trainer.global_step) from None
+    if module.diverged_at_step is None and not weights_finite(module):
+        module.diverged_at_step = trainer.global_step  # the last update overflowed: a non-finite run diverged
+    if built.summary.last_val_step != trainer.global_step:
+        # max_steps ended mid-epoch, or divergence stopped the run (Lightning validates at such a stop unless
+        # it has just resumed): the final validation is the same for every history of the run
+        trainer.validate(module, dataloaders=task.val_dataloader(), verbose=False)
+    if isinstance(task, DatasetTask):  # a held-out test split, scored once, at the end, by the final weights
+        trainer.test(module, dataloaders=task.test_dataloader(), verbose=False)
+    return trainer
+
+
+def record(cfg: DictConfig, built: Built, trainer: L.Trainer, started: float) -> float:
+    """Write metrics.json (last: its presence means the run has ended) and the HParams; return the objective."""
+    output_dir = Path(cfg.paths.output_dir)
+    module = built.module
     status = "completed" if module.diverged_at_step is None else "diverged"
-    record = run_record(cfg, status, summary, task, trainer, started, timing, diverged_at_step=module.diverged_at_step)
-    _log_final_hparams(trainer, cfg, record)
+    rec = run_record(
+        cfg, status, built.summary, built.task, trainer, started, built.timing, diverged_at_step=module.diverged_at_step
+    )
+    _log_final_hparams(trainer, cfg, rec)
     save_final_weights(output_dir, module, trainer.global_step)  # what rnnlab.load gives back
-    write_metrics(output_dir, record)  # last: its presence means the run has ended
+    write_metrics(output_dir, rec)  # last: its presence means the run has ended
     if not _sweeping():  # a sweep prints a line per job itself
-        print(result_line(status, record["steps"], record["final"], record["baseline"], output_dir / "metrics.json"))
-    return objective(record["best"], cfg.optimized_metric)
+        print(result_line(status, rec["steps"], rec["final"], rec["baseline"], output_dir / "metrics.json"))
+    return objective(rec["best"], cfg.optimized_metric)
 
 
 def _varied_keys(overrides: list[str]) -> list[str]:
@@ -132,10 +213,10 @@ def _sweeping() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
-def _build(cfg: DictConfig) -> tuple[SyntheticTask, RNNModule, list, list]:
+def _build(cfg: DictConfig, task: SyntheticTask | None = None) -> tuple[SyntheticTask, RNNModule, list, list]:
     """Task, module, callbacks and loggers, all before anything is written: a bad value leaves no trace in the
     run's directory. Their constructors' argument checks become one-line configuration errors."""
-    task, module = build_module(cfg)
+    task, module = build_module(cfg, task)
     callbacks = [constructed(instantiate, node, where=f"callbacks.{name}") for name, node in cfg.callbacks.items()]
     loggers = [constructed(instantiate, node, where="logger") for node in cfg.logger.values()]
     return task, module, callbacks, loggers

@@ -41,6 +41,12 @@ class RunSummary(L.Callback):
                 self._record(name, float(value))
         self.last_val_step = trainer.global_step
 
+    def on_test_end(self, trainer, pl_module) -> None:
+        # the held-out split, scored once after training (rnnlab.training.run): a final value only
+        for name, value in trainer.callback_metrics.items():
+            if name.startswith("test/"):
+                self.final[name] = float(value)
+
     def state_dict(self) -> dict[str, Any]:
         return {"final": dict(self.final), "best": dict(self.best), "last_val_step": self.last_val_step}
 

@@ -21,8 +21,9 @@ from rnnlab.vocabulary import weight_dtype
 BYTES_PER_PARAMETER = 4 * 4
 
 
-def check_stand_ins(cfg: DictConfig) -> None:
-    """Raise ConfigError for the first part that refuses its arguments, a network too large, a missing accelerator.
+def check_stand_ins(cfg: DictConfig):
+    """Raise ConfigError for the first part that refuses its arguments, a network too large, a missing accelerator;
+    return the task, which is real, not a stand-in: the run builds it once, here (rnnlab.training.run reuses it).
 
     The task is built as the run builds it (it is cheap; its own checks cover seq_len, whose minimum may depend on
     its arguments), the model on the meta device, the optimizer on the model's parameters.
@@ -39,6 +40,7 @@ def check_stand_ins(cfg: DictConfig) -> None:
     optimizer = constructed(lambda: instantiate(cfg.optimizer)(list(model.parameters())), where="optimizer")
     if cfg.get("scheduler"):
         constructed(lambda: instantiate(cfg.scheduler)(optimizer), where="scheduler")
+    return task
 
 
 def memory_bytes() -> int:

@@ -11,11 +11,12 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from rnnlab.tasks.registry import task_choices
 from tests.helpers import compose_run
 
 GOLDEN = Path(__file__).with_name("composed.json")
 MODELS = ("torch", "myrnn", "concat", "stacked", "bidirectional")
-TASKS = ("adding", "copy_memory", "lookahead", "sine", "xor")
+TASKS = tuple(task_choices())  # every task the registry offers (rnnlab.tasks.registry)
 EXPERIMENTS = ("vanishing", "irnn", "depth", "bidirectional", "implementations")
 
 # One composition per model x task pair, then every other choice on its own (each group is independent of the rest).

@@ -17,6 +17,7 @@ EXIT_AT_STEP = "RNNLAB_TEST_EXIT_AT_STEP"  # read from the environment, so the j
 EXIT_AT_VALIDATION = "RNNLAB_TEST_EXIT_AT_VALIDATION"  # at the first validation at or after this step
 EXIT_IN_SAVE = "RNNLAB_TEST_EXIT_IN_SAVE"  # "N:write" or "N:swap": during the N-th checkpoint save of the process
 EXIT_AT_TRAIN_END = "RNNLAB_TEST_EXIT_AT_TRAIN_END"  # after training, before metrics.json
+SIGNAL_AT_STEP = "RNNLAB_TEST_SIGNAL_AT_STEP"  # "N:TERM" or "N:INT": the process signals itself after step N
 KILLED = 3  # the exit status of an injected kill
 
 
@@ -29,14 +30,19 @@ class Faults(L.Callback):
     out-of-memory killer); hard-exit it (a crash or a cluster's time limit, which no `except` sees) at the moment
     the environment names."""
 
-    def __init__(self, raise_at_step: int | None = None, kill_at_step: int | None = None) -> None:
+    def __init__(
+        self, raise_at_step: int | None = None, kill_at_step: int | None = None, term_at_step: int | None = None
+    ) -> None:
         self.raise_at_step, self.kill_at_step = raise_at_step, kill_at_step
+        self.term_at_step = term_at_step  # SIGTERM, at every run that reaches it (as a recurring `kill PID`)
         self.exit_at_step = _env_int(EXIT_AT_STEP)
         self.exit_at_validation = _env_int(EXIT_AT_VALIDATION)
         self.exit_at_train_end = bool(os.environ.get(EXIT_AT_TRAIN_END))
         save = os.environ.get(EXIT_IN_SAVE)
         self.exit_in_save = (int(save.split(":")[0]), save.split(":")[1]) if save else None
         self.saves = 0
+        signal_at = os.environ.get(SIGNAL_AT_STEP)
+        self.signal_at = (int(signal_at.split(":")[0]), signal_at.split(":")[1]) if signal_at else None
 
     def on_fit_start(self, trainer, pl_module) -> None:
         if self.exit_in_save is not None:
@@ -56,8 +62,14 @@ class Faults(L.Callback):
             raise RuntimeError(f"injected fault at step {trainer.global_step}")
         if self.kill_at_step is not None and trainer.global_step >= self.kill_at_step:
             os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer would
+        if self.term_at_step is not None and trainer.global_step >= self.term_at_step:
+            os.kill(os.getpid(), signal.SIGTERM)
         if self.exit_at_step is not None and trainer.global_step >= self.exit_at_step:
             os._exit(KILLED)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if self.signal_at is not None and trainer.global_step == self.signal_at[0]:
+            os.kill(os.getpid(), getattr(signal, "SIG" + self.signal_at[1]))  # as `kill` or Ctrl-C would
 
     def on_validation_start(self, trainer, pl_module) -> None:
         if self.exit_at_validation is not None and trainer.global_step >= self.exit_at_validation:
@@ -94,3 +106,12 @@ class ExitAfterSteps(L.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         if trainer.global_step >= self.steps:
             os._exit(KILLED)
+
+
+class FailToBuild(L.Callback):
+    """A callback whose construction raises (if `fail`) as an allocation under a memory limit would: a job failing
+    in setup."""
+
+    def __init__(self, fail: bool = True) -> None:
+        if fail:
+            raise MemoryError("injected: cannot allocate memory while building the run")

@@ -150,7 +150,7 @@ def test_two_processes_joining_one_study_share_no_trial_and_no_directory(tmp_pat
         assert record(tmp_path, t.system_attrs["rnnlab_dir"])["timing"]["resumed_from_step"] is None
     for proc, (_, err) in zip((first, second), outputs):
         # The first to end may see the other's trial still running (no metrics.json yet): the sweep summary calls
-        # it INCOMPLETE (rnnlab.sweeps.summary reads directories, not the study) -- nothing else may be wrong.
+        # it INCOMPLETE (rnnlab.sweeps.job_statuses reads directories, not the study) -- nothing else may be wrong.
         assert proc.returncode in (0, 1), err.decode()[-3000:]
         bad = [
             line for line in err.decode().splitlines() if line.strip().startswith(("FAILED", "INCOMPLETE", "CORRUPT"))

@@ -101,3 +101,44 @@ def test_non_finite_initial_weights_end_the_run_diverged_at_step_0(tmp_path):
 
     record = json.loads((tmp_path / "metrics.json").read_text())
     assert (record["status"], record["diverged_at_step"], record["steps"]) == ("diverged", 0, 0)
+
+
+# ---- loading never executes data -------------------------------------------------------------------------------
+
+
+class _Payload:
+    def __init__(self, call, args):
+        self.call, self.args = call, args
+
+    def __reduce__(self):
+        return (self.call, self.args)
+
+
+@pytest.mark.parametrize(
+    "where,call",
+    [("top", "os.system"), ("state_dict", "builtins.exec"), ("callbacks", "subprocess.call")],
+)
+def test_a_crafted_checkpoint_is_refused_naming_what_it_would_run_and_never_runs_it(where, call, tmp_path):
+    import builtins
+    import os
+    import subprocess
+
+    from rnnlab.training.checkpoint import read_checkpoint
+
+    marker = tmp_path / "ran"
+    payload = {
+        "os.system": _Payload(os.system, (f"touch {marker}",)),
+        "builtins.exec": _Payload(builtins.exec, (f"open({str(marker)!r}, 'w').close()",)),
+        "subprocess.call": _Payload(subprocess.call, (["touch", str(marker)],)),
+    }[call]
+    checkpoint = {"state_dict": {}, "global_step": 3, "loops": {}, "optimizer_states": [], "callbacks": {}}
+    if where == "top":
+        checkpoint["hyper_parameters"] = payload
+    else:
+        checkpoint[where]["x"] = payload
+    path = tmp_path / "last.ckpt"
+    torch.save(checkpoint, path)
+    loaded, problem = read_checkpoint(path)
+    assert loaded is None and not marker.exists()
+    assert problem.startswith("refused: it asks to load ") and "none of it was run" in problem
+    assert call.split(".")[-1] in problem or "posix.system" in problem

@@ -342,7 +342,7 @@ BAD = [
     ("task=lookahead task.offset=0", "task.offset=0 is invalid; allowed: a non-zero integer"),
     ("task=copy_memory task.copy_len=0", "task.copy_len=0 is invalid; allowed: an integer >= 1"),
     ("model=base", "model='base' is invalid; allowed: one of bidirectional, concat, myrnn, stacked, torch"),
-    ("task=base", "task='base' is invalid; allowed: one of adding, copy_memory, lookahead, sine, xor"),
+    ("task=base", f"task='base' is invalid; allowed: one of {', '.join(sorted(TASKS))}"),
     (
         "model=stacked model.cell=foo",
         "model: cell: unknown or not a single network: 'foo'; allowed: torch, myrnn, concat",
