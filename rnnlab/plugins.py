@@ -27,6 +27,9 @@ def register_launchers() -> None:
     from hydra.plugins.launcher import Launcher
     from hydra.plugins.sweeper import Sweeper
 
+    from rnnlab.record.run_names import register_resolver
+
+    register_resolver()  # the sweep's job directories (conf/hydra/default.yaml) name the varied keys only
     plugins = Plugins.instance()  # Hydra's own scan first: what it finds (from the checkout's root) stays
     for name in _MODULES:
         module = importlib.import_module(name)

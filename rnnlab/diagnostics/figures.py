@@ -50,6 +50,38 @@ def grad_profile_figure(
     return fig
 
 
+# The init profile's y-range, the same for every run: float32 underflows below 1e-38, so a float32 profile relative
+# to its last step lies within +-38 decades unless it overflows; a float64 one past +-40 is drawn along the edge
+# (its number is the HParams column hp/grad_log10_ratio_init).
+INIT_DECADES = 40.0
+
+
+def grad_init_profile_figure(profiles: Sequence[Sequence[float]]) -> Figure:
+    """log10 (‖dL/dh_t‖ / ‖dL/dh_last‖) against t at initialisation, a line per layer, on the fixed y-range
+    ±`INIT_DECADES`: every run of a sweep (and of any sweep) on the same axes, so a profile falling one decade and
+    one falling twenty look different, and their slopes (log10 decay per step) compare tile to tile. Relative to the
+    last step, each line ends at 0 and its start is the run's `log10_first_over_last` indicator."""
+    fig = Figure(figsize=SIZE, dpi=DPI)
+    ax = fig.add_subplot()
+    ax.axhline(0.0, color="0.6", linewidth=1)
+    for k, profile in enumerate(profiles):
+        values = np.asarray(profile, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logs = np.where(values > 0, np.log10(values), np.nan)
+        relative = logs - logs[-1] if len(logs) and np.isfinite(logs[-1]) else logs * np.nan
+        relative = np.clip(relative, -INIT_DECADES, INIT_DECADES)  # past the range: along its edge, not off it
+        ax.plot(np.arange(len(values)), relative, label=f"layer {k}")
+    ax.set_ylim(-INIT_DECADES, INIT_DECADES)
+    ax.set_xlabel("time step t (the loss at the end)")
+    ax.set_ylabel("log10 |dL/dh_t| / |dL/dh_last|")
+    ax.set_title("gradient through time at initialisation")
+    ax.grid(alpha=0.3)
+    if len(profiles) > 1:
+        ax.legend(fontsize="small")
+    fig.subplots_adjust(left=0.16, right=0.97, bottom=0.15, top=0.91)
+    return fig
+
+
 def eigenvalue_figure(eigenvalues: Mapping[str, np.ndarray], step: int) -> Figure:
     """Each W_hh's eigenvalues in the complex plane with the unit circle: outside it a direction grows at every
     step, inside it shrinks. `eigenvalues` maps a layer name (`layer0`, `layer0_reverse`...) to complex values."""

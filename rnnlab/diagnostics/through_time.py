@@ -95,7 +95,8 @@ class GradThroughTime(EveryNSteps):
     and the vanishing/exploding indicator `grad_h/layer{k}/log10_first_over_last` between the first step and the
     last step that carries loss, with its `_bound` flag and the per-step rate `log10_rate`, every `every_n_steps` optimizer steps; and every
     `image_every_n_steps` (0: never) the whole profile, log10 ‖dL/dh_t‖ at every t with a line per layer, as the
-    image `grad_h/profile` (TensorBoard's IMAGES tab: the step slider shows the profile evolve).
+    image `grad_h/profile` (TensorBoard's IMAGES tab: the step slider shows the profile evolve), and at step 0 also
+    `grad_h/init_profile` on a y-range fixed for every run (figures.grad_init_profile_figure).
 
     Runs at the start of a training batch, on that batch and the weights this step's gradient is computed at
     (before the optimizer step), through the layer-by-layer probe (no dropout).
@@ -139,3 +140,7 @@ class GradThroughTime(EveryNSteps):
             profiles = [step_norms(grad).tolist() for grad in result.grads]
             line, note = self.theory.line(step) if self.theory is not None else (None, None)
             log_figure(writer, tags.GRAD_H_PROFILE_IMAGE, grad_profile_figure(profiles, step, line, note), step)
+            if step == 0:  # the init profile, its own tag on a fixed y-range (grad_init_profile_figure)
+                from rnnlab.diagnostics.figures import grad_init_profile_figure
+
+                log_figure(writer, tags.GRAD_H_INIT_PROFILE_IMAGE, grad_init_profile_figure(profiles), step)

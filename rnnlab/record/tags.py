@@ -132,3 +132,7 @@ JACOBIAN_IMAGE = "jacobian/spectrum"  # IMAGES: per-step log10 singular values o
 def jacobian(layer_name: str, stat: str) -> str:
     """`layer_name` is `layer{k}` or `layer{k}_reverse`; `stat` is `log10_sigma_max` or `lyapunov{i}`."""
     return f"{JACOBIAN}{layer_name}/{stat}"
+
+
+# IMAGES: the profile at step 0 relative to its last step, on one fixed y-range for every run (slopes compare)
+GRAD_H_INIT_PROFILE_IMAGE = "grad_h/init_profile"

@@ -3,6 +3,7 @@ real final metrics; bookkeeping (callbacks, logger, experiment, paths...) stays 
 
 from __future__ import annotations
 
+import hashlib
 import math
 from pathlib import Path
 
@@ -84,21 +85,49 @@ def final_metrics(record: dict, logged: dict[str, tuple[float, float]] | None = 
     return {k: math.nan if v is None else float(v) for k, v in metrics.items()}
 
 
-def trial_id(output_dir: str, overrides: list[str], varied: list[str], sweep_dir: str | None = None) -> str:
-    """The run's name in the HParams table: a sweep job's values of the `varied` keys, then its sweep directory's
-    name (`0.5 relu  19-02-33`); a single run's directory name (by default its time).
+# TensorBoard's Trial ID column is 10em wide: ids up to this many characters stay whole (checked in the browser test)
+TRIAL_ID_CHARS = 17
+SWEEP = "sweep"  # the hyper-parameter column naming a sweep job's sweep directory
 
-    TensorBoard otherwise names a trial by its directory's path relative to the logdir (a sweep job's directory is
-    named by its overrides, keys and all), and its Trial ID column is 10em wide: `init_scale=0.5,n...` for every job
-    of a study. The values are unique within a sweep (each job is one combination), and the sweep's name keeps two
-    sweeps under one logdir apart: TensorBoard merges the trials of one name into one row, meant for runs of the
-    same hyper-parameters.
+
+def sweep_mark(sweep_dir: str) -> str:
+    """`#` and 4 hex digits of the sweep directory's absolute path: short, and distinct between the sweeps one
+    logdir holds (a collision needs two of them among 65,536 marks)."""
+    return "#" + hashlib.sha1(str(Path(sweep_dir).resolve()).encode()).hexdigest()[:4]
+
+
+def trial_id(
+    output_dir: str,
+    overrides: list[str],
+    varied: list[str],
+    sweep_dir: str | None = None,
+    job_num: int | None = None,
+) -> str:
+    """The run's name in the HParams table: a sweep job's values of the `varied` keys, then its sweep's mark
+    (`relu 0.5 #3fa2`; the `sweep` column names the directory); a single run's directory name (by default its time).
+
+    TensorBoard otherwise names a trial by its directory's path relative to the logdir, and its Trial ID column is
+    10em wide: `init_scale=0.5,n...` for every job of a study, and with the sweep's own name (`relu 0.5
+    vanishing_quick`) cut again. The values are unique within a sweep (each job is one combination), and the mark
+    keeps two sweeps under one logdir apart: TensorBoard merges the trials of one name into one row, meant for runs
+    of the same hyper-parameters. Values too long for the column (many keys, Optuna's sampled floats) give way to
+    the job's number in its sweep (`job 12 #3fa2`), whole and as distinct.
     """
     values = parse_overrides(overrides)
     shown = [values[key] for key in varied if key in values]
-    if sweep_dir is None or not shown:
+    if sweep_dir is None:
         return Path(output_dir).name
-    return f"{' '.join(shown)}  {Path(sweep_dir).name}"
+    mark = sweep_mark(sweep_dir)
+    name = f"{' '.join(shown)} {mark}"
+    if (not shown or len(name) > TRIAL_ID_CHARS) and job_num is not None:
+        return f"job {job_num} {mark}"
+    return name if shown else f"{Path(output_dir).name} {mark}"
+
+
+def with_sweep(hparams: dict[str, HParam], varied: list[str], sweep_dir: str) -> tuple[dict[str, HParam], list[str]]:
+    """A sweep job's hyper-parameters with its sweep directory's name as the column `sweep`, ranked with the
+    varied keys: under a logdir of several sweeps, it says which sweep a trial's mark (`#3fa2`) is."""
+    return {**hparams, SWEEP: Path(sweep_dir).name}, [*varied, SWEEP]
 
 
 def hparams_summaries(

@@ -42,7 +42,7 @@ from rnnlab.training.build import build_module
 from rnnlab.training.checkpoint import AtomicCheckpointIO, ResumePoint, StepCheckpoint, find_resume_point
 from rnnlab.training.checks import ConfigError, check_config
 from rnnlab.training.console import result_line
-from rnnlab.training.hparams import curated_hparams, final_metrics, hparams_summaries, trial_id
+from rnnlab.training.hparams import curated_hparams, final_metrics, hparams_summaries, trial_id, with_sweep
 from rnnlab.training.interrupt import Interrupted, deferred
 from rnnlab.training.module import RNNModule, weights_finite
 from rnnlab.training.progress_bar import StepProgressBar
@@ -237,8 +237,10 @@ def _log_final_hparams(trainer: L.Trainer, cfg: DictConfig, record: dict) -> Non
             writer = logger.experiment._get_file_writer()
             varied = _varied_keys(record["overrides"])
             sweep_dir = HydraConfig.get().sweep.dir if _sweeping() else None
-            trial = trial_id(cfg.paths.output_dir, record["overrides"], varied, sweep_dir)
-            for summary in hparams_summaries(hparams, metrics, varied, trial):
+            job_num = getattr(HydraConfig.get().job, "num", None) if _sweeping() else None
+            trial = trial_id(cfg.paths.output_dir, record["overrides"], varied, sweep_dir, job_num)
+            shown, ranked = with_sweep(hparams, varied, sweep_dir) if sweep_dir else (hparams, varied)
+            for summary in hparams_summaries(shown, metrics, ranked, trial):
                 writer.add_summary(summary)
         else:
             logger.log_hyperparams(hparams)

@@ -1,7 +1,8 @@
-"""TensorBoard's tabs, as the README describes them, render a small sweep's data in a real (headless) browser.
+"""TensorBoard's tabs, as docs/dashboards.md describes them, read at a glance on an 18-job sweep in a real
+(headless) browser: run names whole, the init profiles first, trial ids whole on a real study's name.
 
 Needs Chromium (`apt-get install -y chromium`; .ci/run installs it) and aiohttp (the DevTools WebSocket). Set
-RNNLAB_SCREENSHOTS=DIR to keep a PNG of each tab (the README's pictures: docs/dashboards/).
+RNNLAB_SCREENSHOTS=DIR to keep a PNG of each tab (the docs' pictures: docs/dashboards/).
 """
 
 from __future__ import annotations
@@ -15,27 +16,34 @@ from pathlib import Path
 
 import pytest
 
+from rnnlab.training.hparams import sweep_mark
 from tests.helpers import ROOT
 from tests.helpers.browser import find_browser, free_port, headless_page, wait_for_http
 
-pytestmark = pytest.mark.slow  # a 4-job sweep, TensorBoard and Chromium (a minute or two)
+pytestmark = pytest.mark.slow  # an 18-job sweep (about 2 min of CPU), TensorBoard and Chromium
 
-# The vanishing study's quick grid (init_scale x nonlinearity, from its config), shortened: the fixed settings stay
-# out of the job directories (TensorBoard's run names), which name the grid alone.
-STUDY = "experiment=vanishing_quick"
+# The docs' 18-job grid shape (3 layers x 2 nonlinearities x 3 scales), as the vanishing study's quick grid
+# (init_scale x nonlinearity, from its config; its seeds fixed to one) with num_layers=1,2,3 on the command line, in a sweep directory named
+# as the real study's: its name is what TensorBoard showed cut in the Trial ID column. The fixed settings (model=torch
+# among them) are given one value each: the run names must leave them out.
+STUDY = ["experiment=vanishing_quick", "num_layers=1,2,3", "model=torch"]
 FIXED = [
-    "max_steps=200",
+    "seed=0",  # the study's seed axis fixed: one run per cell of the grid
+    "max_steps=40",
     "hidden_size=16",
     "seq_len=20",
-    "task.train_batches=25",
+    "task.train_batches=10",  # validation every 10 steps
     "task.val_batches=2",
-    "callbacks.grad_through_time.image_every_n_steps=50",
-    "callbacks.spectrum.image_every_n_steps=50",
+    "callbacks.grad_through_time.every_n_steps=10",
+    "callbacks.grad_through_time.image_every_n_steps=20",
+    "callbacks.spectrum.every_n_steps=10",
+    "callbacks.spectrum.image_every_n_steps=20",
+    "callbacks.activations.every_n_steps=10",
 ]
-NAMED_BY_GRID = "hydra.job.config.override_dirname.exclude_keys=[threads,experiment,{}]".format(
-    ",".join(o.split("=")[0] for o in FIXED)
-)
-RUNS = 6  # init_scale 0.5, 1.0, 1.5 x nonlinearity tanh, relu
+SWEEP = "vanishing_quick"
+SCALES, NONLINEARITIES, LAYERS = ("0.5", "1.0", "1.5"), ("relu", "tanh"), ("1", "2", "3")
+RUNS = len(SCALES) * len(NONLINEARITIES) * len(LAYERS)  # 18
+RUN_NAMES = [f"init_scale={s},nonlinearity={n},num_layers={k}" for s in SCALES for n in NONLINEARITIES for k in LAYERS]
 
 
 def _cannot_run() -> str | None:
@@ -54,9 +62,9 @@ def tensorboard(tmp_path_factory):
     if reason:
         print(f"\nbrowser check not run: {reason}", file=sys.stderr)
         pytest.skip(f"browser check not run: {reason}")
-    sweep_dir = tmp_path_factory.mktemp("dashboards") / "sweep"
+    sweep_dir = tmp_path_factory.mktemp("dashboards") / SWEEP
     result = subprocess.run(
-        [sys.executable, "-m", "rnnlab.train", "-m", f"hydra.sweep.dir={sweep_dir}", STUDY, *FIXED, NAMED_BY_GRID],
+        [sys.executable, "-m", "rnnlab.train", "-m", f"hydra.sweep.dir={sweep_dir}", *STUDY, *FIXED],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -84,7 +92,7 @@ def tensorboard(tmp_path_factory):
     try:
         wait_for_http(f"http://127.0.0.1:{port}/data/environment", 120)
         with headless_page(find_browser()) as page:
-            yield page, f"http://127.0.0.1:{port}"
+            yield page, f"http://127.0.0.1:{port}", sweep_dir
     finally:
         server.kill()
         server.wait()
@@ -92,7 +100,7 @@ def tensorboard(tmp_path_factory):
 
 def open_tab(tensorboard, tab: str, ready, timeout: float = 90.0) -> dict:
     """Load TensorBoard afresh on `tab`, wait until `ready(scan)`, keep a screenshot if asked; the page's scan."""
-    page, url = tensorboard
+    page, url, _ = tensorboard
     page.goto("about:blank")
     page.goto(f"{url}/#{tab}")
     found = page.wait_for(ready, timeout=timeout)
@@ -110,25 +118,41 @@ def matches(found: dict) -> list[int]:
     return [int(m.group(1)) for t in found["text"] if (m := re.fullmatch(r"Matches \((\d+)\)", t))]
 
 
+def test_time_series_names_each_run_by_the_keys_the_sweep_varies_whole(tensorboard):
+    found = open_tab(tensorboard, "timeseries", lambda f: all(name in f["text"] for name in RUN_NAMES))
+    assert all(name in found["text"] for name in RUN_NAMES), found["text"][:80]
+    assert not [t for t in found["text"] if "model=" in t or "max_steps=" in t]  # given one value: not in a name
+    assert not [t for t in found["clipped"] if "init_scale=" in t], found["clipped"]  # whole in the run selector
+
+
+def _all_drawn(counts: list[int]) -> bool:
+    """The 2 loss charts draw 2 tags (the loss and the baseline) of every run; the one-tag charts of layer 0 every
+    run (gradient total, ratio, radius, activations), those of layer 2 the 6 three-layer runs only."""
+    return counts.count(2 * RUNS) == 2 and counts.count(RUNS) >= 3 and RUNS // 3 in counts
+
+
 def test_custom_scalars_draw_each_chart_with_one_line_per_run(tensorboard):
-    found = open_tab(tensorboard, "custom_scalars", lambda f: len(matches(f)) >= 6)
+    found = open_tab(tensorboard, "custom_scalars", lambda f: _all_drawn(matches(f)))
     for title in (
         "validation loss and the baseline",
         "training loss and the baseline",
         "layer 0: spectral radius of W_hh (> 1: a direction grows each step)",
+        "layer 2: spectral radius of W_hh (> 1: a direction grows each step)",
     ):
         assert title in found["text"], title
-    # 2 loss charts (the loss and the baseline: 2 tags), 4 one-tag charts; each tag drawn for every run
-    assert sorted(matches(found)) == [RUNS] * 4 + [2 * RUNS] * 2, found["text"][-80:]
+    assert _all_drawn(matches(found)), matches(found)
     assert found["lines"] >= 6 * RUNS
 
 
-def test_images_show_the_gradient_profile_and_the_eigenvalues_of_every_run(tensorboard):
-    found = open_tab(tensorboard, "images", lambda f: f["images"] >= RUNS)
-    # grad_h/profile, one per run, loaded (the page loads the images in view; spectrum/eigenvalues is further down)
-    assert found["images"] >= RUNS
-    assert "grad_h/profile" in found["text"] and "spectrum/eigenvalues" in found["text"]
-    assert "step 150" in " ".join(found["text"])  # the slider's last image step (images at 0, 50, 100, 150)
+def test_images_open_on_the_profiles_at_initialisation_on_one_y_range(tensorboard):
+    found = open_tab(tensorboard, "images", lambda f: f["images"] >= 12)
+    # TensorBoard pages a tag group by 12 images: the first page holds the init profiles (grad_h/init_profile sorts
+    # before grad_h/profile), every one at step 0 and on the same fixed axes (see grad_init_profile_figure)
+    assert found["images"] >= 12
+    first = next(t for t in found["text"] if t.startswith("grad_h/") and "profile" in t)
+    assert first == "grad_h/init_profile", first
+    assert "grad_h/profile" not in found["text"]  # on the next pages, with the step slider
+    assert "step 0" in " ".join(found["text"])
 
 
 def test_scalars_show_the_losses_and_the_diagnostics(tensorboard):
@@ -140,15 +164,18 @@ def test_scalars_show_the_losses_and_the_diagnostics(tensorboard):
 
 
 def test_hparams_lists_the_study_and_its_metrics_first(tensorboard):
-    # each trial named by the values the study varies (the sweeper's order: nonlinearity, init_scale) and its sweep
-    trials = [f"{n} {s}  sweep" for s in ("0.5", "1.0", "1.5") for n in ("relu", "tanh")]
+    # each trial named by the values the study varies (the sweeper's order: nonlinearity, init_scale, then the
+    # command line's num_layers) and its sweep's mark, whole in the 10em Trial ID column on a real study's name
+    mark = sweep_mark(str(tensorboard[2]))
+    trials = [f"{n} {s} {k} {mark}" for s in SCALES for n in NONLINEARITIES for k in LAYERS]
     found = open_tab(tensorboard, "hparams", lambda f: all(t in f["text"] for t in trials))
     assert all(trial in found["text"] for trial in trials), found["text"][-80:]
-    assert not [t for t in found["clipped"] if t in trials], found["clipped"]  # whole in the 10em Trial ID column
+    assert not [t for t in found["clipped"] if t in trials], found["clipped"]
+    assert found["text"].count(SWEEP) >= RUNS  # the sweep column names the directory the mark stands for
     assert "hp/final_over_baseline" in found["text"] and "hp/final_loss" in found["text"]
     assert "hp/grad_log10_ratio_init" in found["text"]  # "vanishing or exploding?", in view beside the loss
     for bookkeeping in ("callbacks", "logger", "experiment", "hparams_search"):
         assert bookkeeping not in found["text"]
-    # the swept keys rank first (and are ticked by default): before the alphabet's hidden_size
-    names = [t for t in found["text"] if t in ("init_scale", "nonlinearity", "hidden_size")]
-    assert names[:3] == ["init_scale", "nonlinearity", "hidden_size"], names
+    # the swept keys and the sweep rank first (and are ticked by default): before the alphabet's hidden_size
+    names = [t for t in found["text"] if t in ("init_scale", "nonlinearity", "num_layers", "sweep", "hidden_size")]
+    assert names[:5] == ["init_scale", "nonlinearity", "num_layers", "sweep", "hidden_size"], names

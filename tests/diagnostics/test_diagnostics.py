@@ -187,7 +187,12 @@ def test_histograms_and_custom_scalars_layout(tensorboard_run):
 
 def test_gradient_profile_and_eigenvalues_are_images_at_every_image_step(tensorboard_run):
     _, _, events = tensorboard_run
-    assert set(events.Tags()["images"]) == {tags.GRAD_H_PROFILE_IMAGE, tags.SPECTRUM_IMAGE}
+    assert set(events.Tags()["images"]) == {
+        tags.GRAD_H_PROFILE_IMAGE,
+        tags.SPECTRUM_IMAGE,
+        tags.GRAD_H_INIT_PROFILE_IMAGE,
+    }
+    assert [image.step for image in events.Images(tags.GRAD_H_INIT_PROFILE_IMAGE)] == [0]  # initialisation only
     for tag in (tags.GRAD_H_PROFILE_IMAGE, tags.SPECTRUM_IMAGE):
         images = events.Images(tag)
         assert [image.step for image in images] == [0, 10]  # every 2 * 5 steps of 20

@@ -8,7 +8,7 @@ import re
 import numpy as np
 
 from rnnlab.diagnostics import custom_scalars_layout
-from rnnlab.diagnostics.figures import eigenvalue_figure, grad_profile_figure
+from rnnlab.diagnostics.figures import INIT_DECADES, eigenvalue_figure, grad_init_profile_figure, grad_profile_figure
 from rnnlab.record import tags
 
 
@@ -23,6 +23,23 @@ def test_the_profile_draws_log10_of_each_layers_norms_against_t():
     assert math.isnan(lines[0].get_ydata()[3])  # an underflowed norm is a gap, not -inf
     np.testing.assert_allclose(lines[1].get_ydata(), np.log10([2, 2, 4, 8]))
     assert ax.get_title() == "gradient through time, step 150"
+
+
+def test_the_init_profile_is_relative_to_the_last_step_on_one_fixed_range():
+    """Two runs' init profiles, one decade and twenty decades of vanishing: the same axes, lines ending at 0 and
+    starting at each run's log10 first/last indicator, so the tiles compare (each tile autoscaled, they did not)."""
+    gentle = grad_init_profile_figure([[1.0, 3.0, 10.0]])
+    steep = grad_init_profile_figure([[1e-20, 1e-10, 1.0], [0.0, 5.0, 5.0]])
+    for fig in (gentle, steep):
+        assert fig.axes[0].get_ylim() == (-INIT_DECADES, INIT_DECADES)
+    np.testing.assert_allclose(gentle.axes[0].get_lines()[1].get_ydata(), [-1, -1 + math.log10(3), 0])
+    first, second = steep.axes[0].get_lines()[1:]  # after the zero line
+    np.testing.assert_allclose(first.get_ydata(), [-20, -10, 0])
+    assert math.isnan(second.get_ydata()[0]) and list(second.get_ydata()[1:]) == [0, 0]
+    assert [line.get_label() for line in (first, second)] == ["layer 0", "layer 1"]
+    # float64's -122 decades (a long tanh sequence) runs along the bottom edge, not off the chart
+    (deep,) = grad_init_profile_figure([[1e-122, 1e-61, 1.0]]).axes[0].get_lines()[1:]
+    np.testing.assert_allclose(deep.get_ydata(), [-INIT_DECADES, -INIT_DECADES, 0])
 
 
 def test_the_eigenvalue_figure_draws_each_matrix_and_the_unit_circle():

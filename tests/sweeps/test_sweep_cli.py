@@ -11,6 +11,7 @@ import pytest
 
 from rnnlab.record.jobs import find_jobs
 from rnnlab.record.overrides import parse_overrides
+from rnnlab.training.hparams import sweep_mark
 from tests.helpers import ROOT
 from tests.helpers.faults import EXIT_AT_STEP
 
@@ -108,9 +109,10 @@ def test_hparams_name_each_trial_by_what_the_sweep_varies(basic_sweep):
             for name in ("session_start_info", "experiment")
         )
         differs = {info.name for info in experiment.experiment.hparam_infos if info.differs}
-        assert differs == {"init_scale"}, job.name
+        assert differs == {"init_scale", "sweep"}, job.name  # the sweep's name is a column ranked with them
         named[start.session_start_info.group_name] = job.status
-    assert named == {"0.5 null  sweep": "completed", "1e+20 null  sweep": "diverged", "1e+20 3  sweep": "diverged"}
+    mark = sweep_mark(str(basic_sweep["dir"]))
+    assert named == {f"0.5 null {mark}": "completed", f"1e+20 null {mark}": "diverged", f"1e+20 3 {mark}": "diverged"}
 
 
 @pytest.mark.slow
@@ -193,8 +195,9 @@ def test_submitit_local_runs_each_job_in_its_own_process(basic_sweep, tmp_path):
     assert "4 jobs" not in run.stdout and "2 jobs: 1 completed, 1 diverged" in run.stdout
     assert [line.split("]")[0] for line in progress_lines(run)] == ["[1/2", "[2/2"], run.stdout[-3000:]
     assert statuses(tmp_path / "sweep") == {k: v for k, v in EXPECTED.items() if k[1] == "null"}
-    diverged = "+callbacks.faults.raise_at_step=null,init=normal,init_scale=1e+20,nonlinearity=relu"
-    assert results(tmp_path / "sweep")[diverged] == basic_sweep["first_results"][diverged]
+    # each job named by what its sweep varies: here init_scale alone, there init_scale and raise_at_step
+    diverged = results(tmp_path / "sweep")["init_scale=1e+20"]
+    assert diverged == basic_sweep["first_results"]["+callbacks.faults.raise_at_step=null,init_scale=1e+20"]
 
 
 def test_parse_overrides_keeps_values_as_written():

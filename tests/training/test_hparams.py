@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
 from rnnlab.record import tags
-from rnnlab.training.hparams import MAIN, curated_hparams, final_metrics, hparams_summaries, trial_id
+from rnnlab.training.hparams import (
+    MAIN,
+    TRIAL_ID_CHARS,
+    curated_hparams,
+    final_metrics,
+    hparams_summaries,
+    sweep_mark,
+    trial_id,
+    with_sweep,
+)
 from tests.helpers import compose_run
 
 
@@ -69,19 +79,36 @@ def test_the_experiment_summary_ranks_the_varied_keys_first():
     assert session.session_start_info.group_name == "0.5 relu  19-02-33"
 
 
-def test_a_sweep_job_is_named_by_its_varied_values_and_its_sweep():
+def test_a_sweep_job_is_named_by_its_varied_values_and_its_sweeps_mark(tmp_path):
     overrides = ["max_steps=200", "init_scale=0.5", "+task.num_marked=3", "nonlinearity=relu"]
-    job = "multirun/2026-11-22/19-02-33/init_scale=0.5,max_steps=200,nonlinearity=relu,task.num_marked=3"
+    sweep = str(tmp_path / "vanishing_quick")
+    job = f"{sweep}/init_scale=0.5,nonlinearity=relu,task.num_marked=3"
     varied = ["nonlinearity", "init_scale", "task.num_marked"]  # in the sweeper's order
-    assert trial_id(job, overrides, varied, "multirun/2026-11-22/19-02-33") == "relu 0.5 3  19-02-33"
-    # every job of a study differs in its first characters, where the 10em column cuts init_scale=0.5,n...
+    mark = sweep_mark(sweep)
+    assert re.fullmatch("#[0-9a-f]{4}", mark)
+    assert trial_id(job, overrides, varied, sweep, job_num=4) == f"relu 0.5 3 {mark}"
+    # the mark is the directory's, wherever it is named from; another sweep of the same name elsewhere differs
+    assert sweep_mark(f"{tmp_path}/./vanishing_quick") == mark != sweep_mark(str(tmp_path / "x" / "vanishing_quick"))
+    # every job of a study differs in its first characters and fits the 10em column whole, whatever the sweep's name
+    long_sweep = str(tmp_path / "a_study_with_a_long_descriptive_name")
     names = {
-        trial_id(job, [f"init_scale={s}", f"nonlinearity={n}"], varied, "vanishing") for s in (0.5, 1) for n in "ab"
+        trial_id(job, [f"init_scale={s}", f"nonlinearity={n}"], varied, long_sweep, 0) for s in (0.5, 1) for n in "ab"
     }
-    assert names == {"a 0.5  vanishing", "b 0.5  vanishing", "a 1  vanishing", "b 1  vanishing"}
-    # a single run, or a job that varies nothing it was given: its directory's name
+    mark = sweep_mark(long_sweep)
+    assert names == {f"a 0.5 {mark}", f"b 0.5 {mark}", f"a 1 {mark}", f"b 1 {mark}"}
+    assert all(len(name) <= TRIAL_ID_CHARS for name in names)
+    # values too long for the column (Optuna's floats): the job's number in its sweep, as distinct and whole
+    sampled = ["lr=0.0012345678901", "init_scale=0.987654321"]
+    assert trial_id(job, sampled, ["lr", "init_scale"], sweep, job_num=12) == f"job 12 {sweep_mark(sweep)}"
+    # a single run: its directory's name; a job that varies nothing it was given: its number
     assert trial_id("outputs/2026-11-22/19-02-33", ["max_steps=3"], ["max_steps"]) == "19-02-33"
-    assert trial_id(job, ["seed=1"], ["lr"], "sweep") == job.rsplit("/", 1)[1]
+    assert trial_id(job, ["seed=1"], ["lr"], sweep, job_num=0) == f"job 0 {sweep_mark(sweep)}"
+
+
+def test_a_sweep_jobs_hparams_name_its_sweep_in_a_column_ranked_with_the_varied_keys():
+    hparams, varied = with_sweep({"model": "torch", "init_scale": 0.5}, ["init_scale"], "multirun/vanishing_quick")
+    assert hparams == {"model": "torch", "init_scale": 0.5, "sweep": "vanishing_quick"}
+    assert varied == ["init_scale", "sweep"]
 
 
 def test_a_sweep_job_reads_what_varies_from_the_sweeps_multirun_yaml(tmp_path, monkeypatch):
