@@ -46,7 +46,8 @@ def test_quiet_filters_the_named_noise_and_nothing_of_the_users(caplog):
         assert [str(w.message) for w in caught] == ["my own deprecation", "my own warning"]
         quiet_third_party()  # twice, as rnnlab.train does after importing Lightning: one filter, not two
         logger = logging.getLogger("lightning.pytorch.utilities.rank_zero")  # where Lightning's rank_zero_* log
-        assert len(logger.filters) == len(saved["lightning.pytorch.utilities.rank_zero"][1]) + 1
+        # one filter of the lab's, however often it is installed (an earlier test in this process may have)
+        assert sum(type(f).__name__ == "_DropNoise" for f in logger.filters) == 1
         with caplog.at_level(logging.INFO):
             logger.warning("💡 Tip: try installing litlogger")
             logger.info("GPU available: False, used: False")
