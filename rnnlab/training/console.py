@@ -32,6 +32,7 @@ _LAUNCH_LOGGERS = (
     "hydra._internal.core_plugins.basic_launcher",
     "hydra_plugins.hydra_joblib_launcher",
     "hydra_plugins.rnnlab_launchers",
+    "rnnlab.sweeps.resilient_launchers",
     "alembic",
 )
 

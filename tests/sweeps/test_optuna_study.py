@@ -14,7 +14,7 @@ import optuna
 import pytest
 from omegaconf import OmegaConf
 
-from hydra_plugins.rnnlab_sweepers.optuna_sweeper import ContinuingStudy, _gone
+from rnnlab.sweeps.continuing_optuna import ContinuingStudy, _gone
 from tests.helpers import ROOT
 from tests.helpers.faults import EXIT_AT_STEP, KILLED
 
