@@ -54,6 +54,7 @@ def run(overrides=(), run_dir: PathLike | None = None, progress: bool = False) -
     from rnnlab.training.checks import check_config
     from rnnlab.training.console import quiet_third_party
 
+    quiet_third_party()  # first: the checks below may import what warns at import time (tqdm.auto in a notebook)
     overrides = [str(o) for o in ([overrides] if isinstance(overrides, str) else overrides)]
     if not progress and not any(o.startswith("trainer.enable_progress_bar=") for o in overrides):
         overrides.append("trainer.enable_progress_bar=false")
