@@ -144,3 +144,22 @@ class GradThroughTime(EveryNSteps):
                 from rnnlab.diagnostics.figures import grad_init_profile_figure
 
                 log_figure(writer, tags.GRAD_H_INIT_PROFILE_IMAGE, grad_init_profile_figure(profiles), step)
+
+
+READINGS = {0.0: "exact", -1.0: "upper", 1.0: "lower"}  # log10_first_over_last_bound -> how to read the number
+
+
+def indicator(pl_module: ObservedModule, batch: dict) -> dict[str, dict[str, float | str]]:
+    """Per layer, the vanishing/exploding indicator of `pl_module` on `batch` (the float64 probe, from the first step
+    to the last scored one) and how to read it: "exact", or "upper"/"lower" where only a bound could be taken (the
+    true ratio lies below/above the number). What metrics.json records at initialisation and at the end."""
+    result = probe(pl_module, batch, with_grads=True)
+    scored = scored_steps(pl_module.readout, batch, batch["x"].size(1))
+    out: dict[str, dict[str, float | str]] = {}
+    for k, grad in enumerate(result.grads):
+        norms = through_time_norms(grad, scored, 2)
+        out[f"layer{k}"] = {
+            "log10_first_over_last": norms["log10_first_over_last"],
+            "reading": READINGS.get(float(norms["log10_first_over_last_bound"]), "exact"),
+        }
+    return out

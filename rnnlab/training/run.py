@@ -20,6 +20,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import lightning as L
 import torch
@@ -31,6 +32,8 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig
 
 from rnnlab.diagnostics.base import first_and_last
+from rnnlab.diagnostics.observed import ObservedModule
+from rnnlab.diagnostics.through_time import indicator
 from rnnlab.record.identity import OtherConfiguration, check_record, differences, refusal, resolved
 from rnnlab.record.lock import RunLock
 from rnnlab.record.overrides import override_keys, parse_overrides
@@ -193,12 +196,27 @@ def record(cfg: DictConfig, built: Built, trainer: L.Trainer, started: float) ->
     rec = run_record(
         cfg, status, built.summary, built.task, trainer, started, built.timing, diverged_at_step=module.diverged_at_step
     )
+    rec["gradient"] = gradient_indicator(cfg, built)
     _log_final_hparams(trainer, cfg, rec)
     save_final_weights(output_dir, module, trainer.global_step)  # what rnnlab.load gives back
     write_metrics(output_dir, rec)  # last: its presence means the run has ended
     if not _sweeping():  # a sweep prints a line per job itself
         print(result_line(status, rec["steps"], rec["final"], rec["baseline"], output_dir / "metrics.json"))
     return objective(rec["best"], cfg.optimized_metric)
+
+
+def gradient_indicator(cfg: DictConfig, built: Built) -> dict[str, dict]:
+    """metrics.json's `gradient`: the indicator (rnnlab.diagnostics.through_time.indicator) on the first training
+    batch, at initialisation and at the end. The initial weights are rebuilt from the run's seed, as the run drew
+    them, so the record is the same whether or not the run was interrupted and resumed."""
+    batch = built.task.batch("train", 0)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)  # as before the run's own build: the same head
+    _, initial = build_module(cfg, built.task)
+    # an RNNModule is an ObservedModule, but its `rnn` is typed nn.Module (any of the five drop-ins)
+    return {
+        "start": indicator(cast(ObservedModule, initial), batch),
+        "end": indicator(cast(ObservedModule, built.module), batch),
+    }
 
 
 def _varied_keys(overrides: list[str]) -> list[str]:

@@ -154,3 +154,24 @@ def test_the_gradient_indicator_and_the_radius_at_init_are_metric_columns(tmp_pa
     assert columns[:4] == [tags.HP_FINAL_LOSS, tags.HP_FINAL_OVER_BASELINE, tags.HP_GRAD_LOG10_RATIO_INIT,
                            tags.HP_SPECTRAL_RADIUS_INIT]  # fmt: skip
     assert math.isnan(final_metrics(record)[tags.HP_GRAD_LOG10_RATIO_INIT])  # diagnostics off: no value
+
+
+def test_metrics_json_records_the_gradient_indicator_at_init_and_at_the_end(tmp_path):
+    """metrics.json's `gradient`: the first logged probe's number at initialisation (the initial weights rebuilt
+    from the seed, so a resumed run records the same), the final weights' at the end, each with how to read it."""
+    import json
+
+    from rnnlab.sweeps.table import read_scalars
+    from rnnlab.training.run import train
+
+    overrides = ["hidden_size=8", "batch_size=8", "seq_len=12", "init_scale=0.5", "max_steps=4",
+                 "task.train_batches=2", "task.val_batches=1", "trainer.enable_progress_bar=false",
+                 "callbacks.grad_through_time.every_n_steps=2", "callbacks.grad_through_time.image_every_n_steps=0"]  # fmt: skip
+    train(compose_run(tmp_path, overrides))
+    gradient = json.loads((tmp_path / "metrics.json").read_text())["gradient"]
+    logged = read_scalars(tmp_path)[tags.grad_h_log10_ratio(0)]
+    start, end = gradient["start"]["layer0"], gradient["end"]["layer0"]
+    assert start["reading"] == end["reading"] == "exact"
+    assert start["log10_first_over_last"] == pytest.approx(logged.iloc[0], abs=1e-5)  # the step-0 probe's number
+    assert start["log10_first_over_last"] < -1  # orthogonal x 0.5 over 12 steps: vanishing
+    assert end["log10_first_over_last"] != start["log10_first_over_last"]  # trained weights
