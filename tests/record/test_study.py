@@ -75,6 +75,7 @@ def test_a_real_sweeps_trial_names_progress_lines_and_report_rows_name_the_same_
     from tensorboard.plugins.hparams import plugin_data_pb2
 
     from rnnlab.sweeps.table import sweep_table
+    from rnnlab.training.hparams import sweep_mark
 
     sweep_dir = tmp_path / "study"
     # the depth study's grid (num_layers, seed in its sweeper's params), num_layers fixed and lr swept on the
@@ -89,7 +90,7 @@ def test_a_real_sweeps_trial_names_progress_lines_and_report_rows_name_the_same_
     assert table.attrs["varied"] == keys
     assert list(table.columns[1:3]) == keys
     rows = {(str(int(row.seed)), f"{row.lr:g}") for row in table.itertuples()}
-    assert rows == {(s, lr) for s in "01" for lr in ("0.01", "0.1")}
+    assert rows == {(s, lr) for s in "0123" for lr in ("0.01", "0.1")}  # the depth study's four seeds
 
     lines = [line.split("] ", 1)[1].split(":", 1)[0] for line in run.stdout.splitlines() if "  |  " in line]
     assert sorted(lines) == sorted(f"seed={s},lr={lr}" for s, lr in rows)
@@ -100,7 +101,7 @@ def test_a_real_sweeps_trial_names_progress_lines_and_report_rows_name_the_same_
         events.Reload()
         content = events.PluginTagToContent("hparams")["_hparams_/session_start_info"]
         trials.add(plugin_data_pb2.HParamsPluginData.FromString(content).session_start_info.group_name)
-    assert trials == {f"{s} {lr}  study" for s, lr in rows}
+    assert trials == {f"{s} {lr} {sweep_mark(str(sweep_dir))}" for s, lr in rows}
 
 
 def test_no_override_parsing_outside_the_record_layer():
