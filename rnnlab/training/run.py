@@ -211,7 +211,9 @@ def gradient_indicator(cfg: DictConfig, built: Built) -> dict[str, dict]:
     them, so the record is the same whether or not the run was interrupted and resumed."""
     batch = built.task.batch("train", 0)
     L.seed_everything(cfg.seed, workers=True, verbose=False)  # as before the run's own build: the same head
-    _, initial = build_module(cfg, built.task)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the run's own build has shown the constructors' warnings once
+        _, initial = build_module(cfg, built.task)
     # an RNNModule is an ObservedModule, but its `rnn` is typed nn.Module (any of the five drop-ins)
     return {
         "start": indicator(cast(ObservedModule, initial), batch),
