@@ -131,8 +131,17 @@ class LabRNN(_Module):
             **options: object,
         ) -> None: ...
 
-        def reset_parameters(self) -> None:
-            """nn.RNN's default initialisation; every implementation has its own (nn.RNN's, for `torch`)."""
+        # nn.RNN's surface that every implementation offers (`python -m rnnlab.parity` proves it), read by the lab
+        def reset_parameters(self) -> None: ...
+
+        def flatten_parameters(self) -> None: ...
+
+        @property
+        def all_weights(self) -> list[list[nn.Parameter]]: ...
+
+        # where the layout has nn.RNN's parameters (torch_layout); concat's raise the error explaining its layout
+        _flat_weights: list[Tensor | None]
+        _flat_weights_names: list[str]
 
     #: Named presets of this implementation's own keyword arguments (loop order, backward pass, cell...).
     #: `python -m rnnlab.parity` proves every one of them equal to nn.RNN.

@@ -29,8 +29,9 @@ class TorchRNN(nn.RNN, LabRNN):
         super().__setattr__(name, value)
 
     # TorchScript compiles this def from its source annotations, so they must read Tensor -> (Tensor, Tensor), narrower
-    # than nn.RNN's overloads (a PackedSequence is run all the same: nn.RNN.forward takes it)
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:  # type: ignore[override]  # TorchScript needs Tensor here
+    # than nn.RNN's overloads (a PackedSequence is run all the same: nn.RNN.forward takes it). The ignore must end the
+    # line: TorchScript reads any other `# type:` comment on it as the signature.
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:  # type: ignore[override]
         """nn.RNN's forward; under `torch.jit.script` of a module holding this one, a call back into it (nn.RNN's
         TorchScript overloads are keyed to the class nn.RNN and do not reach a subclass)."""
         if torch.jit.is_scripting():
