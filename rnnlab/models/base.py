@@ -143,6 +143,11 @@ class LabRNN(_Module):
         _flat_weights: list[Tensor | None]
         _flat_weights_names: list[str]
 
+        # nn.RNN's forward in Python, any input: what `forward` runs and a scripted module calls back into
+        def _forward(
+            self, input: Tensor | PackedSequence, hx: Tensor | None
+        ) -> tuple[Tensor | PackedSequence, Tensor]: ...
+
     #: Named presets of this implementation's own keyword arguments (loop order, backward pass, cell...).
     #: `python -m rnnlab.parity` proves every one of them equal to nn.RNN.
     variants: ClassVar[dict[str, dict]] = {"default": {}}
@@ -251,10 +256,6 @@ class LabRNN(_Module):
         Returns output (T, B, D * hidden_size), zero past each length, and h_n (num_layers * D, B, hidden_size),
         each sequence's state at its own last step, in both directions.
         """
-        raise NotImplementedError
-
-    def _forward(self, input: Tensor | PackedSequence, hx: Tensor | None) -> tuple[Tensor | PackedSequence, Tensor]:
-        """nn.RNN's forward in Python: what `forward` runs, and what a scripted module calls back into."""
         raise NotImplementedError
 
 
