@@ -214,7 +214,7 @@ def _apply(override, cfg: DictConfig) -> None:
     ) + key
     if override.is_delete():
         if present is _ABSENT or present is None:  # Hydra deletes only a key that holds a value
-            raise ConfigError(_unknown(key, cfg, written))
+            raise ConfigError(unknown_key(key, cfg, written))
         _check_deletion(key, cfg, written)
         parent, _, leaf = key.rpartition(".")
         with open_dict(cfg):
@@ -232,7 +232,7 @@ def _apply(override, cfg: DictConfig) -> None:
         _update(cfg, key, value, force_add=True)
         return
     if present is _ABSENT:
-        raise ConfigError(_unknown(key, cfg, written))
+        raise ConfigError(unknown_key(key, cfg, written))
     _update(cfg, key, value, force_add=False)
 
 
@@ -342,8 +342,9 @@ def _hint(missing: str, path: str, keys: list[str], arguments: list[str]) -> str
     return f" (did you mean {'' if close[0] in keys else '+'}{path}{close[0]}?)"
 
 
-def _unknown(key: str, cfg: DictConfig, written: str) -> str:
-    """The line for a key the configuration does not have."""
+def unknown_key(key: str, cfg: DictConfig, written: str | None = None) -> str:
+    """The one line for `key`, which `cfg` does not have (`written`: the override as the user wrote its key)."""
+    written = written or key
     node, path, missing = _deepest(key, cfg)
     what, keys, arguments = _allowed_in(node, path, cfg)
     more = f"; +{path}KEY=VALUE adds another argument: {', '.join(arguments)}" if arguments else ""
