@@ -196,26 +196,30 @@ def _compose(groups: list, choices: dict[str, Any], config_dirs: list[Path]) -> 
         if not made:
             continue
         choice = choices.get(override.key_or_group, made[0])
+        if choice is None:
+            continue  # null: no file of the group (its default in the lab's optional groups)
         prefix = "++" if override.is_force_add() else "+" if override.is_add() else ""
-        lines.append(f"{prefix}{override.key_or_group}={'null' if choice is None else choice}")
+        lines.append(f"{prefix}{override.key_or_group}={choice}")
     try:
         return compose_config(lines)
-    except (HydraException, OmegaConfBaseException):
-        return None
+    except (HydraException, OmegaConfBaseException, ValueError):
+        return None  # Hydra's own refusal, which it words when it composes
 
 
 def _apply(override, cfg: DictConfig) -> None:
     """Apply `override` to `cfg` as Hydra would, or raise ConfigError with the lab's line for it."""
     key = override.key_or_group
     value = _one_value(override)
-    present = OmegaConf.select(cfg, key, default=_ABSENT, throw_on_missing=False)
+    present = _raw(cfg, key)
     written = (
         "~" if override.is_delete() else "++" if override.is_force_add() else "+" if override.is_add() else ""
     ) + key
     if override.is_delete():
-        if present is _ABSENT or present is None:  # Hydra deletes only a key that holds a value
+        if present is _ABSENT:
             raise ConfigError(unknown_key(key, cfg, written))
         _check_deletion(key, cfg, written)
+        if present is None:
+            return  # Hydra deletes only a key that holds a value, and says so
         parent, _, leaf = key.rpartition(".")
         with open_dict(cfg):
             node = OmegaConf.select(cfg, parent) if parent else cfg
@@ -248,6 +252,18 @@ def _update(cfg: DictConfig, key: str, value: Any, force_add: bool) -> None:
             pass
 
 
+def _raw(cfg: DictConfig, key: str) -> Any:
+    """The value at `key` as written (an interpolation unresolved: `paths.output_dir` resolves only in a Hydra
+    run), None for null, `_ABSENT` where `cfg` has no such key."""
+    node: Any = cfg
+    for part in key.split("."):
+        child = node._get_node(part) if isinstance(node, DictConfig) and part in node else None
+        if child is None:
+            return _ABSENT
+        node = child
+    return None if node._is_none() else node if isinstance(node, DictConfig) else node._value()
+
+
 def _one_value(override) -> Any:
     """The override's value, or a sweep's first choice (an interval or a range: None, enough to apply its key)."""
     from hydra.core.override_parser.types import ChoiceSweep
@@ -264,7 +280,7 @@ def _deepest(key: str, cfg: DictConfig) -> tuple[DictConfig, str, str]:
     parts = key.split(".")
     for part in parts[:-1]:
         child = node._get_node(part) if part in node else None
-        if not isinstance(child, DictConfig):
+        if not isinstance(child, DictConfig) or child._is_none():
             return node, path, part
         node, path = child, f"{path}{part}."
     return node, path, parts[-1]
