@@ -73,6 +73,7 @@ REFUSED = [
     ("++foo=2", "++foo adds a key nothing in the lab reads; allowed: ", "hydra.*"),
     ("+init_scal=0.1", "+init_scal adds a key nothing in the lab reads (did you mean init_scale?)", "init_scale"),
     ("+checkpoint.tag=x", "+checkpoint.tag adds a key nothing in the lab reads", "under checkpoint: every_n_steps"),
+    ("+notes=baseline", "+notes adds a key nothing in the lab reads (did you mean note?)", "note"),
     ("+callbacks.foo=1", "+callbacks.foo adds a key nothing in the lab reads", "grad_norms, grad_through_time"),
     (
         "+trainer.max_step=3",
@@ -165,6 +166,8 @@ ALLOWED = [
     "hparams_search=optuna hydra.sweeper.n_trials=3 +hydra.sweeper.params.task.seq_len=choice(5,10)",
     "hydra/launcher=rnnlab_joblib hydra.launcher.n_jobs=2",
     "lr=0.1 seed=0 checkpoint.every_n_steps=3 paths.output_dir=x",
+    "+note=baseline",  # the lab's one key for a label (conf/config.yaml): recorded, read by nothing else
+    "-m note=a,b",
 ]
 
 

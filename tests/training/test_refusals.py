@@ -120,10 +120,10 @@ def test_an_unknown_key_a_file_merged_is_refused_naming_it(key, expected, tmp_pa
 
 
 def test_a_key_added_outside_the_command_lines_check_is_refused_too(tmp_path):
-    """`+note=...` composed directly (as a caller of compose_config would) meets the unknown-key check: no key a
+    """`+tag=...` composed directly (as a caller of compose_config would) meets the unknown-key check: no key a
     command line adds is exempt any more (rnnlab.training.override_checks refuses it before composing)."""
-    with pytest.raises(ConfigError, match="^note is not a key of the lab's configuration"):
-        check_config(compose_run(tmp_path, ["+note=baseline"]))
+    with pytest.raises(ConfigError, match="^tag is not a key of the lab's configuration"):
+        check_config(compose_run(tmp_path, ["+tag=baseline"]))
 
 
 @pytest.mark.parametrize("experiment", sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml")))
