@@ -241,8 +241,8 @@ def _apply(override, cfg: DictConfig) -> None:
 
 
 def _update(cfg: DictConfig, key: str, value: Any, force_add: bool) -> None:
-    """Set `key` as Hydra would; a value of the wrong type is Hydra's to refuse, in its own words, and the key
-    (what the checks here are about) is then set to nothing."""
+    """Set `key` as Hydra would. A value of the wrong type for its key is Hydra's to refuse, in its own words, when it
+    composes (the checks here are about keys): the key is then left as it was."""
     from omegaconf.errors import OmegaConfBaseException
 
     with open_dict(cfg) if force_add else contextlib.nullcontext():
@@ -416,15 +416,17 @@ def _check_deletion(key: str, cfg: DictConfig, written: str) -> None:
     reason = None
     parent, _, leaf = key.rpartition(".")
     node = OmegaConf.select(cfg, parent) if parent else cfg
-    raw = node._get_node(leaf)._value() if isinstance(node, DictConfig) else None
+    raw = _raw(cfg, key)
     if _declared_key(key):
         reason = "conf/config.yaml declares it and the lab reads it"
     elif leaf in ("_target_", "_partial_"):
         reason = f"it says how {parent} is built"
     elif isinstance(raw, str) and "${" in raw:
         reason = f"the lab sets it from {raw}"
-    elif len(parts) == 1 or (len(parts) == 2 and parts[0] in ENTRY_SECTIONS):
-        reason = None if len(parts) == 2 else "the run builds it"
+    elif len(parts) == 1:
+        reason = "the run builds it"
+    elif len(parts) == 2 and parts[0] in ENTRY_SECTIONS:
+        reason = None  # one callback or logger fewer
     elif isinstance(node, DictConfig) and "_target_" in node:
         target = _target_arguments(node)[0]
         required = _required_arguments(target)
