@@ -235,3 +235,17 @@ def test_the_theory_command_refuses_with_the_same_line(capsys):
     err = capsys.readouterr().err
     assert err.startswith(f"rnnlab.theory: bad configuration: task.seq_lenn {NOT_A_KEY} (did you mean task.seq_len?)")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_misspelt_trainer_key_or_a_stray_addition_is_answered_without_torch_or_lightning():
+    """trainer.* is checked against the rules kept equal to Lightning's signature, not against Lightning itself."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from rnnlab.training.override_checks import refusal; "
+        "lines = [refusal(['trainer.max_step=3']), refusal(['+trainer.max_step=3']), refusal(['+foo=1'])]; "
+        "print(all(lines), 'torch' in sys.modules, 'lightning' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["True", "False", "False"], out.stderr[-2000:]
