@@ -249,3 +249,16 @@ def test_a_misspelt_trainer_key_or_a_stray_addition_is_answered_without_torch_or
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.stdout.split() == ["True", "False", "False"], out.stderr[-2000:]
+
+
+def test_a_legitimate_trainer_addition_and_a_deletion_train_through_the_cli(tmp_path):
+    """`+trainer.<a Trainer argument conf/trainer omits>`, a deleted callback and a label: the run trains with them."""
+    from tests.helpers.cli import read_record, run_cli
+
+    tiny = ["hidden_size=4", "max_steps=2", "seq_len=5", "task.train_batches=2", "task.val_batches=2"]
+    extra = ["+trainer.limit_val_batches=1", "~callbacks.histograms", "note=baseline"]
+    result = run_cli(tmp_path / "run", *tiny, *extra, "trainer.enable_progress_bar=false")
+    assert result.returncode == 0, result.stderr[-2000:]
+    record = read_record(tmp_path / "run")
+    assert record["status"] == "completed" and record["config"]["trainer"]["limit_val_batches"] == 1
+    assert "histograms" not in record["config"]["callbacks"] and record["config"]["note"] == "baseline"
