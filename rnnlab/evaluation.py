@@ -65,7 +65,7 @@ def evaluate_run(run_dir: Path, overrides: list[str], split: str = "val", write:
             if OmegaConf.select(cfg, key, default="<missing>") == "<missing>":
                 from rnnlab.training.override_checks import unknown_key
 
-                raise EvalError(unknown_key(key, cfg))
+                raise EvalError(unknown_key(key, cfg, additions=False))
             OmegaConf.update(cfg, key, value, merge=False)
     loaded = load(run_dir, config=cfg)
     module, task = loaded.module, loaded.task

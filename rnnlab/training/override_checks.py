@@ -358,11 +358,13 @@ def _hint(missing: str, path: str, keys: list[str], arguments: list[str]) -> str
     return f" (did you mean {'' if close[0] in keys else '+'}{path}{close[0]}?)"
 
 
-def unknown_key(key: str, cfg: DictConfig, written: str | None = None) -> str:
-    """The one line for `key`, which `cfg` does not have (`written`: the override as the user wrote its key)."""
+def unknown_key(key: str, cfg: DictConfig, written: str | None = None, additions: bool = True) -> str:
+    """The one line for `key`, which `cfg` does not have (`written`: the override as the user wrote its key;
+    `additions`: whether to name the arguments `+` could add, where the command adds any)."""
     written = written or key
     node, path, missing = _deepest(key, cfg)
     what, keys, arguments = _allowed_in(node, path, cfg)
+    arguments = arguments if additions else []
     more = f"; +{path}KEY=VALUE adds another argument: {', '.join(arguments)}" if arguments else ""
     return (
         f"{written} is not a key of the lab's configuration{_hint(missing, path, keys, arguments)}; allowed: "
