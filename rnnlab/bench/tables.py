@@ -10,6 +10,9 @@ from collections.abc import Callable
 
 from rnnlab.record.formatting import duration, markdown
 
+# rnnlab's thin wrapper of nn.RNN: nn.RNN timed a second time, so its spread around 1 is the tables' noise floor
+SAME_KERNEL = "torch"
+
 
 def meta_text(report: dict) -> str:
     """Which command, code, date and machine produced the report, and how busy the machine was."""
@@ -63,7 +66,14 @@ def models_tables(entries: list[dict]) -> str:
             + (f", {threads} thread(s)" if device == "cpu" else "")
             + f": ratio to {reference} (median of {group[0]['repeats']} interleaved repeats)"
         )
-        tables.append(title + "\n\n" + markdown(["implementation", *(e["label"] for e in group)], rows))
+        table = title + "\n\n" + markdown(["implementation", *(e["label"] for e in group)], rows)
+        same = [r["ratio"] for entry in group for r in entry["results"] if r["impl"] == SAME_KERNEL]
+        if same:
+            table += (
+                f"\n\nNoise floor: `{SAME_KERNEL}` (the same kernel as {reference}, timed again) at "
+                f"{min(same):.2f}–{max(same):.2f} of it."
+            )
+        tables.append(table)
     return "\n\n".join(tables)
 
 

@@ -107,9 +107,9 @@ def fake_report():
     return {
         "meta": {"sections": ["models", "train", "sweep"]},
         "models": [
-            entry(one, 2, {"myrnn": 1.2, "myrnn/fast": 0.7}),
-            entry(three, 2, {"myrnn": 1.4, "myrnn/fast": 1.0}),
-            entry(models.Shape(50, 16, 2, 64), 2, {"myrnn": 9.0}),
+            entry(one, 2, {"torch": 1.03, "myrnn": 1.2, "myrnn/fast": 0.7}),
+            entry(three, 2, {"torch": 0.98, "myrnn": 1.4, "myrnn/fast": 1.0}),
+            entry(models.Shape(50, 16, 2, 64), 2, {"torch": 1.0, "myrnn": 9.0}),
         ],
         "train": [
             {
@@ -147,6 +147,7 @@ def test_render_prints_every_table_with_the_numbers():
     assert "| nn.RNN (ms) | 10.0 | 10.0 | 10.0 |" in text
     assert "| myrnn | 1.20 | 1.40 | 9.00 |" in text
     assert "| myrnn/fast | 0.70 | 1.00 |  |" in text  # not timed at the third shape
+    assert "Noise floor: `torch` (the same kernel as nn.RNN, timed again) at 0.98–1.03 of it." in text
     assert "| 1 | 2 | 11.0 | 10.0 | 1.0 | 1.10 |" in text  # the lab's ms, the bare loop's, their difference, ratio
     assert "| joblib, n_jobs=2 | 70.0 | 8.8 | 0.70 |" in text  # 70 s for 8 jobs
     assert "| readable myrnn step / nn.RNN | 2 | 3 | 1.40 | <= 1.3 | NOT met | T100 B64 I2 H128 L3 |" in text
@@ -183,6 +184,8 @@ def test_training_compare_times_the_lab_and_the_bare_loop(tmp_path):
     record = json.loads(next(tmp_path.glob("lab-*/metrics.json")).read_text())
     assert record["status"] == "completed" and record["steps"] == 4  # warmup + steps + 1
     assert "grad_through_time" in record["config"]["callbacks"]  # the diagnostics were on
+    committed = json.loads((ROOT / "docs" / "bench" / "cpu.json").read_text())["train"][0]
+    assert set(entry) == set(committed)  # the docs' report has the shape the bench writes now
 
 
 @pytest.mark.slow  # the CLI on the quick shapes (about half a minute)

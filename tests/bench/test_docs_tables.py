@@ -35,6 +35,8 @@ def test_speed_page_renders_every_section_from_the_committed_report(report):
     ratios = " | ".join(f"{r['ratio']:.2f}" for r in first["results"][1:])
     assert f"| {first['label']} |" in page and f"| nn.RNN (ms) | {first['results'][0]['median_ms']:.1f} |" in page
     assert all(f"| {r['impl']} | {r['ratio']:.2f} |" in page for r in first["results"][1:]), ratios
+    floor = [r["ratio"] for entry in report["models"] for r in entry["results"] if r["impl"] == "torch"]
+    assert f"at {min(floor):.2f}–{max(floor):.2f} of it." in page
     train = report["train"][0]
     assert f"| {train['lab_ms_per_step']:.1f} | {train['bare_ms_per_step']:.1f} |" in page
     assert f"| {report['sweep']['basic_s']:.1f} |" in page
@@ -130,7 +132,7 @@ def test_the_committed_report_has_the_shape_the_bench_writes_now(report, monkeyp
     assert keys(sweep.compare(8, sweep.QUICK_JOB, tmp_path)) == keys(report["sweep"])
     monkeypatch.setattr(startup, "interleaved", lambda calls, repeats, warmup: {name: [1.0] for name in calls})
     assert keys(startup.measure(1, tmp_path)) == keys(report["startup"])
-    # train's entries: tests/bench/test_bench.py::test_training_compare_times_the_lab_and_the_bare_loop (slow)
+    # train's entries: in tests/bench/test_bench.py::test_training_compare_times_the_lab_and_the_bare_loop (slow)
 
 
 def table_headers(markdown: str) -> set[str]:
@@ -144,7 +146,7 @@ def test_no_table_of_bench_figures_is_typed_by_hand_in_the_docs(report):
     rendered = table_headers("\n\n".join(tables.render_section(report, section) for section in tables.SECTIONS))
     assert "| launcher | seconds | seconds per job | ratio |" in rendered and len(rendered) == 5
     reference_row = f"| {models.REFERENCE} (ms) |"
-    for page in DOCS.rglob("*.md"):
+    for page in [*DOCS.rglob("*.md"), ROOT / "README.md"]:
         source = page.read_text()
         typed = table_headers(source) & rendered
         typed |= {line for line in source.splitlines() if line.strip().startswith(reference_row)}
