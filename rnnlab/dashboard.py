@@ -2,7 +2,8 @@
 its landing view (TIME SERIES on the loss and gradient cards, runs coloured by a key the sweep varies).
 
 TensorBoard serves 127.0.0.1 only and keeps every image step (`--samples_per_plugin images=100`); `--url-only`
-prints the landing URL for a TensorBoard already running there. The view is built in `rnnlab.sweeps.landing`.
+prints the landing URL for a TensorBoard already running there. A last line gives SCALARS filtered to the same
+tags. The view is built in `rnnlab.sweeps.landing`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from rnnlab.sweeps.landing import color_keys, landing_url
+from rnnlab.sweeps.landing import color_keys, landing_url, scalars_url
 
 HOST = "127.0.0.1"
 SAMPLES = "images=100"  # TensorBoard keeps 10 images per tag by default: every step on the IMAGES slider
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     url = serve(tensorboard_argv(str(sweep_dir), args.port))
     print(f"TensorBoard on {sweep_dir} at {url} ({colours}); Ctrl+C stops it. The landing view:", flush=True)
     print(landing_url(url, keys, args.smoothing), flush=True)
+    print(f"SCALARS on the same tags (a colour per run): {scalars_url(url)}", flush=True)
     try:
         while True:
             time.sleep(3600)

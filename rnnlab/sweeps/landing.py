@@ -8,6 +8,9 @@ so the landing view is a URL and needs no change to TensorBoard: `pinnedCards` p
 order, in the Pinned section at the top; `runColorGroup=regex:RE` gives every run whose name's capture groups of RE
 agree one colour (a run RE does not match is grey); `smoothing=0` draws each point as logged (the diagnostics are
 sampled every N steps, and a smoothed line beside its faint raw one doubles the lines of a crowded chart).
+
+SCALARS (a Polymer dashboard) keeps its state in the URL's fragment instead (`#scalars&tagFilter=RE`): filtered,
+it opens on a pane of the tags RE matches before the families' alphabet; it colours by run, with no grouping.
 """
 
 from __future__ import annotations
@@ -61,6 +64,12 @@ def landing_url(base_url: str, color_keys: Sequence[str], smoothing: float = 0.0
     """`base_url` (a TensorBoard's, `http://127.0.0.1:6006/`) opened on the landing view."""
     query = urllib.parse.urlencode(landing_query(color_keys, smoothing), quote_via=urllib.parse.quote)
     return f"{base_url.rstrip('/')}/?{query}#timeseries"
+
+
+def scalars_url(base_url: str, tag_names: Iterable[str] = LANDING_TAGS) -> str:
+    """`base_url` opened on SCALARS filtered to `tag_names` (a chart each, alphabetical, a colour per run)."""
+    pattern = "^(" + "|".join(re.escape(tag) for tag in tag_names) + ")$"
+    return f"{base_url.rstrip('/')}/#scalars&tagFilter={urllib.parse.quote(pattern, safe='')}"
 
 
 def run_names(sweep_dir: str | Path) -> list[str]:

@@ -5,6 +5,7 @@ The browser check (tests/browser) shows TensorBoard does what the URL asks."""
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from itertools import product
 
@@ -21,6 +22,7 @@ from rnnlab.sweeps.landing import (
     landing_query,
     landing_url,
     run_names,
+    scalars_url,
     value_counts,
 )
 
@@ -63,6 +65,15 @@ def test_the_url_pins_the_loss_and_gradient_cards_and_colours_by_regex():
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(other).query))
     assert other.startswith("http://127.0.0.1:7000/?") and "runColorGroup" not in query
     assert query["smoothing"] == "0.6"
+
+
+def test_the_scalars_url_filters_to_the_landing_tags_exactly():
+    url = scalars_url("http://127.0.0.1:6006/")
+    base, _, state = url.partition("#")
+    assert base == "http://127.0.0.1:6006/" and state.startswith("scalars&tagFilter=")
+    pattern = re.compile(urllib.parse.unquote(state.partition("=")[2]))
+    every = [*LANDING_TAGS, tags.BASELINE, tags.grad_h_log10_ratio(1), tags.grad_h_first_over_last(0), "xval/loss"]
+    assert [tag for tag in every if pattern.search(tag)] == list(LANDING_TAGS)
 
 
 def test_runs_of_one_value_share_a_group_whatever_the_keys_order_and_folder():
