@@ -179,3 +179,20 @@ def test_a_missing_directory_exits_2(tmp_path, capsys):
     missing = str(tmp_path / "nowhere")
     expected = f"rnnlab.dashboard: SWEEP_DIR={missing!r} is invalid; allowed: an existing directory\n"
     assert capsys.readouterr().err == expected
+
+
+def test_the_command_serves_and_prints_where_to_look(tmp_path, capsys, monkeypatch):
+    sweep = make_sweep(tmp_path / "vanishing_quick", GRID, {})
+    served = []
+    monkeypatch.setattr(dashboard, "serve", lambda argv: served.append(argv) or "http://127.0.0.1:6123/")
+
+    def stop(seconds):
+        raise KeyboardInterrupt  # Ctrl+C while TensorBoard serves
+
+    monkeypatch.setattr(dashboard.time, "sleep", stop)
+    assert dashboard.main([str(sweep)]) == 0
+    assert served == [dashboard.tensorboard_argv(str(sweep), None)]
+    said, landing, scalars = capsys.readouterr().out.splitlines()
+    assert said.startswith(f"TensorBoard on {sweep} at http://127.0.0.1:6123/ (runs coloured by init_scale)")
+    assert landing == landing_url("http://127.0.0.1:6123/", ["init_scale"])
+    assert scalars.endswith(scalars_url("http://127.0.0.1:6123/"))
