@@ -137,7 +137,7 @@ def test_help_lists_the_keys_with_the_values_a_run_would_use(tmp_path):
         "threads",
     ):
         assert shown[key] == str(cfg[key]), key
-    for command in ("python -m rnnlab.train model=", "python -m rnnlab.train -m ", "tensorboard --logdir"):
+    for command in ("python -m rnnlab.train model=", "python -m rnnlab.train -m ", "python -m rnnlab.dashboard"):
         assert command in result.stdout
     assert "Powered by Hydra" not in result.stdout
 
