@@ -22,16 +22,19 @@ def group_choices(group: str, config_dirs: list[Path]) -> list[str] | None:
     return sorted({p.stem for d in found for p in d.glob("*.yaml") if p.stem not in NOT_CHOICES})
 
 
-def unknown_choice(override, choices: list[str]) -> str | None:
+def unknown_choice(override, choices: list[str], optional: bool = False) -> str | None:
     """The one line refusing the group override `override` (Hydra's parsed Override) if one of the values it
-    chooses is not among `choices`, or None."""
+    chooses is not among `choices`, or None. `optional`: the group may be left out (`~group`)."""
     from hydra.core.override_parser.types import ChoiceSweep
 
     group, value = override.key_or_group, override.value()
     values = list(value.list) if isinstance(value, ChoiceSweep) else [value]
     for choice in values:
-        if choice is None or not isinstance(choice, str) or "*" in choice:
-            continue  # null (no choice, for the optional groups) or a glob
+        if choice is None:  # Hydra raises a ValueError traceback for it: deselecting a group is `~group`
+            none = f", or ~{group} to use none" if optional else ""
+            return f"{group}=null is not a choice of the {group} group; allowed: {', '.join(choices)}{none}"
+        if not isinstance(choice, str) or "*" in choice:
+            continue  # a glob
         if choice not in choices:
             return f"{group}={choice} is not a choice of the {group} group; allowed: {', '.join(choices)}"
     return None

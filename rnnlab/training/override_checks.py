@@ -120,7 +120,7 @@ def _split(parsed: list, config_dirs: list[Path]) -> tuple[list, list]:
         elif override.is_delete():
             _check_group_deletion(name, choices)
         else:
-            line = unknown_choice(override, choices)
+            line = unknown_choice(override, choices, optional=name in _optional_groups())
             if line is not None:
                 raise ConfigError(line)
             groups.append(override)

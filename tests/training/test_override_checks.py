@@ -125,6 +125,14 @@ REFUSED = [
     ("~foo", f"~foo {NOT_A_KEY}; allowed: the keys conf/config.yaml declares", "init_scale"),
     # an unknown choice, through the same check
     ("model=nosuch", "model=nosuch is not a choice of the model group; allowed: bidirectional, concat", "torch"),
+    # null is no choice (Hydra's answer is a ValueError traceback); an optional group is left out with ~GROUP
+    (
+        "experiment=null",
+        "experiment=null is not a choice of the experiment group; allowed: bidirectional",
+        "~experiment",
+    ),
+    ("-m hparams_search=optuna,null", "hparams_search=null is not a choice", "optuna, or ~hparams_search to use none"),
+    ("model=null", "model=null is not a choice of the model group; allowed: bidirectional", "stacked, torch"),
 ]
 
 
