@@ -175,7 +175,7 @@ def test_an_unknown_key_on_the_command_line_is_refused_naming_it(argv, expected)
         ["+trainer.limit_val_batches=2", "++lr=0.1", "~scheduler"],
         ["checkpoint.every_n_steps=3", "paths.output_dir=x", "optimized_metric=val/acc", "trainer.max_steps=3"],
         ["experiment=vanishing_quick"],
-        ["experiment=null", "scheduler=null", "hparams_search=null"],
+        ["~experiment", "~scheduler", "~hparams_search"],  # (GROUP=null is refused: Hydra cannot compose it)
         ["-m", "model=torch,myrnn", "lr=0.1,0.01"],
         ["model=stacked", "hidden_size=3", "~scheduler"],
         ["hydra/launcher=rnnlab_basic"],
