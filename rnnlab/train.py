@@ -31,7 +31,6 @@ from rnnlab.plugins import register_launchers
 from rnnlab.record.identity import OtherConfiguration, check_record
 from rnnlab.record.lock import RunLock, RunLocked
 from rnnlab.record.notes import REFUSED, RUNNING_ELSEWHERE, clear_note, note_job
-from rnnlab.record.run_record import objective
 from rnnlab.training import interrupt
 from rnnlab.training.checks import ConfigError, check_config
 from rnnlab.training.console import quiet_third_party
@@ -53,10 +52,10 @@ def main(cfg: DictConfig) -> float | None:
             if sweeping:
                 clear_note(output_dir)
             if previous is not None:  # the same configuration's result stands: nothing to check or import
-                print(f"rnnlab: {output_dir} already {previous['status']} (metrics.json): skipped")
-                return objective(previous["best"], cfg.optimized_metric)
+                print(f"rnnlab: {output_dir} already {previous.status} (metrics.json): skipped")
+                return previous.objective(cfg.optimized_metric)
             task = check_config(cfg)
-            return _import_train()(cfg, task)
+            return _import_train()(cfg, task).objective(cfg.optimized_metric)
     except ConfigError as error:  # a user's mistake, not a bug: one line, no traceback
         message = f"rnnlab: bad configuration: {error}"
         print(message, file=sys.stderr)

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rnnlab.record.run_record import RunRecord
 
 # Key paths (dotted, `*` matching one level) that are bookkeeping; a pattern covers the key and all below it.
 BOOKKEEPING = (
@@ -126,23 +129,23 @@ class OtherConfiguration(ValueError):
         self.changes = changes
 
 
-def check_record(cfg: Any, output_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
+def check_record(cfg: Any, output_dir: str | os.PathLike[str]) -> RunRecord | None:
     """The check phase's verdict on the run directory: its finished record if it is of `cfg`'s configuration (a
     re-run skips it), None if the run has not finished (it runs, resuming what it can), OtherConfiguration if it
     finished with another configuration. A corrupt metrics.json is named in one line and counts as not finished."""
     import sys
 
-    from rnnlab.record.run_record import FINISHED, CorruptMetrics, read_metrics, remove_metrics_leftovers
+    from rnnlab.record.run_record import CorruptMetrics, read_record, remove_metrics_leftovers
 
     remove_metrics_leftovers(output_dir)
     try:
-        record = read_metrics(output_dir)
+        record = read_record(output_dir)
     except CorruptMetrics as error:
         print(f"rnnlab: {error}: the run is treated as not finished", file=sys.stderr)
         return None
-    if record is None or record["status"] not in FINISHED:
+    if record is None or not record.finished:
         return None
-    changes = differences(record["config"], resolved(cfg))
+    changes = differences(record.config, resolved(cfg))
     if changes:
-        raise OtherConfiguration(refusal(str(output_dir), f"{record['status']} run", changes), changes)
+        raise OtherConfiguration(refusal(str(output_dir), f"{record.status} run", changes), changes)
     return record

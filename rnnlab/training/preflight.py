@@ -19,15 +19,15 @@ from omegaconf import DictConfig, open_dict
 
 class Preflight(Callback):
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
-        from rnnlab.record.run_record import FINISHED, CorruptMetrics, read_metrics
+        from rnnlab.record.run_record import CorruptMetrics, read_record
         from rnnlab.training.checks import ConfigError, check_config
 
         run_dir = os.path.abspath(str(config.hydra.run.dir))
         try:
-            previous = read_metrics(run_dir)
+            previous = read_record(run_dir)
         except CorruptMetrics:
             previous = None
-        if previous is not None and previous.get("status") in FINISHED:
+        if previous is not None and previous.finished:
             return
         # paths.output_dir is ${hydra:runtime.output_dir}, which Hydra sets only when it makes the directory
         probe = config.copy()
