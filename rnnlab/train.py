@@ -31,7 +31,7 @@ from rnnlab.plugins import register_launchers
 from rnnlab.record.identity import OtherConfiguration, check_record
 from rnnlab.record.lock import RunLock, RunLocked
 from rnnlab.record.notes import REFUSED, RUNNING_ELSEWHERE, clear_note, note_job
-from rnnlab.training import interrupt
+from rnnlab.training import interrupt, preflight
 from rnnlab.training.checks import ConfigError, check_config
 from rnnlab.training.console import quiet_third_party
 
@@ -46,15 +46,16 @@ def main(cfg: DictConfig) -> float | None:
     output_dir = cfg.paths.output_dir
     sweeping = HydraConfig.get().mode == RunMode.MULTIRUN
     started = time.time()
+    found = preflight.take(output_dir)  # a single run's preflight checked the values and read the record already
     try:
         with RunLock(output_dir):
-            previous = check_record(cfg, output_dir)
+            previous = check_record(cfg, output_dir, found.finished if found else None)
             if sweeping:
                 clear_note(output_dir)
             if previous is not None:  # the same configuration's result stands: nothing to check or import
                 print(f"rnnlab: {output_dir} already {previous.status} (metrics.json): skipped")
                 return previous.objective(cfg.optimized_metric)
-            task = check_config(cfg)
+            task = found.task if found is not None and found.task is not None else check_config(cfg)
             return _import_train()(cfg, task).objective(cfg.optimized_metric)
     except ConfigError as error:  # a user's mistake, not a bug: one line, no traceback
         message = f"rnnlab: bad configuration: {error}"

@@ -129,17 +129,20 @@ class OtherConfiguration(ValueError):
         self.changes = changes
 
 
-def check_record(cfg: Any, output_dir: str | os.PathLike[str]) -> RunRecord | None:
+def check_record(cfg: Any, output_dir: str | os.PathLike[str], finished: RunRecord | None = None) -> RunRecord | None:
     """The check phase's verdict on the run directory: its finished record if it is of `cfg`'s configuration (a
     re-run skips it), None if the run has not finished (it runs, resuming what it can), OtherConfiguration if it
-    finished with another configuration. A corrupt metrics.json is named in one line and counts as not finished."""
+    finished with another configuration. A corrupt metrics.json is named in one line and counts as not finished.
+
+    `finished`: the directory's finished record, already read in this process (no run rewrites one): not read
+    again."""
     import sys
 
     from rnnlab.record.run_record import CorruptMetrics, read_record, remove_metrics_leftovers
 
     remove_metrics_leftovers(output_dir)
     try:
-        record = read_record(output_dir)
+        record = finished if finished is not None else read_record(output_dir)
     except CorruptMetrics as error:
         print(f"rnnlab: {error}: the run is treated as not finished", file=sys.stderr)
         return None
