@@ -194,7 +194,7 @@ def run_record(
     they existed; `timing` adds to (or replaces) the timing section's defaults (where the run resumed from...);
     `extra` says how it ended (`error=`, `diverged_at_step=`)."""
     hydra_cfg = HydraConfig.get() if HydraConfig.initialized() else None
-    return RunRecord(
+    record = RunRecord(
         status=status,
         overrides=list(hydra_cfg.overrides.task) if hydra_cfg else [],
         choices={k: v for k, v in hydra_cfg.runtime.choices.items() if not k.startswith("hydra")} if hydra_cfg else {},
@@ -213,6 +213,8 @@ def run_record(
         },
         gradient=gradient,
     )
+    # as the file holds it (a non-finite number as None): the record a run returns is the one read back later
+    return RunRecord.from_json(_finite_or_none(record.to_json()))
 
 
 def _resolved_config(cfg: DictConfig) -> dict[str, Any]:

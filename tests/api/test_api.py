@@ -11,6 +11,7 @@ import rnnlab
 from rnnlab.record.eval_record import read_eval_records
 from rnnlab.training.checks import ConfigError
 from tests.helpers import ROOT
+from tests.helpers.cli import EXPLODING
 
 TINY = ["hidden_size=8", "batch_size=8", "seq_len=10", "task.train_batches=5", "task.val_batches=2"]
 
@@ -81,3 +82,9 @@ def test_a_classification_runs_evaluation_matches_its_accuracy(tmp_path):
     record = rnnlab.evaluate(run.dir, write=False)
     assert record.loss == pytest.approx(run.final["val/loss"], rel=1e-6)
     assert record.acc == pytest.approx(run.final["val/acc"], abs=1e-6)
+
+
+def test_the_record_a_run_returns_is_the_one_read_back_even_when_it_diverged(tmp_path):
+    run = rnnlab.run([*TINY, *EXPLODING, "max_steps=30"], run_dir=tmp_path)
+    assert run.status == "diverged" and run.final["train/loss"] is None  # not NaN: as metrics.json holds it
+    assert rnnlab.read_run(tmp_path) == run and run.record.diverged_at_step is not None
