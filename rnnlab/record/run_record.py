@@ -147,10 +147,12 @@ class RunRecord:
 
     @property
     def diverged_at_step(self) -> int | None:
+        """The step at which a diverged run's loss or weights stopped being finite; None otherwise."""
         return self.extra.get("diverged_at_step")
 
     @property
     def wall_time_s(self) -> float | None:
+        """Seconds from the run's start (its last process's) to its record."""
         return self.timing.get("wall_time_s")
 
     @property
