@@ -77,7 +77,7 @@ def run(overrides=(), run_dir: PathLike | None = None, progress: bool = False) -
     from omegaconf import OmegaConf
 
     from rnnlab.config import compose_config, in_output_dir
-    from rnnlab.record.identity import check_record
+    from rnnlab.record.identity import check_record, skipped
     from rnnlab.record.lock import RunLock
     from rnnlab.training.checks import check_config
     from rnnlab.training.console import quiet_third_party
@@ -95,7 +95,7 @@ def run(overrides=(), run_dir: PathLike | None = None, progress: bool = False) -
     with RunLock(run_dir):
         previous = check_record(cfg, run_dir)
         if previous is not None:
-            print(f"rnnlab: {run_dir} already {previous.status} (metrics.json): skipped")
+            print(skipped(run_dir, previous))
             return Run(run_dir, previous)
         hydra_dir = run_dir / ".hydra"  # what Hydra writes for a CLI run: rnnlab.load, eval and the report read it
         hydra_dir.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,7 @@ from omegaconf import DictConfig
 
 from rnnlab.config import CONF_DIR
 from rnnlab.plugins import register_launchers
-from rnnlab.record.identity import OtherConfiguration, check_record
+from rnnlab.record.identity import OtherConfiguration, check_record, skipped
 from rnnlab.record.lock import RunLock, RunLocked
 from rnnlab.record.notes import REFUSED, RUNNING_ELSEWHERE, clear_note, note_job
 from rnnlab.training import interrupt, preflight
@@ -38,8 +38,9 @@ from rnnlab.training.console import quiet_third_party
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> float | None:
-    """One run as four phases: check once (lock, record, values) here, before Lightning is imported; then build,
-    fit and record (rnnlab.training.run.run_checked). Refusals are one line and exit 2 (in a sweep: the job is
+    """One run as four phases: check once (lock, record, values) here, before Lightning is imported, going on from
+    what a single run's preflight found (rnnlab.training.preflight); then build, fit and record
+    (rnnlab.training.run.run_checked). Refusals are one line and exit 2 (in a sweep: the job is
     noted and the others run); a signal is exit 128 + its number; any other error is recorded `failed`."""
     quiet_third_party()
     interrupt.install()
@@ -53,7 +54,7 @@ def main(cfg: DictConfig) -> float | None:
             if sweeping:
                 clear_note(output_dir)
             if previous is not None:  # the same configuration's result stands: nothing to check or import
-                print(f"rnnlab: {output_dir} already {previous.status} (metrics.json): skipped")
+                print(skipped(output_dir, previous))
                 return previous.objective(cfg.optimized_metric)
             task = found.task if found is not None and found.task is not None else check_config(cfg)
             return _import_train()(cfg, task).objective(cfg.optimized_metric)

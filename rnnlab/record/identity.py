@@ -112,6 +112,11 @@ def describe(changes: list[tuple[str, Any, Any]], limit: int = 8) -> str:
     return shown + (f" (and {more} more)" if more > 0 else "")
 
 
+def skipped(where: str | os.PathLike[str], record: RunRecord) -> str:
+    """The one line of a re-run into `where`, whose finished record (of this configuration) stands."""
+    return f"rnnlab: {where} already {record.status} (metrics.json): skipped"
+
+
 def refusal(where: str, what: str, changes: list[tuple[str, Any, Any]]) -> str:
     """The one line a command gets when `where` (a directory or file) holds a run of another configuration."""
     return (

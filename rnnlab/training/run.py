@@ -34,7 +34,7 @@ from omegaconf import DictConfig
 from rnnlab.diagnostics.base import first_and_last
 from rnnlab.diagnostics.observed import ObservedModule
 from rnnlab.diagnostics.through_time import indicator
-from rnnlab.record.identity import OtherConfiguration, check_record, differences, refusal, resolved
+from rnnlab.record.identity import OtherConfiguration, check_record, differences, refusal, resolved, skipped
 from rnnlab.record.lock import RunLock
 from rnnlab.record.overrides import override_keys, parse_overrides
 from rnnlab.record.run_record import RunRecord, run_record, write_metrics
@@ -64,15 +64,10 @@ def train(cfg: DictConfig) -> float:
     with RunLock(cfg.paths.output_dir):
         previous = check_record(cfg, cfg.paths.output_dir)
         if previous is not None:
-            return skipped(cfg, previous)
+            print(skipped(cfg.paths.output_dir, previous))
+            return previous.objective(cfg.optimized_metric)
         task = check_config(cfg)
         return run_checked(cfg, task).objective(cfg.optimized_metric)
-
-
-def skipped(cfg: DictConfig, previous: RunRecord) -> float:
-    """A finished run of this configuration stands: say so, and give the sweeper its objective."""
-    print(f"rnnlab: {cfg.paths.output_dir} already {previous.status} (metrics.json): skipped")
-    return previous.objective(cfg.optimized_metric)
 
 
 def run_checked(cfg: DictConfig, task: SyntheticTask | None = None) -> RunRecord:
