@@ -9,6 +9,7 @@ import torch
 
 import rnnlab
 from rnnlab.record.eval_record import read_eval_records
+from rnnlab.record.identity import OtherConfiguration
 from rnnlab.training.checks import ConfigError
 from tests.helpers import ROOT
 from tests.helpers.cli import EXPLODING
@@ -88,3 +89,11 @@ def test_the_record_a_run_returns_is_the_one_read_back_even_when_it_diverged(tmp
     run = rnnlab.run([*TINY, *EXPLODING, "max_steps=30"], run_dir=tmp_path)
     assert run.status == "diverged" and run.final["train/loss"] is None  # not NaN: as metrics.json holds it
     assert rnnlab.read_run(tmp_path) == run and run.record.diverged_at_step is not None
+
+
+def test_another_configuration_into_a_finished_run_is_refused_before_anything_is_written(finished):
+    before = {p: p.read_bytes() for p in finished.dir.rglob("*") if p.is_file() and p.name != ".rnnlab.lock"}
+    with pytest.raises(OtherConfiguration, match="lr: 0.003 -> 0.5"):
+        rnnlab.run([*TINY, "max_steps=12", "checkpoint.every_n_steps=5", "lr=0.5"], run_dir=finished.dir)
+    after = {p: p.read_bytes() for p in finished.dir.rglob("*") if p.is_file() and p.name != ".rnnlab.lock"}
+    assert after == before  # .hydra/config.yaml too: still the finished run's
