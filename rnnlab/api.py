@@ -81,11 +81,13 @@ def run(overrides=(), run_dir: PathLike | None = None, progress: bool = False) -
     from rnnlab.record.lock import RunLock
     from rnnlab.training.checks import check_config
     from rnnlab.training.console import quiet_third_party
+    from rnnlab.training.override_checks import check_overrides
 
     quiet_third_party()  # first: the checks below may import what warns at import time (tqdm.auto in a notebook)
     overrides = [str(o) for o in ([overrides] if isinstance(overrides, str) else overrides)]
     if not progress and not any(o.startswith("trainer.enable_progress_bar=") for o in overrides):
         overrides.append("trainer.enable_progress_bar=false")
+    check_overrides(overrides)  # as the command line's: a misspelt key, an addition nothing reads (ConfigError)
     cfg = compose_config(overrides)
     run_dir = Path(run_dir if run_dir is not None else cfg.hydra.run.dir).absolute()
     cfg = in_output_dir(cfg, run_dir)

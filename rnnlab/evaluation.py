@@ -63,7 +63,9 @@ def evaluate_run(run_dir: Path, overrides: list[str], split: str = "val", write:
     with open_dict(cfg):
         for key, value in map(check_override, overrides):
             if OmegaConf.select(cfg, key, default="<missing>") == "<missing>":
-                raise EvalError(f"'{key}' is not a key of this run's config")
+                from rnnlab.training.override_checks import unknown_key
+
+                raise EvalError(unknown_key(key, cfg, additions=False))
             OmegaConf.update(cfg, key, value, merge=False)
     loaded = load(run_dir, config=cfg)
     module, task = loaded.module, loaded.task

@@ -30,7 +30,9 @@ def _compose(overrides):
     from rnnlab.config import compose_config, in_output_dir
     from rnnlab.training.build import build_module
     from rnnlab.training.checks import check_config
+    from rnnlab.training.override_checks import check_overrides
 
+    check_overrides(list(overrides))  # as rnnlab.train's command line: one line for a misspelt key
     try:
         cfg = compose_config(overrides)
         cfg = in_output_dir(cfg, tempfile.gettempdir())  # nothing is written: the checks resolve the paths only

@@ -117,7 +117,7 @@ def _record_failure(cfg: DictConfig, message: str, started: float) -> None:
 
 def refuse_unknown_choices(argv: list[str]) -> None:
     """Exit 2 with one line if the command line chooses a file no config group has (rnnlab.training.choices)."""
-    from rnnlab.training.choices import refusal
+    from rnnlab.training.override_checks import refusal
 
     line = refusal(argv)
     if line is not None:

@@ -1,13 +1,14 @@
 """`python -m rnnlab.bench`: how fast the lab is against nn.RNN, plain PyTorch and Hydra's basic launcher.
 
-    python -m rnnlab.bench --out bench.json                  # everything (10-15 minutes on 2 cores)
-    python -m rnnlab.bench --quick --section models           # a smoke run: two small shapes, few repeats
+    python -m rnnlab.bench --out docs/bench/cpu.json       # everything (10-15 minutes on 2 cores): the docs' figures
+    python -m rnnlab.bench --quick --section models        # a smoke run: two small shapes, few repeats
 
 Sections: `models` (forward+backward per batch of every implementation and variant, interleaved, medians, as
 ratios to nn.RNN, on the CPU and on CUDA when present), `train` (a step of `rnnlab.train` with every diagnostic on
 against a bare PyTorch loop), `sweep` (8 jobs with the joblib launcher against the basic one), `startup` (the
 lab's commands, from `--help` to a one-step run, against `python -c "import torch, hydra"`). Prints markdown
-tables and the targets (met / not met); `--out` writes everything, raw times included, as JSON.
+tables and the targets (met / not met); `--out` writes everything, raw times included, as JSON: docs/speed.md's
+tables are rendered from docs/bench/cpu.json by `rnnlab.bench.tables` (`rnnlab.bench.docs_tables`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from pathlib import Path  # noqa: E402
 import torch  # noqa: E402
 
 from rnnlab.bench import models, startup, sweep, targets, training  # noqa: E402
-from rnnlab.record.formatting import markdown  # noqa: E402
+from rnnlab.bench.tables import render  # noqa: E402
 
 SECTIONS = ("models", "train", "sweep", "startup")
 
@@ -90,13 +91,16 @@ def benchmark(
     quick: bool = False,
     workdir: Path | None = None,
     startup_against: Path | None = None,
+    command: str = "python -m rnnlab.bench",
 ) -> dict:
-    """Run the chosen sections; the report (what --out writes) with the targets evaluated."""
+    """Run the chosen sections; the report (what --out writes) with the targets evaluated. `command` is the
+    command line as typed, kept in the report's meta (the docs say which command produced their figures)."""
     torch.set_num_threads(threads)
     report: dict = {
         "meta": {
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
-            "command": " ".join(["python -m rnnlab.bench", *sys.argv[1:]]),
+            "command": command,
+            "revision": startup.revision(startup.ROOT),
             "sections": list(sections),
             "threads": threads,
             "repeats": repeats,
@@ -120,102 +124,6 @@ def benchmark(
     report["meta"]["wall_s"] = round(time.perf_counter() - started, 1)
     report["targets"] = targets.evaluate(report)
     return report
-
-
-# ---- tables ------------------------------------------------------------------------------------------------
-
-
-def models_tables(entries: list[dict]) -> list[str]:
-    """One table per device and thread count: nn.RNN's ms per batch, then each implementation's ratio to it."""
-    tables = []
-    groups: dict[tuple[str, int], list[dict]] = {}
-    for entry in entries:
-        groups.setdefault((entry["device"], entry["threads"]), []).append(entry)
-    for (device, threads), group in groups.items():
-        impls = list(dict.fromkeys(r["impl"] for entry in group for r in entry["results"]))
-        cells = {(entry["label"], r["impl"]): r for entry in group for r in entry["results"]}
-        rows = []
-        for impl in impls:
-            row = [f"{impl} (ms)" if impl == models.REFERENCE else impl]
-            for entry in group:
-                result = cells.get((entry["label"], impl))
-                row.append(
-                    ""
-                    if result is None
-                    else f"{result['median_ms']:.1f}"
-                    if impl == models.REFERENCE
-                    else f"{result['ratio']:.2f}"
-                )
-            rows.append(row)
-        title = (
-            f"Forward+backward per batch, {device}"
-            + (f", {threads} thread(s)" if device == "cpu" else "")
-            + f": ratio to nn.RNN (median of {group[0]['repeats']} interleaved repeats)"
-        )
-        tables.append(title + "\n\n" + markdown(["implementation", *(e["label"] for e in group)], rows))
-    return tables
-
-
-def train_table(entries: list[dict]) -> str:
-    rows = [
-        [
-            str(e["num_layers"]),
-            str(e["threads"]),
-            f"{e['lab_ms_per_step']:.1f}",
-            f"{e['bare_ms_per_step']:.1f}",
-            f"{e['ratio']:.2f}",
-        ]
-        for e in entries
-    ]
-    return "Training step, nn.RNN T100 B64 H128 on the adding task (median of runs, ms per step)\n\n" + markdown(
-        ["layers", "threads", "rnnlab.train (all diagnostics)", "bare loop", "ratio"], rows
-    )
-
-
-def sweep_bench_table(entry: dict) -> str:
-    rows = [
-        ["basic", f"{entry['basic_s']:.1f}", "1.00"],
-        ["joblib, n_jobs=2", f"{entry['joblib_s']:.1f}", f"{entry['ratio']:.2f}"],
-    ]
-    return f"Sweep of {entry['jobs']} jobs ({' '.join(entry['job'])}), wall time\n\n" + markdown(
-        ["launcher", "seconds", "ratio"], rows
-    )
-
-
-def targets_table(rows: list[dict]) -> str:
-    def verdict(row):
-        return "not measured" if row["met"] is None else "met" if row["met"] else "NOT met"
-
-    body = [
-        [
-            r["target"],
-            str(r["threads"]),
-            "" if r["layers"] is None else str(r["layers"]),
-            f"{r['measured']:.2f}",
-            f"<= {r['limit']:g}",
-            verdict(r),
-            r["note"],
-        ]
-        for r in rows
-    ]
-    return "Targets (CPU)\n\n" + markdown(
-        ["target", "threads", "layers", "measured", "limit", "verdict", "measured on"], body
-    )
-
-
-def render(report: dict) -> str:
-    parts = models_tables(report.get("models", []))
-    if report.get("train"):
-        parts.append(train_table(report["train"]))
-    if report.get("sweep"):
-        parts.append(sweep_bench_table(report["sweep"]))
-    if report.get("startup"):
-        parts.append(startup.table(report["startup"]))
-    if report.get("targets"):
-        parts.append(targets_table(report["targets"]))
-    if not torch.cuda.is_available() and "models" in report.get("meta", {}).get("sections", []):
-        parts.append("CUDA: not available on this machine, not measured.")
-    return "\n\n".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -245,9 +153,16 @@ def main(argv: list[str] | None = None) -> int:
     sections = tuple(dict.fromkeys(args.section)) if args.section else SECTIONS
     if args.startup_against is not None and not (args.startup_against / "rnnlab" / "train.py").is_file():
         parser.error(f"--startup-against {args.startup_against}: not a checkout of rnnlab (no rnnlab/train.py)")
-    report = benchmark(sections, args.threads, repeats, args.quick, startup_against=args.startup_against)
+    command = " ".join([parser.prog, *(sys.argv[1:] if argv is None else argv)])
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)  # before the minutes of measuring, not after
+    report = benchmark(
+        sections, args.threads, repeats, args.quick, startup_against=args.startup_against, command=command
+    )
     print(render(report))
     if args.out is not None:
-        args.out.write_text(json.dumps(report, indent=1))
+        partial = args.out.with_name(args.out.name + ".partial")
+        partial.write_text(json.dumps(report, indent=1) + "\n")
+        partial.replace(args.out)  # a committed report is never left half-written
         print(f"\nrnnlab.bench: report written to {args.out}")
     return 0

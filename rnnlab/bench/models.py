@@ -104,6 +104,7 @@ def time_shape(
     return {
         "shape": asdict(shape),
         "label": str(shape),
+        "reference": REFERENCE,
         "device": device.type,
         "threads": torch.get_num_threads(),
         "repeats": repeats,

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -21,7 +23,6 @@ from pathlib import Path
 
 from rnnlab.bench.timing import interleaved, median
 from rnnlab.record import tags
-from rnnlab.record.formatting import markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = "import torch, hydra"
@@ -36,9 +37,13 @@ FIXED_COST_LIMIT = 2 / 3
 
 
 def revision(checkout: Path) -> str:
-    """The short git revision of `checkout` (its directory name if it is no git checkout)."""
+    """The short git revision of `checkout`, `-dirty` when its tracked files differ from it (its directory name if
+    it is no git checkout)."""
     result = subprocess.run(
-        ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ["git", "-C", str(checkout), "describe", "--always", "--dirty", "--abbrev=7", "--exclude=*"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return result.stdout.strip() if result.returncode == 0 else checkout.name
 
@@ -86,6 +91,12 @@ def _call(command: list[str], workdir: Path, expect_exit: int, checkout: Path = 
     return call
 
 
+def shown(command: list[str]) -> str:
+    """`command` as a reader would type it: the interpreter and scratch directories by their names alone."""
+    words = [Path(command[0]).name, *command[1:]]
+    return shlex.join(re.sub(r"^(hydra\.run\.dir)=.*/([^/]+)$", r"\1=\2", word) for word in words)
+
+
 def measure(repeats: int, workdir: Path, against: Path | None = None) -> dict:
     """Median wall seconds of every command over `repeats` interleaved rounds (after one untimed round), and each
     one's ratio to `import torch, hydra`; with `against`, that checkout's one-step run in the same rounds."""
@@ -107,7 +118,7 @@ def measure(repeats: int, workdir: Path, against: Path | None = None) -> dict:
         "results": [
             {
                 "command": name,
-                "argv": " ".join(Path(a).name if i == 0 else a for i, a in enumerate(lines[name])),
+                "argv": shown(lines[name]),
                 "median_s": medians[name],
                 "ratio": medians[name] / medians[REFERENCE],
                 "times_s": times[name],
@@ -115,11 +126,3 @@ def measure(repeats: int, workdir: Path, against: Path | None = None) -> dict:
             for name in lines
         ],
     }
-
-
-def table(entry: dict) -> str:
-    rows = [[r["command"], f"{r['median_s']:.2f}", f"{r['ratio']:.2f}"] for r in entry["results"]]
-    return (
-        f"Start-up, wall time of the whole command (median of {entry['repeats']} interleaved rounds), "
-        f'ratio to `python -c "{entry["reference"]}"`\n\n' + markdown(["command", "seconds", "ratio"], rows)
-    )

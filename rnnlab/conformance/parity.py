@@ -142,7 +142,7 @@ def _check(impl_cls, kwargs, config: Config, dtype, seed) -> Result:
         if actual_grads[name] is None:
             return Result(error=f"no gradient for {name}")
         grad_errors[name] = _max_difference(actual_grads[name], want)
-    worst = max(grad_errors, key=grad_errors.get)
+    worst = max(grad_errors, key=lambda name: grad_errors[name])
     return Result(
         forward=_max_difference(actual["output"], expected["output"]),
         h_n=_max_difference(actual["h_n"], expected["h_n"]),
@@ -168,7 +168,7 @@ def _inputs(config: Config, dtype, g) -> tuple[Tensor, Tensor | None]:
     directions = 2 if config.bidirectional else 1
     if config.mode == "unbatched":
         x = torch.randn(STEPS, INPUT_SIZE, generator=g, dtype=dtype)
-        h0_shape = (config.num_layers * directions, HIDDEN_SIZE)
+        h0_shape: tuple[int, ...] = (config.num_layers * directions, HIDDEN_SIZE)
     else:
         x = torch.randn(STEPS, BATCH, INPUT_SIZE, generator=g, dtype=dtype)
         if config.mode == "packed":
@@ -183,7 +183,7 @@ def _run(model: nn.Module, x: Tensor, h0: Tensor | None, config: Config) -> dict
     """Forward on fresh leaf copies of the inputs, so each model's input gradients are its own."""
     x = x.detach().clone().requires_grad_()
     h0 = None if h0 is None else h0.detach().clone().requires_grad_()
-    model_input = x
+    model_input: Tensor | PackedSequence = x
     if config.mode == "packed":
         model_input = pack_padded_sequence(
             x, torch.tensor(LENGTHS), batch_first=config.batch_first, enforce_sorted=False
@@ -294,7 +294,8 @@ def print_surface(names: list[str]) -> int:
         f"\nnn.RNN's public surface: same (=), documented difference (differs), or FAIL; every variant\n\n"
         f"{header}\n{'-' * len(header)}"
     )
-    failures, differences = [], {}
+    failures: list[str] = []
+    differences: dict[str, set[str]] = {}
     for item in surface.ITEMS:
         cells = []
         for name in names:

@@ -34,6 +34,7 @@ from rnnlab.conformance.items import (
     Item,
     Outcome,
     assert_same_function,
+    given,
     outcome_of,
     pair,
     reference_input,
@@ -43,8 +44,21 @@ from rnnlab.models import naming
 #: nn.Module-level names nn.RNN adds that are TorchScript metadata, not behaviour
 TORCHSCRIPT_METADATA = {"__constants__", "__jit_unused_properties__"}
 #: Attributes whose new value takes effect at the next forward; the structural ones are refused once built.
-WRITABLE = {"dropout": 0.5, "batch_first": True, "nonlinearity": "relu", "mode": "RNN_RELU", "training": False}
-STRUCTURAL = {"input_size": 5, "hidden_size": 6, "num_layers": 3, "bias": False, "bidirectional": False, "proj_size": 1}
+WRITABLE: dict[str, object] = {
+    "dropout": 0.5,
+    "batch_first": True,
+    "nonlinearity": "relu",
+    "mode": "RNN_RELU",
+    "training": False,
+}
+STRUCTURAL: dict[str, object] = {
+    "input_size": 5,
+    "hidden_size": 6,
+    "num_layers": 3,
+    "bias": False,
+    "bidirectional": False,
+    "proj_size": 1,
+}
 #: A value other than the default for each constructor keyword (device and dtype are checked on the parameters).
 NON_DEFAULT = {
     "input_size": 5,
@@ -188,7 +202,7 @@ def _write(attribute: str):
             model.train()
             torch.manual_seed(2)
             trained = model(x)[0]
-            reference.dropout = value
+            reference.dropout = model.dropout  # the value just written, read back equal above
             torch.manual_seed(2)
             if not torch.equal(trained, reference.train()(x)[0]) and torch.allclose(trained, model.eval()(x)[0]):
                 raise AssertionError("dropout written after construction had no effect")
@@ -228,7 +242,7 @@ def _all_weights(impl_cls, kwargs):
 
 def _flatten_parameters(impl_cls, kwargs):
     reference, model = pair(impl_cls, kwargs)
-    if model.flatten_parameters() is not None:
+    if model.flatten_parameters() is not None:  # type: ignore[func-returns-value]  # checks the None it declares
         raise AssertionError("flatten_parameters returned something")
     assert_same_function(reference, model)
 
@@ -246,7 +260,7 @@ def _reset_parameters(impl_cls, kwargs):
             raise AssertionError(f"{name} outside nn.RNN's U(-1/sqrt(hidden), 1/sqrt(hidden))")
 
 
-def _same_method(name: str, *calls: Callable[[nn.Module], tuple]):
+def _same_method(name: str, *calls: Callable[[nn.RNN], tuple]):
     """The method, called with the same arguments on both, returns the same value or raises the same error."""
 
     def check(impl_cls, kwargs):
@@ -398,10 +412,11 @@ def _accepted(arguments: dict):
 def _moved(move: Callable[[nn.Module], nn.Module], dtype: torch.dtype, atol: float):
     def check(impl_cls, kwargs):
         reference, model = pair(impl_cls, kwargs, dtype=torch.float32)
-        reference, model = move(reference), move(model)
-        if {p.dtype for p in model.parameters()} != {dtype}:
-            raise AssertionError(f"parameters { ({p.dtype for p in model.parameters()}) }, expected {dtype}")
-        assert_same_function(reference, model, reference_input(reference, dtype), atol)
+        x = reference_input(reference, dtype)
+        moved_reference, moved_model = move(reference), move(model)
+        if {p.dtype for p in moved_model.parameters()} != {dtype}:
+            raise AssertionError(f"parameters { ({p.dtype for p in moved_model.parameters()}) }, expected {dtype}")
+        assert_same_function(moved_reference, moved_model, x, atol)
 
     return check
 
@@ -412,7 +427,7 @@ def _autocast(impl_cls, kwargs):
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert_same_function(reference, model, x, atol=0.05)
         model(x)[0].float().sum().backward()
-    if {p.grad.dtype for p in model.parameters()} != {torch.float32}:
+    if {None if p.grad is None else p.grad.dtype for p in model.parameters()} != {torch.float32}:
         raise AssertionError("under autocast, the float32 parameters' gradients are not float32")
 
 
@@ -441,14 +456,17 @@ def _second_derivative(impl_cls, kwargs):
         output, h_n = network(x_leaf, h0)
         (grad,) = torch.autograd.grad((output**2).sum() + h_n.sum(), x_leaf, create_graph=True)
         (grad**2).sum().backward()
-        return h0.grad
+        return given(f"{type(network).__name__}'s dL/dh0", h0.grad)
 
     want_h0 = penalty_grads(reference)
     want = dict(reference.named_parameters())
     got_h0 = penalty_grads(model)
     errors = {"h0": (got_h0 - want_h0).abs().max().item()}
-    errors |= {name: (grad - want[name].grad).abs().max().item() for name, grad in model.torch_grad_dict().items()}
-    worst = max(errors, key=errors.get)
+    errors |= {
+        name: (given(name, grad) - given(name, want[name].grad)).abs().max().item()
+        for name, grad in model.torch_grad_dict().items()
+    }
+    worst = max(errors, key=lambda name: errors[name])
     if not errors[worst] <= 1e-10:
         raise AssertionError(f"second derivative with respect to {worst} differs by {errors[worst]:.1e}")
     return None

@@ -26,6 +26,7 @@ from rnnlab.conformance.items import (
     STEPS,
     Item,
     assert_same_function,
+    given,
     outcome_of,
     pair,
     reference_input,
@@ -38,7 +39,8 @@ LAYOUT = "one weight [W_ih | W_hh]"  # the phrase of concat's explaining Attribu
 STATES = 4  # num_layers * directions in the audit's configuration
 
 
-def _close(what: str, got: Tensor, want: Tensor, atol: float = 1e-10) -> None:
+def _close(what: str, got: Tensor | None, want: Tensor | None, atol: float = 1e-10) -> None:
+    got, want = given(what, got), given(f"nn.RNN's {what}", want)
     if got.shape != want.shape:
         raise AssertionError(f"{what}: shape {list(got.shape)}, nn.RNN's {list(want.shape)}")
     error = (got - want).abs().max().item()
@@ -363,7 +365,7 @@ def _flat_weights(impl_cls, kwargs):
     if model._flat_weights_names != reference._flat_weights_names:
         raise AssertionError(f"names {model._flat_weights_names}, nn.RNN's {reference._flat_weights_names}")
     for name, got, want in zip(reference._flat_weights_names, model._flat_weights, reference._flat_weights):
-        if got is not getattr(model, name) or not torch.equal(got, want):
+        if got is None or want is None or got is not getattr(model, name) or not torch.equal(got, want):
             raise AssertionError(f"_flat_weights' {name} is not the parameter, or differs from nn.RNN's")
     return None
 
@@ -399,7 +401,9 @@ def _clip_grad_norm(impl_cls, kwargs):
         _close("total norm", torch.tensor(got), torch.tensor(want))
         return None
     # the layout's own: dL/db counted once where nn.RNN counts dL/db_ih and dL/db_hh (equal) separately
-    bias_sq = sum(p.grad.pow(2).sum().item() for name, p in model.named_parameters() if name.startswith("bias"))
+    bias_sq = sum(
+        given(name, p.grad).pow(2).sum().item() for name, p in model.named_parameters() if name.startswith("bias")
+    )
     _close("total norm", torch.tensor(got**2 + bias_sq), torch.tensor(want**2), 1e-8)
     return "concat: clip_grad_norm_'s total counts dL/db once (nn.RNN: dL/db_ih and dL/db_hh, equal, both)"
 

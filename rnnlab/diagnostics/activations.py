@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 
 from rnnlab.diagnostics.base import EveryNSteps, log_scalars
-from rnnlab.diagnostics.observed import ObservedModule
+from rnnlab.diagnostics.observed import observed
 from rnnlab.diagnostics.probe import probe, valid_mask
 from rnnlab.errors import invalid
 from rnnlab.record import tags
@@ -42,13 +42,14 @@ class Activations(EveryNSteps):
             raise invalid("Activations.saturation", saturation, "a number in (0, 1)")
         self.saturation = saturation
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: ObservedModule, batch, batch_idx: int) -> None:
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int) -> None:
         if not self.due(trainer):
             return
-        result = probe(pl_module, batch, with_grads=False)
+        module = observed(pl_module)
+        result = probe(module, batch, with_grads=False)
         mask = valid_mask(result)
         metrics = {}
         for k, h in enumerate(result.outputs):
-            for name, value in activation_stats(h, mask, pl_module.rnn.nonlinearity, self.saturation).items():
+            for name, value in activation_stats(h, mask, module.rnn.nonlinearity, self.saturation).items():
                 metrics[tags.activations(k, name)] = value
         log_scalars(trainer, metrics, trainer.global_step)

@@ -18,7 +18,7 @@ SIZE, DPI = (4.8, 3.4), 80  # 384 x 272 pixels: a few kB of PNG per image
 def grad_profile_figure(
     profiles: Sequence[Sequence[float]],
     step: int,
-    theory: Sequence[float] | None = None,
+    theory: Sequence[float] | np.ndarray | None = None,
     theory_note: str | None = None,
 ) -> Figure:
     """log10 ‖dL/dh_t‖ against t, a line per layer: the gradient's way back in time at optimizer step `step`.

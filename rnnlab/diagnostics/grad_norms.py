@@ -6,7 +6,6 @@ import lightning as L
 from lightning.pytorch.utilities import grad_norm
 
 from rnnlab.diagnostics.base import EveryNSteps, log_scalars
-from rnnlab.diagnostics.observed import ObservedModule
 from rnnlab.record import tags
 
 
@@ -21,7 +20,7 @@ class GradNorms(EveryNSteps):
         super().__init__(every_n_steps)
         self.norm_type = float(norm_type)
 
-    def on_before_optimizer_step(self, trainer: L.Trainer, pl_module: ObservedModule, optimizer) -> None:
+    def on_before_optimizer_step(self, trainer: L.Trainer, pl_module: L.LightningModule, optimizer) -> None:
         if not self.due(trainer):
             return
         prefix = f"grad_{self.norm_type}_norm"  # Lightning's key: grad_2.0_norm/<name>, grad_2.0_norm_total

@@ -5,7 +5,6 @@ from __future__ import annotations
 import lightning as L
 
 from rnnlab.diagnostics.base import EveryNSteps, summary_writer
-from rnnlab.diagnostics.observed import ObservedModule
 from rnnlab.record import tags
 
 
@@ -19,7 +18,7 @@ class Histograms(EveryNSteps):
     def __init__(self, every_n_steps: int = 100) -> None:
         super().__init__(every_n_steps)
 
-    def on_before_optimizer_step(self, trainer: L.Trainer, pl_module: ObservedModule, optimizer) -> None:
+    def on_before_optimizer_step(self, trainer: L.Trainer, pl_module: L.LightningModule, optimizer) -> None:
         writer = summary_writer(trainer)
         if writer is None or not self.due(trainer):
             return

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from rnnlab.diagnostics.base import EveryNSteps, check_image_schedule, log_scalars, summary_writer
-from rnnlab.diagnostics.observed import ObservedModule
+from rnnlab.diagnostics.observed import ObservedModule, observed
 from rnnlab.diagnostics.probe import probe
 from rnnlab.errors import invalid
 from rnnlab.models import naming
@@ -111,10 +111,10 @@ class JacobianSpectrum(EveryNSteps):
                     metrics[tags.jacobian(name, f"lyapunov{i}")] = value
         return metrics, exponents
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: ObservedModule, batch, batch_idx: int) -> None:
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int) -> None:
         if not self.due(trainer):
             return
-        metrics, exponents = self.spectra(pl_module, batch)
+        metrics, exponents = self.spectra(observed(pl_module), batch)
         step = trainer.global_step
         log_scalars(trainer, metrics, step)
         writer = summary_writer(trainer)

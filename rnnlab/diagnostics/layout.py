@@ -12,7 +12,7 @@ import re
 import lightning as L
 
 from rnnlab.diagnostics.base import summary_writer
-from rnnlab.diagnostics.observed import ObservedModule
+from rnnlab.diagnostics.observed import observed
 from rnnlab.record import tags
 
 
@@ -64,7 +64,7 @@ def custom_scalars_layout(num_layers: int) -> dict:
 class CustomScalarsLayout(L.Callback):
     """Write the custom-scalars layout once, when fitting starts (needs a TensorBoardLogger)."""
 
-    def on_fit_start(self, trainer: L.Trainer, pl_module: ObservedModule) -> None:
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         writer = summary_writer(trainer)
         if writer is not None:
-            writer.add_custom_scalars(custom_scalars_layout(pl_module.rnn.num_layers))
+            writer.add_custom_scalars(custom_scalars_layout(observed(pl_module).rnn.num_layers))

@@ -44,3 +44,17 @@ class ObservedModule(Protocol):
     def named_parameters(self) -> Iterator[tuple[str, nn.Parameter]]: ...
 
     def modules(self) -> Iterator[nn.Module]: ...
+
+
+def observed(module: nn.Module) -> ObservedModule:
+    """`module` as the diagnostics read it, or a TypeError naming the contract it does not offer.
+
+    Lightning's hooks receive any LightningModule; a diagnostic narrows it here, once, instead of declaring a
+    narrower hook signature than Lightning's (which mypy rightly calls an unsafe override).
+    """
+    if not isinstance(module, ObservedModule):
+        raise TypeError(
+            "the diagnostics observe a module with rnn, readout, rnn_output and loss_from_rnn_output "
+            f"(rnnlab.diagnostics.observed.ObservedModule), got {type(module).__name__}"
+        )
+    return module

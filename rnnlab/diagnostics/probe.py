@@ -86,14 +86,15 @@ class _LossOf(nn.Module):
         return self.module.loss_from_rnn_output(output, batch)
 
 
-def _loss(pl_module: ObservedModule, output: Tensor, batch: dict) -> Tensor:
-    """The training loss of `output`, in `output`'s dtype: the module's parameters cast to it, the module untouched."""
+def _loss(module: nn.Module, output: Tensor, batch: dict) -> Tensor:
+    """The training loss of `output` (`module` an ObservedModule), in `output`'s dtype: the module's parameters
+    cast to it, the module untouched."""
     params = {
         f"module.{name}": p.detach().to(output.dtype) if p.is_floating_point() else p.detach()
-        for name, p in pl_module.named_parameters()
+        for name, p in module.named_parameters()
     }
     batch = {k: v.to(output.dtype) if torch.is_tensor(v) and v.is_floating_point() else v for k, v in batch.items()}
-    return torch.func.functional_call(_LossOf(pl_module), params, (output, batch), strict=False)
+    return torch.func.functional_call(_LossOf(module), params, (output, batch), strict=False)
 
 
 def probe(
@@ -105,6 +106,8 @@ def probe(
     output) with respect to layer k's state at step t: through the later steps of the recurrence and the layers
     above, exactly what backpropagation through time carries.
     """
+    if not isinstance(pl_module, nn.Module):  # its parameters are substituted through torch.func.functional_call
+        raise TypeError(f"probe needs the observed module to be an nn.Module, got {type(pl_module).__name__}")
     rnn = pl_module.rnn
     state = {k: v.detach().to(dtype) for k, v in rnn.torch_state_dict().items()}
     x = batch["x"].to(dtype).transpose(0, 1)  # time-major (T, B, I)

@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 
 from rnnlab.diagnostics.base import EveryNSteps, check_image_schedule, log_scalars, summary_writer
-from rnnlab.diagnostics.observed import ObservedModule
+from rnnlab.diagnostics.observed import observed
 from rnnlab.models import naming
 from rnnlab.record import tags
 
@@ -37,10 +37,10 @@ class Spectrum(EveryNSteps):
         check_image_schedule("Spectrum", every_n_steps, image_every_n_steps)
         self.image_every_n_steps = image_every_n_steps
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: ObservedModule, batch, batch_idx: int) -> None:
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int) -> None:
         if not self.due(trainer):
             return
-        rnn = pl_module.rnn
+        rnn = observed(pl_module).rnn
         state = rnn.torch_state_dict()
         metrics, matrices = {}, {}
         for k in range(rnn.num_layers):

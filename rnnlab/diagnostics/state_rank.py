@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from rnnlab.diagnostics.base import EveryNSteps, log_scalars
-from rnnlab.diagnostics.observed import ObservedModule
+from rnnlab.diagnostics.observed import ObservedModule, observed
 from rnnlab.record import tags
 
 
@@ -43,9 +43,9 @@ class StateRank(EveryNSteps):
     """Log `state/effective_rank`, `state/sigma2_over_sigma1` and `state/dead_fraction` of the final states of the
     current training batch every `every_n_steps` steps (step 0: the states at initialisation)."""
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: ObservedModule, batch, batch_idx: int) -> None:
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int) -> None:
         if not self.due(trainer):
             return
         with torch.no_grad():
-            stats = state_rank(final_states(pl_module, batch))
+            stats = state_rank(final_states(observed(pl_module), batch))
         log_scalars(trainer, {tags.state_rank(name): value for name, value in stats.items()}, trainer.global_step)

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from rnnlab.diagnostics.base import EveryNSteps, check_image_schedule, log_scalars, summary_writer
-from rnnlab.diagnostics.observed import ObservedModule
+from rnnlab.diagnostics.observed import ObservedModule, observed
 from rnnlab.diagnostics.probe import probe
 from rnnlab.diagnostics.theory_line import TheoryLine
 from rnnlab.errors import invalid
@@ -118,26 +118,29 @@ class GradThroughTime(EveryNSteps):
         # the run's init keys: the mean-field line beside the measurement (rnnlab.diagnostics.theory_line)
         self.theory = TheoryLine(theory) if theory is not None else None
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: ObservedModule, batch, batch_idx: int) -> None:
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int) -> None:
         if not self.due(trainer):
             return
-        result = probe(pl_module, batch, with_grads=True)
-        scored = scored_steps(pl_module.readout, batch, batch["x"].size(1))
-        metrics, first_layer = {}, {}
-        for k, grad in enumerate(result.grads):
+        module = observed(pl_module)
+        grads = probe(module, batch, with_grads=True).grads
+        assert grads is not None  # with_grads=True
+        scored = scored_steps(module.readout, batch, batch["x"].size(1))
+        metrics: dict[str, float] = {}
+        first_layer: dict[str, float] = {}
+        for k, grad in enumerate(grads):
             norms = through_time_norms(grad, scored, self.num_steps)
             first_layer = first_layer or norms
             for name, value in norms.items():
                 metrics[f"{tags.grad_h_prefix(k)}{name}"] = value
         step = trainer.global_step
         if self.theory is not None:
-            metrics.update(self.theory.scalars(pl_module, batch, first_layer, step))
+            metrics.update(self.theory.scalars(module, batch, first_layer, step))
         log_scalars(trainer, metrics, step)
         writer = summary_writer(trainer)
         if self.image_every_n_steps and step % self.image_every_n_steps == 0 and writer is not None:
             from rnnlab.diagnostics.figures import grad_profile_figure, log_figure  # matplotlib: only when drawing
 
-            profiles = [step_norms(grad).tolist() for grad in result.grads]
+            profiles = [step_norms(grad).tolist() for grad in grads]
             line, note = self.theory.line(step) if self.theory is not None else (None, None)
             log_figure(writer, tags.GRAD_H_PROFILE_IMAGE, grad_profile_figure(profiles, step, line, note), step)
             if step == 0:  # the init profile, its own tag on a fixed y-range (grad_init_profile_figure)
@@ -153,10 +156,11 @@ def indicator(pl_module: ObservedModule, batch: dict) -> dict[str, dict[str, flo
     """Per layer, the vanishing/exploding indicator of `pl_module` on `batch` (the float64 probe, from the first step
     to the last scored one) and how to read it: "exact", or "upper"/"lower" where only a bound could be taken (the
     true ratio lies below/above the number). What metrics.json records at initialisation and at the end."""
-    result = probe(pl_module, batch, with_grads=True)
+    grads = probe(pl_module, batch, with_grads=True).grads
+    assert grads is not None  # with_grads=True
     scored = scored_steps(pl_module.readout, batch, batch["x"].size(1))
     out: dict[str, dict[str, float | str]] = {}
-    for k, grad in enumerate(result.grads):
+    for k, grad in enumerate(grads):
         norms = through_time_norms(grad, scored, 2)
         out[f"layer{k}"] = {
             "log10_first_over_last": norms["log10_first_over_last"],

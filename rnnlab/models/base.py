@@ -12,7 +12,8 @@ import numbers
 import sys
 import warnings
 from pathlib import Path
-from typing import ClassVar
+from types import FrameType
+from typing import TYPE_CHECKING, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -38,7 +39,8 @@ def check_nonlinearity(nonlinearity) -> None:
 
 
 def check_dropout(dropout) -> None:
-    if not isinstance(dropout, numbers.Number) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
+    # nn.RNN's own test, any Number (a Decimal too), whose comparison typeshed's numbers.Number does not declare
+    if not isinstance(dropout, numbers.Number) or isinstance(dropout, bool) or not 0 <= dropout <= 1:  # type: ignore[operator]  # Number: no comparison in typeshed
         raise ValueError(
             f"dropout should be a number in range [0, 1] representing the probability of an element being "
             f"zeroed, got {dropout!r}"
@@ -78,18 +80,73 @@ def _frames_inside_models() -> int:
     """The stacklevel that points a warning at the first caller outside rnnlab/models (the user's line), however
     deep the constructor chain (concat -> myrnn -> base, or a wrapper building its cells)."""
     models_dir = str(Path(__file__).parent)
-    frame, level = sys._getframe(1), 1
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
     while frame is not None and frame.f_code.co_filename.startswith(models_dir):
         frame, level = frame.f_back, level + 1
     return level
 
 
-class LabRNN:
+# LabRNN is mixed into nn.Module subclasses only (RNNBase, TorchRNN): the checker reads it as the nn.Module it always
+# is, while at run time it stays a plain mixin, so that nn.RNN's method resolution in TorchRNN is nn.RNN's own.
+if TYPE_CHECKING:
+    _Module = nn.Module
+else:
+    _Module = object
+
+
+class LabRNN(_Module):
     """What the lab reads from any implementation, in nn.RNN's layout (mixed into nn.Module subclasses).
 
     Subclasses whose parameters are not named as nn.RNN's override `load_torch_state_dict`, `torch_state_dict`
     and `torch_grad_dict`.
     """
+
+    # nn.RNN's attributes, which every implementation sets in its constructor (declared here for the checker:
+    # nn.Module's __getattr__ would type them `Tensor | Module`)
+    input_size: int
+    hidden_size: int
+    num_layers: int
+    nonlinearity: str
+    bias: bool
+    batch_first: bool
+    dropout: float
+    bidirectional: bool
+    _script_id: int
+
+    if TYPE_CHECKING:
+        # Every implementation takes nn.RNN's constructor (an implementation may add keyword options of its own).
+        def __init__(
+            self,
+            input_size: int,
+            hidden_size: int,
+            num_layers: int = 1,
+            nonlinearity: str = "tanh",
+            bias: bool = True,
+            batch_first: bool = False,
+            dropout: float = 0.0,
+            bidirectional: bool = False,
+            device: torch.device | str | None = None,
+            dtype: torch.dtype | None = None,
+            **options: object,
+        ) -> None: ...
+
+        # nn.RNN's surface that every implementation offers (`python -m rnnlab.parity` proves it), read by the lab
+        def reset_parameters(self) -> None: ...
+
+        def flatten_parameters(self) -> None: ...
+
+        @property
+        def all_weights(self) -> list[list[nn.Parameter]]: ...
+
+        # where the layout has nn.RNN's parameters (torch_layout); concat's raise the error explaining its layout
+        _flat_weights: list[Tensor | None]
+        _flat_weights_names: list[str]
+
+        # nn.RNN's forward in Python, any input: what `forward` runs and a scripted module calls back into
+        def _forward(
+            self, input: Tensor | PackedSequence, hx: Tensor | None
+        ) -> tuple[Tensor | PackedSequence, Tensor]: ...
 
     #: Named presets of this implementation's own keyword arguments (loop order, backward pass, cell...).
     #: `python -m rnnlab.parity` proves every one of them equal to nn.RNN.
@@ -227,7 +284,7 @@ class RNNBase(LabRNN, nn.Module):
         device=None,
         dtype=None,
     ) -> None:
-        super().__init__()
+        nn.Module.__init__(self)  # LabRNN, next in line, has no constructor at run time (one for the checker only)
         check_rnn_arguments(input_size, hidden_size, num_layers, nonlinearity, bias, batch_first, dropout)
         self.factory_kwargs = {"device": device, "dtype": dtype}
         self.input_size = input_size
@@ -256,8 +313,9 @@ class RNNBase(LabRNN, nn.Module):
     def _register_load_state_dict_pre_hook(self, hook, with_module=False):
         handle = super()._register_load_state_dict_pre_hook(hook, with_module)
         translation = self.__dict__.get("_translation_hook")
-        if translation in self._load_state_dict_pre_hooks:
-            self._load_state_dict_pre_hooks.move_to_end(translation)
+        hooks = self._load_state_dict_pre_hooks
+        if translation in hooks:
+            hooks[translation] = hooks.pop(translation)  # to the end (torch types the OrderedDict a dict)
         return handle
 
     def __getattr__(self, name: str):
@@ -369,14 +427,15 @@ class RNNBase(LabRNN, nn.Module):
         return self._forward(input, hx)
 
     @torch.jit.ignore
-    def _forward(self, input: Tensor, hx: Tensor | None) -> tuple[Tensor, Tensor]:
+    def _forward(self, input: Tensor | PackedSequence, hx: Tensor | None) -> tuple[Tensor | PackedSequence, Tensor]:
         """`forward` (input may be a PackedSequence too; TorchScript reads this signature for its Tensor calls)."""
         device_type = (input.data if isinstance(input, PackedSequence) else input).device.type
         if torch.is_autocast_enabled(device_type):
             return self._forward_autocast(input, hx, device_type)
-        packed = isinstance(input, PackedSequence)
         unbatched = False
-        if packed:
+        batch_sizes: Tensor | None
+        lengths: Tensor | None
+        if isinstance(input, PackedSequence):
             batch_sizes = input.batch_sizes
             if hx is not None and hx.dim() != 3:
                 raise RuntimeError(f"For packed input, hx should be 3-D but got {hx.dim()}-D tensor")
@@ -399,7 +458,9 @@ class RNNBase(LabRNN, nn.Module):
             if x.size(0) == 0:
                 raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
 
-        expected = self.get_expected_hidden_size(input.data if packed else input, batch_sizes)
+        expected = self.get_expected_hidden_size(
+            input.data if isinstance(input, PackedSequence) else input, batch_sizes
+        )
         if hx is None:
             hx = x.new_zeros(expected)
         else:  # given in the caller's batch order, which is the padded batch's order too
@@ -409,7 +470,7 @@ class RNNBase(LabRNN, nn.Module):
         with parametrize.cached() if parametrize.is_parametrized(self) else contextlib.nullcontext():
             output, h_n = self.forward_padded(x, hx, lengths)
 
-        if packed:
+        if isinstance(input, PackedSequence):
             return pack_like(output, input), h_n
         if unbatched:
             return output.squeeze(1), h_n.squeeze(1)
@@ -451,7 +512,9 @@ _SCRIPTED: dict[int, LabRNN] = {}
 
 
 @torch.jit.ignore
-def run_in_python(script_id: int, input: Tensor, hx: Tensor | None) -> tuple[Tensor, Tensor]:
+def run_in_python(
+    script_id: int, input: Tensor | PackedSequence, hx: Tensor | None
+) -> tuple[Tensor | PackedSequence, Tensor]:
     """What a scripted module's `forward` runs: the Python forward of the module it was scripted from."""
     return _SCRIPTED[script_id]._forward(input, hx)
 

@@ -112,16 +112,22 @@ class RNNLayerBPTT(torch.autograd.Function):
         return grad_x, grad_h if need[1] else None, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh, None, None
 
 
-def _backward_with_graph(ctx, inputs: tuple, valid: Tensor | None, grad_output: Tensor, grad_h_n: Tensor) -> tuple:
+def _backward_with_graph(
+    ctx,
+    inputs: tuple[Tensor, Tensor, Tensor, Tensor, Tensor | None, Tensor | None],  # x, h0, w_ih, w_hh, b_ih, b_hh
+    valid: Tensor | None,
+    grad_output: Tensor,
+    grad_h_n: Tensor,
+) -> tuple:
     """The first derivative as a differentiable graph: the layer recomputed by autograd from the saved inputs (the
     originals, so the graph reaches them) and differentiated with create_graph=True."""
-    needed = [i for i, tensor in enumerate(inputs) if tensor is not None and ctx.needs_input_grad[i]]
+    needed = [(i, tensor) for i, tensor in enumerate(inputs) if tensor is not None and ctx.needs_input_grad[i]]
     output, h_n = _autograd_layer(*inputs, valid, ctx.nonlinearity)
     grads = torch.autograd.grad(
-        (output, h_n), [inputs[i] for i in needed], (grad_output, grad_h_n), create_graph=True, allow_unused=True
+        (output, h_n), [tensor for _, tensor in needed], (grad_output, grad_h_n), create_graph=True, allow_unused=True
     )
-    result = [None] * 8  # one per argument of forward; lengths and nonlinearity have none
-    for i, grad in zip(needed, grads):
+    result: list[Tensor | None] = [None] * 8  # one per argument of forward; lengths and nonlinearity have none
+    for (i, _), grad in zip(needed, grads):
         result[i] = grad
     return tuple(result)
 

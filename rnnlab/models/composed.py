@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import weakref
 from contextlib import contextmanager
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import torch
 from torch import Tensor, nn
@@ -39,11 +39,11 @@ class ComposedRNN(RNNBase):
         raise NotImplementedError
 
     @property
-    def torch_layout(self) -> bool:
+    def torch_layout(self) -> bool:  # type: ignore[override]  # a class constant on LabRNN, its cell's here
         return self.__dict__.get("cell_class", LabRNN).torch_layout
 
     @property
-    def torch_named_parameters(self) -> bool:
+    def torch_named_parameters(self) -> bool:  # type: ignore[override]  # a class constant on LabRNN, its cell's here
         return self.__dict__.get("cell_class", LabRNN).torch_named_parameters
 
     def written(self, name: str, value) -> None:
@@ -92,7 +92,7 @@ class DirectionPair(ComposedRNN):
 
     def forward_padded(self, x: Tensor, h0: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
         output, h_n = self.forward_network.forward_padded(x, h0[:1], lengths)
-        if not self.bidirectional:
+        if self.reverse_network is None:  # built without a reverse direction (bidirectional is fixed)
             return output, h_n
         reversed_output, reversed_h_n = self.reverse_network.forward_padded(reverse_padded(x, lengths), h0[1:], lengths)
         output = torch.cat([output, reverse_padded(reversed_output, lengths)], dim=-1)
@@ -149,7 +149,7 @@ class StackedRNN(ComposedRNN):
             explained.update(self._parameters)
             self._parameters = explained
 
-    def make_layer(self, layer: int) -> RNNBase:
+    def make_layer(self, layer: int) -> LabRNN:
         """Layer `layer`: a one-layer network of `cell` (time-major, no dropout), or a pair of them."""
         if self.bidirectional or self.direction_pairs:
             return DirectionPair(
@@ -165,9 +165,13 @@ class StackedRNN(ComposedRNN):
             self.layer_input_size(layer), self.hidden_size, 1, self.nonlinearity, self.bias, **self.factory_kwargs
         )
 
-    def cells(self):
-        found = []
-        for k, layer in enumerate(self.layers):
+    def _networks(self) -> list[LabRNN]:
+        """The layers, as `make_layer` built them (nn.ModuleList types its entries nn.Module)."""
+        return cast("list[LabRNN]", list(self.layers))
+
+    def cells(self) -> list[tuple[int, str, LabRNN]]:
+        found: list[tuple[int, str, LabRNN]] = []
+        for k, layer in enumerate(self._networks()):
             found += (
                 [(k, suffix, cell) for _, suffix, cell in layer.cells()]
                 if isinstance(layer, DirectionPair)
@@ -203,7 +207,7 @@ class StackedRNN(ComposedRNN):
         h_n = []
         # each weight read once per forward: a parametrization is evaluated once, whatever the cells do with it
         with self.lent():
-            for layer, network in enumerate(self.layers):
+            for layer, network in enumerate(self._networks()):
                 output, h = network.forward_padded(x, h0[layer * directions : (layer + 1) * directions], lengths)
                 h_n.append(h)
                 x = self.dropout_between_layers(output, layer)
@@ -270,8 +274,8 @@ def _place(cell: nn.Module, key: str, tensor: Tensor | None) -> None:
     `_flat_weights` too, and the references it compares them with, so its forward does not re-flatten (on cuDNN,
     copy into one buffer) tensors it does not own."""
     object.__setattr__(cell, key, tensor)
-    names = cell.__dict__.get("_flat_weights_names")
-    if names is not None and key in names:
-        index = names.index(key)
+    if isinstance(cell, nn.RNNBase) and key in cell._flat_weights_names:
+        index = cell._flat_weights_names.index(key)
         cell._flat_weights[index] = tensor
-        cell._flat_weight_refs[index] = None if tensor is None else weakref.ref(tensor)
+        # torch declares references to Parameters; it only compares their identity with the weights it runs on
+        cell._flat_weight_refs[index] = None if tensor is None else weakref.ref(tensor)  # type: ignore[arg-type]  # a lent tensor, not a Parameter

@@ -8,6 +8,8 @@ loop orders, the hand-written backward (fed views of W), dropout, bidirectional 
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import torch
 from torch import Tensor, nn
 
@@ -33,7 +35,7 @@ class ConcatRNN(MyRNN):
         self._parameters = ExplainedParameters(self)
         for names in self._own_names():
             for name in names:
-                kind, layer, _ = naming.parse(name)
+                kind, layer, _ = naming.parts(name)
                 shape = (
                     (self.hidden_size, self.layer_input_size(layer) + self.hidden_size)
                     if kind == "weight"
@@ -136,15 +138,18 @@ def from_torch_layout(network, state_dict: dict[str, Tensor], prefix: str = "") 
             ih, hh = (state_dict[prefix + naming.name(kind, layer, suffix)] for kind in naming.WEIGHT_KINDS)
             own[prefix + naming.name("weight", layer, suffix)] = torch.cat([ih, hh], dim=1)
             if network.bias:
-                own[prefix + naming.name("bias", layer, suffix)] = sum(
-                    state_dict[prefix + naming.name(kind, layer, suffix)] for kind in naming.BIAS_KINDS
-                )
+                b_ih, b_hh = (state_dict[prefix + naming.name(kind, layer, suffix)] for kind in naming.BIAS_KINDS)
+                own[prefix + naming.name("bias", layer, suffix)] = b_ih + b_hh
     return own
 
 
-def in_torch_layout(network, tensors: dict[str, Tensor | None], zero_hh: bool) -> dict[str, Tensor | None]:
+# The weights (Tensor) or their gradients (a Tensor, or None before any backward): the layout keeps which
+MaybeTensor = TypeVar("MaybeTensor", Tensor, Tensor | None)
+
+
+def in_torch_layout(network, tensors: dict[str, MaybeTensor], zero_hh: bool) -> dict[str, MaybeTensor]:
     """Split each W into (W_ih, W_hh); b goes to bias_ih and, as zeros (values) or itself (gradients), bias_hh."""
-    out: dict[str, Tensor | None] = {}
+    out: dict[str, MaybeTensor] = {}
     for layer in range(network.num_layers):
         input_size = network.layer_input_size(layer)
         for suffix in network.direction_suffixes():

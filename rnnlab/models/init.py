@@ -122,7 +122,7 @@ def initial_state_dict(
     g = torch.Generator().manual_seed(int(seed))
     state = {}
     for name in model.torch_parameter_names():
-        kind, layer, _ = naming.parse(name)
+        kind, layer, _ = naming.parts(name)
         fan_in = model.layer_input_size(layer) if kind == "weight_ih" else model.hidden_size
         shape = (model.hidden_size, fan_in) if kind in naming.WEIGHT_KINDS else (model.hidden_size,)
         if kind == "weight_hh":

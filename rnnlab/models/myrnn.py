@@ -85,7 +85,7 @@ class MyRNN(RNNBase):
         }
         for names in naming.all_weights_names(self.num_layers, self.bidirectional, self.bias):
             for name in names:
-                kind, layer, _ = naming.parse(name)
+                kind, layer, _ = naming.parts(name)
                 shape = (self.hidden_size, self.layer_input_size(layer)) if kind == "weight_ih" else shapes[kind]
                 self.register_parameter(name, nn.Parameter(torch.empty(shape, **self.factory_kwargs)))
 

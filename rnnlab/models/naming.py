@@ -61,6 +61,15 @@ def parse(text: str) -> ParameterName | None:
     return ParameterName(match["kind"], int(match["layer"]), match["suffix"] or "")
 
 
+def parts(text: str) -> ParameterName:
+    """(kind, layer, suffix) of a name the lab built (`parameter_names`, `all_weights_names`); a ValueError naming
+    `text` if it is not a parameter name, rather than a None that fails later."""
+    parsed = parse(text)
+    if parsed is None:
+        raise ValueError(f"not a parameter name {{kind}}_l{{layer}}[_reverse]: {text!r}")
+    return parsed
+
+
 def is_torch_parameter_name(text: str) -> bool:
     """Whether `text` is one of nn.RNN's parameter names (any layer and direction)."""
     parsed = parse(text)
@@ -69,4 +78,4 @@ def is_torch_parameter_name(text: str) -> bool:
 
 def rename(text: str, layer: int, suffix: str) -> str:
     """The same kind of parameter at another layer and direction (`weight_hh_l0` -> `weight_hh_l2_reverse`)."""
-    return name(parse(text).kind, layer, suffix)
+    return name(parts(text).kind, layer, suffix)

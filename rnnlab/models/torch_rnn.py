@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -19,7 +17,7 @@ class TorchRNN(nn.RNN, LabRNN):
     writing `nonlinearity` also sets `mode` (nn.RNN's forward reads only `mode`, so it would keep the old one).
     """
 
-    __jit_unused_properties__: ClassVar[list[str]] = ["all_weights", "num_directions"]
+    __jit_unused_properties__ = ["all_weights", "num_directions"]  # declared as nn.RNN declares it
 
     def __setattr__(self, name: str, value) -> None:
         """`LabRNN.checked_write`, the policy of every implementation; `mode` and `nonlinearity` kept in step."""
@@ -30,7 +28,10 @@ class TorchRNN(nn.RNN, LabRNN):
             super().__setattr__("nonlinearity", NONLINEARITY_OF_MODE[value])
         super().__setattr__(name, value)
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    # TorchScript compiles this def from its source annotations, so they must read Tensor -> (Tensor, Tensor), narrower
+    # than nn.RNN's overloads (a PackedSequence is run all the same: nn.RNN.forward takes it). The ignore must end the
+    # line: TorchScript reads any other `# type:` comment on it as the signature.
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:  # type: ignore[override]
         """nn.RNN's forward; under `torch.jit.script` of a module holding this one, a call back into it (nn.RNN's
         TorchScript overloads are keyed to the class nn.RNN and do not reach a subclass)."""
         if torch.jit.is_scripting():
@@ -47,7 +48,6 @@ class TorchRNN(nn.RNN, LabRNN):
         if lengths is None:
             output, h_n = nn.RNN.forward(self, x.transpose(0, 1) if self.batch_first else x, h0)
             return (output.transpose(0, 1) if self.batch_first else output), h_n
-        packed = pack_padded_sequence(x, lengths, enforce_sorted=False)
-        output, h_n = nn.RNN.forward(self, packed, h0)
-        output, _ = pad_packed_sequence(output, total_length=x.size(0))
+        packed_output, h_n = nn.RNN.forward(self, pack_padded_sequence(x, lengths, enforce_sorted=False), h0)
+        output, _ = pad_packed_sequence(packed_output, total_length=x.size(0))
         return output, h_n

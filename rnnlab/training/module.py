@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torchmetrics import Accuracy, MeanMetric, MeanSquaredError
 
+from rnnlab.models.base import LabRNN
 from rnnlab.models.init import initialise
 from rnnlab.models.sequences import length_mask
 from rnnlab.record import tags
@@ -30,7 +31,7 @@ class RNNModule(L.LightningModule):
 
     def __init__(
         self,
-        rnn: Callable[..., nn.Module],
+        rnn: Callable[..., LabRNN],
         task: SyntheticTask,
         optimizer: Callable,
         scheduler: Callable | None = None,
@@ -48,6 +49,7 @@ class RNNModule(L.LightningModule):
         initialise(self.rnn, init, init_scale, seed, init_input_scale, init_bias_scale)
         self.head = nn.Linear(self.rnn.num_directions * self.rnn.hidden_size, task.output_size)
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
+        self.val_loss: MeanMetric | MeanSquaredError
         if self.kind == "classification":
             self.val_loss = MeanMetric()  # cross-entropy, weighted by the positions each batch scores
             self.train_acc = Accuracy(task="multiclass", num_classes=task.output_size)
@@ -123,6 +125,7 @@ class RNNModule(L.LightningModule):
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         prediction, target = self.predictions(self.rnn_output(batch), batch)
         if self.kind == "classification":
+            assert isinstance(self.val_loss, MeanMetric)  # a classification's (__init__)
             self.val_loss.update(self.loss_fn(prediction, target), weight=target.size(0))
             self.val_acc(prediction, target)
             self.log(tags.VAL_ACC, self.val_acc, on_step=False, on_epoch=True, prog_bar=True)

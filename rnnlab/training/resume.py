@@ -19,7 +19,7 @@ LIGHTNING_CHECKED = (Version("2.6"), Version("2.7"))
 PRIVATE_COUNTER = "_batches_that_stepped"
 
 
-def check_lightning(version: str = L.__version__, loop: type = _TrainingEpochLoop) -> None:
+def check_lightning(version: str = L.__version__, loop: type[object] = _TrainingEpochLoop) -> None:
     """Raise RuntimeError unless this Lightning is one whose private logging-step counter StepAligned may set."""
     low, high = LIGHTNING_CHECKED
     if not low <= Version(version) < high or PRIVATE_COUNTER not in loop.__init__.__code__.co_names:
@@ -42,9 +42,9 @@ class StepAligned(L.Callback):
         check_lightning()
 
     def _start_data_at_step(self, trainer: L.Trainer) -> None:
-        sampler = getattr(trainer.train_dataloader, "sampler", None)
-        if hasattr(sampler, "start_at"):
-            sampler.start_at(trainer.global_step)
+        start_at = getattr(getattr(trainer.train_dataloader, "sampler", None), "start_at", None)
+        if start_at is not None:
+            start_at(trainer.global_step)
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._start_data_at_step(trainer)  # a run resumed mid-epoch gets no on_train_epoch_start for that epoch

@@ -49,6 +49,7 @@ def test_a_sweep_is_evaluated_at_each_length_and_drawn(sweep):
     [
         (["hidden_size=4"], "'hidden_size' cannot change at evaluation"),
         (["task._target_=x"], "'task._target_' cannot change"),
+        (["task.seq_lenn=3"], "task.seq_lenn is not a key of the lab's configuration (did you mean task.seq_len?)"),
         (["split=holdout"], "split=holdout is not one of val, test, train"),
         (["seq_len"], "no RUN_DIR"),
     ],

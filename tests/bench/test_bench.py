@@ -96,6 +96,7 @@ def fake_report():
         return {
             "shape": vars(shape),
             "label": str(shape),
+            "reference": models.REFERENCE,
             "device": "cpu",
             "threads": threads,
             "repeats": 1,
@@ -106,14 +107,15 @@ def fake_report():
     return {
         "meta": {"sections": ["models", "train", "sweep"]},
         "models": [
-            entry(one, 2, {"myrnn": 1.2, "myrnn/fast": 0.7}),
-            entry(three, 2, {"myrnn": 1.4, "myrnn/fast": 1.0}),
-            entry(models.Shape(50, 16, 2, 64), 2, {"myrnn": 9.0}),
+            entry(one, 2, {"torch": 1.03, "myrnn": 1.2, "myrnn/fast": 0.7}),
+            entry(three, 2, {"torch": 0.98, "myrnn": 1.4, "myrnn/fast": 1.0}),
+            entry(models.Shape(50, 16, 2, 64), 2, {"torch": 1.0, "myrnn": 9.0}),
         ],
         "train": [
             {
                 "num_layers": 1,
                 "threads": 2,
+                "repeats": 3,
                 "steps": 100,
                 "lab_ms_per_step": 11.0,
                 "bare_ms_per_step": 10.0,
@@ -145,8 +147,9 @@ def test_render_prints_every_table_with_the_numbers():
     assert "| nn.RNN (ms) | 10.0 | 10.0 | 10.0 |" in text
     assert "| myrnn | 1.20 | 1.40 | 9.00 |" in text
     assert "| myrnn/fast | 0.70 | 1.00 |  |" in text  # not timed at the third shape
-    assert "| 1 | 2 | 11.0 | 10.0 | 1.10 |" in text
-    assert "| joblib, n_jobs=2 | 70.0 | 0.70 |" in text
+    assert "Noise floor: `torch` (the same kernel as nn.RNN, timed again) at 0.98–1.03 of it." in text
+    assert "| 1 | 2 | 11.0 | 10.0 | 1.0 | 1.10 |" in text  # the lab's ms, the bare loop's, their difference, ratio
+    assert "| joblib, n_jobs=2 | 70.0 | 8.8 | 0.70 |" in text  # 70 s for 8 jobs
     assert "| readable myrnn step / nn.RNN | 2 | 3 | 1.40 | <= 1.3 | NOT met | T100 B64 I2 H128 L3 |" in text
 
 
@@ -181,6 +184,8 @@ def test_training_compare_times_the_lab_and_the_bare_loop(tmp_path):
     record = json.loads(next(tmp_path.glob("lab-*/metrics.json")).read_text())
     assert record["status"] == "completed" and record["steps"] == 4  # warmup + steps + 1
     assert "grad_through_time" in record["config"]["callbacks"]  # the diagnostics were on
+    committed = json.loads((ROOT / "docs" / "bench" / "cpu.json").read_text())["train"][0]
+    assert set(entry) == set(committed)  # the docs' report has the shape the bench writes now
 
 
 @pytest.mark.slow  # the CLI on the quick shapes (about half a minute)
@@ -211,6 +216,11 @@ def test_cli_quick_models_writes_valid_json(tmp_path):
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())
     assert report["meta"]["sections"] == ["models"] and report["meta"]["quick"] is True
+    assert (
+        report["meta"]["command"]
+        == f"python -m rnnlab.bench --quick --section models --threads 1 --repeats 2 --out {out}"
+    )
+    assert [path.name for path in tmp_path.iterdir()] == ["bench.json"]  # written whole, through a .partial
     assert [e["label"] for e in report["models"]] == [str(s) for s in models.QUICK_SHAPES]
     for entry in report["models"]:
         reference = entry["results"][0]
@@ -263,7 +273,8 @@ def test_startup_targets_are_the_quick_answers_against_import_torch_hydra():
         ("start-up: a default run of 1 step / the same at abc1234", 0.75, False),  # a quarter lower, not a third
     ]
     text = bench.render({"startup": fake_startup(), "targets": rows})
-    assert "| a default run of 1 step | 6.00 | 2.40 |" in text and "| import torch, hydra | 2.50 | 1.00 |" in text
+    assert "| a default run of 1 step | `a default run of 1 step` | 6.00 | 2.40 |" in text
+    assert "| import torch, hydra | `import torch, hydra` | 2.50 | 1.00 |" in text
 
 
 def test_startup_commands_are_the_real_cli_and_a_finished_directory(tmp_path):
@@ -277,6 +288,21 @@ def test_startup_commands_are_the_real_cli_and_a_finished_directory(tmp_path):
     earlier = tmp_path / "before"  # not a git checkout: named by its directory
     with_earlier = startup.commands(tmp_path, against=earlier)
     assert with_earlier["a default run of 1 step at before"] == with_earlier["a default run of 1 step"]
+
+
+def test_startup_shows_each_command_as_typed_without_its_scratch_directory():
+    shown = startup.shown(
+        ["/venv/bin/python", "-m", "rnnlab.train", "seq_len=1", "hydra.run.dir=/tmp/b-1/startup/error"]
+    )
+    assert shown == "python -m rnnlab.train seq_len=1 hydra.run.dir=error"
+    assert startup.shown(["/venv/bin/python", "-c", "import torch, hydra"]) == "python -c 'import torch, hydra'"
+
+
+def test_the_report_names_the_command_that_made_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "benchmark", lambda *args, **kwargs: {"meta": {"command": kwargs["command"]}})
+    assert bench.main(["--section", "sweep", "--out", str(tmp_path / "new" / "r.json")]) == 0
+    written = json.loads((tmp_path / "new" / "r.json").read_text())
+    assert written == {"meta": {"command": f"python -m rnnlab.bench --section sweep --out {tmp_path}/new/r.json"}}
 
 
 def test_startup_against_must_be_a_checkout_of_the_lab(tmp_path, capsys):

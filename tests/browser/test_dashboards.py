@@ -1,5 +1,6 @@
 """TensorBoard's tabs, as docs/dashboards.md describes them, read at a glance on an 18-job sweep in a real
-(headless) browser: run names whole, the init profiles first, trial ids whole on a real study's name.
+(headless) browser: the landing view (`python -m rnnlab.dashboard`'s URL) on the loss and gradient cards with a
+colour per init_scale, run names whole, the init profiles first, trial ids whole on a real study's name.
 
 Needs Chromium (`apt-get install -y chromium`; .ci/run installs it) and aiohttp (the DevTools WebSocket). Set
 RNNLAB_SCREENSHOTS=DIR to keep a PNG of each tab (the docs' pictures: docs/dashboards/).
@@ -7,6 +8,7 @@ RNNLAB_SCREENSHOTS=DIR to keep a PNG of each tab (the docs' pictures: docs/dashb
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from rnnlab.sweeps.landing import LANDING_TAGS
 from rnnlab.training.hparams import sweep_mark
 from tests.helpers import ROOT
 from tests.helpers.browser import find_browser, free_port, headless_page, wait_for_http
@@ -71,41 +74,41 @@ def tensorboard(tmp_path_factory):
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    port = free_port()
+    # the documented command: TensorBoard on the sweep (127.0.0.1, every image step) and its landing URL
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tensorboard.main",
-            "--logdir",
-            str(sweep_dir),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--samples_per_plugin",
-            "images=100",
-        ],
-        stdout=subprocess.DEVNULL,
+        [sys.executable, "-m", "rnnlab.dashboard", str(sweep_dir), "--port", str(free_port())],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        text=True,
     )
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/data/environment", 120)
+        said = server.stdout.readline()
+        landing = server.stdout.readline().strip()
+        scalars = server.stdout.readline().strip().rpartition(" ")[2]
+        assert landing.startswith("http://127.0.0.1:"), said + landing
+        url = landing.split("?")[0].rstrip("/")
+        assert scalars.startswith(f"{url}/#scalars&tagFilter="), scalars
+        wait_for_http(f"{url}/data/environment", 120)
         with headless_page(find_browser()) as page:
-            yield page, f"http://127.0.0.1:{port}", sweep_dir
+            yield page, url, sweep_dir, landing, scalars
     finally:
         server.kill()
         server.wait()
 
 
-def open_tab(tensorboard, tab: str, ready, timeout: float = 90.0) -> dict:
-    """Load TensorBoard afresh on `tab`, wait until `ready(scan)`, keep a screenshot if asked; the page's scan."""
-    page, url, _ = tensorboard
+def open_tab(tensorboard, tab: str, ready, timeout: float = 90.0, url: str | None = None, scan=None) -> dict:
+    """Load TensorBoard afresh on `tab` (or on `url`, its picture named `tab`), wait until `ready(scan)`, keep a
+    screenshot if asked; the page's scan (`scan(page)`, the deep scan by default)."""
+    page, base, *_ = tensorboard
+    scan = scan or (lambda p: p.scan())
     page.goto("about:blank")
-    page.goto(f"{url}/#{tab}")
-    found = page.wait_for(ready, timeout=timeout)
+    page.goto(url or f"{base}/#{tab}")
+    deadline = time.monotonic() + timeout
+    while not ready(found := scan(page)) and time.monotonic() < deadline:
+        time.sleep(1)
     time.sleep(2)  # let the last charts finish drawing before the picture
-    found = page.scan()
+    found = scan(page)
     if os.environ.get("RNNLAB_SCREENSHOTS"):
         folder = Path(os.environ["RNNLAB_SCREENSHOTS"])
         folder.mkdir(parents=True, exist_ok=True)
@@ -118,11 +121,64 @@ def matches(found: dict) -> list[int]:
     return [int(m.group(1)) for t in found["text"] if (m := re.fullmatch(r"Matches \((\d+)\)", t))]
 
 
-def test_time_series_names_each_run_by_the_keys_the_sweep_varies_whole(tensorboard):
-    found = open_tab(tensorboard, "timeseries", lambda f: all(name in f["text"] for name in RUN_NAMES))
+# The landing view's own reading: each run's colour swatch in the run selector (the row's text is the run's name)
+# and each card's title with its place on the page (pinned cards come first, in the Pinned section at the top).
+LANDING_SCAN = """
+(() => {
+  const found = {swatches: {}, cards: []};
+  function visit(root) {
+    for (const el of root.querySelectorAll('*')) {
+      if (el.shadowRoot) visit(el.shadowRoot);
+      if (el.classList.contains('run-color-swatch')) {
+        let row = el.parentElement;
+        while (row && !row.textContent.trim()) row = row.parentElement;
+        if (row) found.swatches[row.textContent.trim()] = getComputedStyle(el).backgroundColor;
+      }
+      if (el.tagName === 'TB-TRUNCATED-PATH') {
+        const box = el.getBoundingClientRect();
+        found.cards.push([el.textContent.trim(), Math.round(box.top), Math.round(box.left)]);
+      }
+    }
+  }
+  visit(document);
+  return JSON.stringify(found);
+})()
+"""
+GREY = "rgb(224, 224, 224)"  # TIME SERIES' colour of a run its colour groups do not match
+
+
+def _landing_scan(page) -> dict:
+    return {**page.scan(), **json.loads(page.evaluate(LANDING_SCAN))}
+
+
+def _landing_drawn(found: dict) -> bool:
+    titles = {title for title, *_ in found["cards"]}
+    return (
+        set(LANDING_TAGS) <= titles
+        and set(RUN_NAMES) <= set(found["swatches"])
+        and found["canvases"] >= len(LANDING_TAGS)
+    )
+
+
+def test_the_landing_view_opens_on_the_loss_and_gradient_coloured_by_init_scale(tensorboard):
+    landing = tensorboard[3]
+    found = open_tab(tensorboard, "timeseries", _landing_drawn, url=landing, scan=_landing_scan)
+    assert _landing_drawn(found), (found["cards"][:8], sorted(found["swatches"])[:3])
+    # what a reader sees first: the pinned loss and gradient cards, in their order, on the first screen (1080 px)
+    first = [title for title, *_ in sorted(found["cards"], key=lambda card: (card[1], card[2]))][: len(LANDING_TAGS)]
+    assert first == list(LANDING_TAGS), first
+    assert max(top for title, top, _ in found["cards"] if title in LANDING_TAGS) < 1080
+    assert "Pinned" in found["text"]
+    # colours that mean something: the 18 runs in 3 colours, one per init_scale (the key with the most values)
+    colours = {name: found["swatches"][name] for name in RUN_NAMES}
+    by_scale = {scale: {c for name, c in colours.items() if f"init_scale={scale}," in name} for scale in SCALES}
+    assert all(len(c) == 1 for c in by_scale.values()), by_scale  # one group, one colour
+    assert len(set().union(*by_scale.values())) == len(SCALES), by_scale  # groups apart
+    assert GREY not in colours.values()
+    # the run selector names the runs by the keys the sweep varies, whole, none naming a fixed key
     assert all(name in found["text"] for name in RUN_NAMES), found["text"][:80]
-    assert not [t for t in found["text"] if "model=" in t or "max_steps=" in t]  # given one value: not in a name
-    assert not [t for t in found["clipped"] if "init_scale=" in t], found["clipped"]  # whole in the run selector
+    assert not [t for t in found["text"] if "model=" in t or "max_steps=" in t]
+    assert not [t for t in found["clipped"] if "init_scale=" in t], found["clipped"]
 
 
 def _all_drawn(counts: list[int]) -> bool:
@@ -155,12 +211,22 @@ def test_images_open_on_the_profiles_at_initialisation_on_one_y_range(tensorboar
     assert "step 0" in " ".join(found["text"])
 
 
-def test_scalars_show_the_losses_and_the_diagnostics(tensorboard):
+def test_scalars_open_on_the_landing_tags_then_every_family(tensorboard):
+    # the command's SCALARS URL: a pane of the landing view's tags first (the filter's), then a pane per family
     categories = ["activations", "baseline", "grad_h", "grad_norm", "spectrum", "train", "val"]
-    found = open_tab(tensorboard, "scalars", lambda f: set(categories) <= set(f["text"]) and f["lines"] >= RUNS)
+    found = open_tab(
+        tensorboard,
+        "scalars",
+        lambda f: set(categories) <= set(f["text"]) and f["lines"] >= len(LANDING_TAGS) * RUNS,
+        url=tensorboard[4],
+    )
     assert set(categories) <= set(found["text"])  # a pane per tag family, each tag a chart
-    assert "activations/layer0/saturated_fraction" in found["text"]  # the first pane's charts, drawn
-    assert found["lines"] >= RUNS
+    pane = next((i for i, t in enumerate(found["text"]) if t.startswith("Tags matching")), None)
+    assert pane is not None and pane < found["text"].index("activations"), found["text"][:60]
+    # the pane's charts, each named twice (its title and its tag line), before the families repeat them
+    first = list(dict.fromkeys(t for t in found["text"][pane:] if t in LANDING_TAGS))
+    assert sorted(first) == sorted(LANDING_TAGS) and first == sorted(first), first  # the pane sorts its tags
+    assert found["lines"] >= len(LANDING_TAGS) * RUNS  # a line per run in each, drawn
 
 
 def test_hparams_lists_the_study_and_its_metrics_first(tensorboard):

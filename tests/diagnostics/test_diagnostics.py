@@ -6,6 +6,7 @@ import copy
 import glob
 import io
 import math
+from types import SimpleNamespace
 
 import lightning as L
 import pytest
@@ -386,6 +387,20 @@ def test_the_real_and_the_test_module_offer_what_the_diagnostics_read(tmp_path):
     for module in (real, ContractModule()):
         assert isinstance(module, ObservedModule) and isinstance(module.rnn, ObservedRNN)
     assert not isinstance(nn.Linear(2, 2), ObservedModule) and not isinstance(nn.RNN(2, 2), ObservedRNN)
+
+
+def test_a_module_without_the_contract_is_refused_by_name():
+    """Lightning hands a hook any LightningModule; a diagnostic that reads the contract says what it is missing."""
+    bare = L.LightningModule()
+    trainer = SimpleNamespace(global_step=0, lightning_module=bare, loggers=[])
+    for callback in (Spectrum(every_n_steps=1), Activations(every_n_steps=1), GradThroughTime(every_n_steps=1)):
+        with pytest.raises(
+            TypeError, match=r"^the diagnostics observe a module with rnn, readout, .*, got LightningModule$"
+        ):
+            callback.on_train_batch_start(trainer, bare, {}, 0)
+    duck = SimpleNamespace(**{member: None for member in ("rnn", "readout", "rnn_output", "loss_from_rnn_output")})
+    with pytest.raises(TypeError, match=r"^probe needs the observed module to be an nn.Module, got SimpleNamespace$"):
+        probe(duck, {})
 
 
 def test_bad_arguments_are_refused():

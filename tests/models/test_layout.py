@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from rnnlab.models import naming
+
 RNNLAB = Path(__file__).resolve().parents[2] / "rnnlab"
 MODELS = sorted((RNNLAB / "models").glob("*.py"))
 
@@ -36,3 +38,26 @@ def test_parameter_names_are_built_only_in_naming():
         if pattern.search(line)
     ]
     assert not offenders
+
+
+@pytest.mark.parametrize(
+    "name, parts",
+    [
+        ("weight_ih_l0", ("weight_ih", 0, "")),
+        ("bias_hh_l12_reverse", ("bias_hh", 12, "_reverse")),
+        ("weight_l3", ("weight", 3, "")),
+    ],
+)
+def test_a_built_name_reads_back_as_its_parts(name, parts):
+    assert naming.parts(name) == parts and naming.rename(name, 2, naming.REVERSE) == naming.name(
+        parts[0], 2, "_reverse"
+    )
+
+
+@pytest.mark.parametrize("text", ["weight_ih", "weight_ih_l", "weight_ih_lx", "weight_ih_l0_forward", ""])
+def test_a_name_that_is_no_parameter_name_is_refused_by_name(text):
+    """Where the lab reads a name it built, a stray one is a ValueError naming it, not a None unpacked later."""
+    with pytest.raises(ValueError, match=rf"^not a parameter name {{kind}}_l{{layer}}\[_reverse\]: {text!r}$"):
+        naming.parts(text)
+    with pytest.raises(ValueError, match=re.escape(repr(text))):
+        naming.rename(text, 0, "")
