@@ -34,6 +34,7 @@ NOT_RECORDS = {
     ("rnnlab/sweeps/length.py", "data"),
     ("rnnlab/sweeps/length.py", "group.groupby('seq_len')"),
     ("rnnlab/bench/targets.py", "entry"),
+    ("rnnlab/bench/tables.py", "e"),
     ("rnnlab/bench/targets.py", "startup['against']"),
     ("rnnlab/training/checkpoint.py", "checkpoint.get(RECORD_KEY) or {}"),
     ("rnnlab/training/module.py", "checkpoint"),
