@@ -8,7 +8,6 @@ and the final checkpoint (loaded with weights_only=True: tensors and plain conta
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib
@@ -20,6 +19,7 @@ import torch  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
 from rnnlab.record import tags  # noqa: E402
+from rnnlab.record.run_record import read_record  # noqa: E402
 from rnnlab.sweeps.report_files import CSV, markdown_table  # noqa: E402
 from rnnlab.sweeps.table import read_scalars  # noqa: E402
 
@@ -60,13 +60,9 @@ def _jobs(sweep_dir: Path, out: Path) -> pd.DataFrame:
 
 def _test_metrics(table: pd.DataFrame) -> pd.DataFrame:
     """test/acc and test/balanced_acc from each job's metrics.json (the common table may not carry them)."""
+    records = [read_record(d) for d in table["dir"]]
     for column, tag in (("test_acc", tags.TEST_ACC), ("test_balanced_acc", tags.TEST_BALANCED_ACC)):
-        table[column] = [
-            json.loads((d / "metrics.json").read_text()).get("final", {}).get(tag)
-            if (d / "metrics.json").exists()
-            else None
-            for d in table["dir"]
-        ]
+        table[column] = [record.final.get(tag) if record is not None else None for record in records]
     return table
 
 
@@ -77,12 +73,14 @@ def trained_module(job_dir: Path):
     """The job's task and its network at the end of training, rebuilt from metrics.json's configuration."""
     from rnnlab.training.build import build_module
 
-    record = json.loads((job_dir / "metrics.json").read_text())
-    task, module = build_module(OmegaConf.create(record["config"]))
+    record = read_record(job_dir)
+    if record is None:
+        raise FileNotFoundError(f"{job_dir} has no metrics.json: the run has not ended")
+    task, module = build_module(OmegaConf.create(record.config))
     checkpoint = torch.load(job_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
-    if checkpoint["global_step"] != record["steps"]:
+    if checkpoint["global_step"] != record.steps:
         raise ValueError(
-            f"{job_dir}: last.ckpt is at step {checkpoint['global_step']}, the run ended at {record['steps']}"
+            f"{job_dir}: last.ckpt is at step {checkpoint['global_step']}, the run ended at {record.steps}"
         )
     module.load_state_dict(checkpoint["state_dict"])
     return task, module.eval()

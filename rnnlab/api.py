@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the heavy imports happen inside the functions: `import rnnlab` stays cheap
     import pandas as pd
 
+    from rnnlab.record.eval_record import EvalRecord
+    from rnnlab.record.run_record import RunRecord
 
 from rnnlab.loading import LoadedRun, PathLike, load, run_config
 
@@ -28,17 +30,41 @@ __all__ = ["LoadedRun", "Run", "evaluate", "load", "read_evals", "read_run", "re
 
 @dataclass(frozen=True)
 class Run:
-    """A run's record (its metrics.json) and where it is: `status`, `final`/`best` metrics, `steps`, `baseline`."""
+    """A run's record (its metrics.json, a `RunRecord`) and where it is: `status`, `final`/`best` metrics, `steps`,
+    `baseline`, `config`."""
 
     dir: Path
-    record: dict[str, Any] = field(repr=False)
+    record: RunRecord = field(repr=False)
 
-    status = property(lambda self: self.record["status"])
-    steps = property(lambda self: self.record["steps"])
-    final = property(lambda self: self.record["final"])
-    best = property(lambda self: self.record["best"])
-    baseline = property(lambda self: self.record.get("baseline"))
-    config = property(lambda self: self.record["config"])
+    @property
+    def status(self) -> str:
+        """How the run ended: `completed`, `diverged` or `failed`."""
+        return self.record.status
+
+    @property
+    def steps(self) -> int:
+        """The optimizer steps it took."""
+        return self.record.steps
+
+    @property
+    def final(self) -> dict[str, float | None]:
+        """The metrics at its last step (`val/loss`, `train/loss`, ...; None where not finite)."""
+        return self.record.final
+
+    @property
+    def best(self) -> dict[str, float | None]:
+        """The best value of each metric over the run."""
+        return self.record.best
+
+    @property
+    def baseline(self) -> float | None:
+        """The task's baseline: the loss of the best predictor that ignores the input."""
+        return self.record.baseline
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The run's resolved configuration, as its record holds it."""
+        return self.record.config
 
 
 def run(overrides=(), run_dir: PathLike | None = None, progress: bool = False) -> Run:
@@ -51,6 +77,8 @@ def run(overrides=(), run_dir: PathLike | None = None, progress: bool = False) -
     from omegaconf import OmegaConf
 
     from rnnlab.config import compose_config, in_output_dir
+    from rnnlab.record.identity import check_record, skipped
+    from rnnlab.record.lock import RunLock
     from rnnlab.training.checks import check_config
     from rnnlab.training.console import quiet_third_party
     from rnnlab.training.override_checks import check_overrides
@@ -63,34 +91,41 @@ def run(overrides=(), run_dir: PathLike | None = None, progress: bool = False) -
     cfg = compose_config(overrides)
     run_dir = Path(run_dir if run_dir is not None else cfg.hydra.run.dir).absolute()
     cfg = in_output_dir(cfg, run_dir)
-    check_config(cfg)  # before anything is written
-    hydra_dir = run_dir / ".hydra"  # what Hydra writes for a CLI run: rnnlab.load, eval and the report read it
-    hydra_dir.mkdir(parents=True, exist_ok=True)
-    job = OmegaConf.masked_copy(cfg, [str(k) for k in cfg if k != "hydra"])
-    OmegaConf.save(job, hydra_dir / "config.yaml")
-    OmegaConf.save(OmegaConf.create(list(cfg.hydra.overrides.task)), hydra_dir / "overrides.yaml")
-    quiet_third_party()
-    from rnnlab.training.run import train
+    # The run's phases as the CLI runs them, each once: the values before anything is written, then, holding the
+    # directory's lock, its record (a finished run of this configuration is returned as it stands).
+    task = check_config(cfg)
+    with RunLock(run_dir):
+        previous = check_record(cfg, run_dir)
+        if previous is not None:
+            print(skipped(run_dir, previous))
+            return Run(run_dir, previous)
+        hydra_dir = run_dir / ".hydra"  # what Hydra writes for a CLI run: rnnlab.load, eval and the report read it
+        hydra_dir.mkdir(parents=True, exist_ok=True)
+        job = OmegaConf.masked_copy(cfg, [str(k) for k in cfg if k != "hydra"])
+        OmegaConf.save(job, hydra_dir / "config.yaml")
+        OmegaConf.save(OmegaConf.create(list(cfg.hydra.overrides.task)), hydra_dir / "overrides.yaml")
+        quiet_third_party()
+        from rnnlab.training.run import run_checked
 
-    quiet_third_party()  # Lightning's import set its loggers back to INFO
-    train(cfg)
-    return read_run(run_dir)
+        quiet_third_party()  # Lightning's import set its loggers back to INFO
+        return Run(run_dir, run_checked(cfg, task))
 
 
 def read_run(run_dir: PathLike) -> Run:
     """The record of a finished run (FileNotFoundError if it has not ended: no metrics.json)."""
-    from rnnlab.record.run_record import read_metrics
+    from rnnlab.record.run_record import read_record
 
-    record = read_metrics(run_dir)
+    record = read_record(run_dir)
     if record is None:
         raise FileNotFoundError(f"{run_dir} has no metrics.json: the run has not ended (or never started)")
     return Run(Path(run_dir), record)
 
 
-def evaluate(run_dir: PathLike, overrides=(), split: str = "val", write: bool = True) -> dict[str, Any]:
+def evaluate(run_dir: PathLike, overrides=(), split: str = "val", write: bool = True) -> EvalRecord:
     """Evaluate the run's trained network on its task, or a variant (`seq_len=200`, `seed=7`, `task.*`), on the
-    task's `split` (val, or test: batches never used in training or validation); the eval record, also written
-    beside metrics.json unless `write=False`. See `python -m rnnlab.eval`."""
+    task's `split` (val, or test: batches never used in training or validation); the eval record (`loss`, `acc`,
+    `baseline`, `loss_over_baseline`, ...), also written beside metrics.json unless `write=False`. See `python -m
+    rnnlab.eval`."""
     from rnnlab.evaluation import evaluate_run
 
     return evaluate_run(Path(run_dir), list(overrides), split=split, write=write)

@@ -13,6 +13,7 @@ import itertools
 import sys
 from pathlib import Path
 
+from rnnlab.record.eval_record import EvalRecord
 from rnnlab.record.overrides import override_key, override_value
 
 USAGE = (
@@ -42,15 +43,15 @@ def _variants(overrides: list[str]) -> list[list[str]]:
     return [list(combo) for combo in itertools.product(*choices)] if choices else [[]]
 
 
-def _line(run_dir: Path, variant: list[str], split: str, record: dict) -> str:
-    from rnnlab.training.console import significant
+def _line(run_dir: Path, variant: list[str], split: str, record: EvalRecord) -> str:
+    from rnnlab.record.formatting import significant
 
     what = " ".join([*variant, f"split={split}"])
-    ratio = record["loss_over_baseline"]
-    acc = f", acc {significant(record['acc'])}" if record["acc"] is not None else ""
+    acc = f", acc {significant(record.acc)}" if record.acc is not None else ""
     return (
-        f"rnnlab eval: {run_dir} {what}: loss {significant(record['loss'])} (baseline "
-        f"{significant(record['baseline'])}) = {significant(ratio, 3)} x baseline{acc} -> {record['file']}"
+        f"rnnlab eval: {run_dir} {what}: loss {significant(record.loss)} (baseline "
+        f"{significant(record.baseline)}) = {significant(record.loss_over_baseline, 3)} x baseline{acc} -> "
+        f"{record.file}"
     )
 
 

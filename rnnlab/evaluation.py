@@ -9,13 +9,13 @@ reproduces the run's final val/loss. Each evaluation is written as its own file 
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from rnnlab.record.eval_record import EvalRecord, eval_text, read_eval_records
 from rnnlab.record.overrides import override_key, override_value
 
 SPLITS = ("val", "test", "train")
@@ -48,7 +48,7 @@ def eval_name(overrides: list[str], split: str) -> str:
     return "eval.json" if not parts else f"eval-{','.join(parts).replace('/', '_')}.json"
 
 
-def evaluate_run(run_dir: Path, overrides: list[str], split: str = "val", write: bool = True) -> dict[str, Any]:
+def evaluate_run(run_dir: Path, overrides: list[str], split: str = "val", write: bool = True) -> EvalRecord:
     """The eval record of `run_dir` under `overrides` on `split` (see the module's docstring)."""
     import torch
     from omegaconf import OmegaConf, open_dict
@@ -85,37 +85,26 @@ def evaluate_run(run_dir: Path, overrides: list[str], split: str = "val", write:
                 count += prediction.numel()
     loss = total / count
     baseline = float(task.baseline)
-    record = {
-        "run": str(run_dir),
-        "overrides": list(overrides),
-        "split": split,
-        "batches": int(cfg.task.val_batches),
-        "seq_len": int(cfg.task.seq_len),
-        "trained_seq_len": trained_len,
-        "step": loaded.step,
-        "weights": loaded.weights.relative_to(run_dir).as_posix(),
-        "loss": loss if math.isfinite(loss) else None,
-        "acc": correct / count if classification else None,
-        "baseline": baseline,
-        "loss_over_baseline": loss / baseline if math.isfinite(loss) and baseline else None,
-    }
+    record = EvalRecord(
+        run=str(run_dir),
+        overrides=list(overrides),
+        split=split,
+        batches=int(cfg.task.val_batches),
+        seq_len=int(cfg.task.seq_len),
+        trained_seq_len=trained_len,
+        step=loaded.step,
+        weights=loaded.weights.relative_to(run_dir).as_posix(),
+        loss=loss if math.isfinite(loss) else None,
+        acc=correct / count if classification else None,
+        baseline=baseline,
+        loss_over_baseline=loss / baseline if math.isfinite(loss) and baseline else None,
+    )
     if write:
-        text = json.dumps(record, indent=2) + "\n"
+        text = eval_text(record)
         path = run_dir / eval_name(overrides, split)
         write_atomically(path, lambda f: f.write(text.encode()))
-        record["file"] = str(path)
+        record.file = str(path)
     return record
-
-
-def read_eval_records(run_dir: Path) -> list[dict[str, Any]]:
-    """The eval records written in `run_dir` (unreadable ones left out)."""
-    records = []
-    for path in sorted(run_dir.glob("eval*.json")):
-        try:
-            records.append(json.loads(path.read_text()) | {"file": str(path)})
-        except (OSError, ValueError):
-            continue
-    return records
 
 
 def eval_table(sweep_dir: Path):
@@ -130,7 +119,8 @@ def eval_table(sweep_dir: Path):
     rows = []
     for job in jobs:
         for record in read_eval_records(job.dir):
-            rows.append({"job": job.name, **{k: job.overrides.get(k) for k in keys}, **record})
+            row = {"job": job.name, **{k: job.overrides.get(k) for k in keys}, **record.to_json()}
+            rows.append(row | {"file": record.file})
     table = pd.DataFrame(rows)
     table.attrs["varied"] = keys
     return table

@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the heavy imports happen inside the functions: `import rnnlab` stays cheap
     from omegaconf import DictConfig
     from torch import nn
 
+    from rnnlab.record.run_record import RunRecord
     from rnnlab.tasks.base import SyntheticTask
     from rnnlab.training.module import RNNModule
 
@@ -32,7 +33,7 @@ class LoadedRun:
     task: SyntheticTask = field(repr=False)
     step: int
     weights: Path
-    record: dict[str, Any] | None = field(default=None, repr=False)
+    record: RunRecord | None = field(default=None, repr=False)
 
     @property
     def rnn(self) -> nn.Module:
@@ -50,17 +51,17 @@ def run_config(run_dir: PathLike) -> DictConfig:
     the resolved config in its metrics.json."""
     from omegaconf import DictConfig, OmegaConf, open_dict
 
-    from rnnlab.record.run_record import read_metrics
+    from rnnlab.record.run_record import read_record
 
     run_dir = Path(run_dir)
     saved = run_dir / ".hydra" / "config.yaml"
     if saved.is_file():
         cfg = OmegaConf.load(saved)
     else:
-        record = read_metrics(run_dir)
+        record = read_record(run_dir)
         if record is None:
             raise FileNotFoundError(f"{run_dir} is no run directory: neither .hydra/config.yaml nor metrics.json")
-        cfg = OmegaConf.create(record["config"])
+        cfg = OmegaConf.create(record.config)
     if not isinstance(cfg, DictConfig):
         raise ValueError(f"{run_dir}'s configuration is not a mapping")
     with open_dict(cfg):
@@ -73,7 +74,7 @@ def load(run_dir: PathLike, config: DictConfig | None = None) -> LoadedRun:
     config builds. `config` (default: the run's own) may change the task, as `rnnlab.evaluate` does."""
     import lightning  # noqa: F401  (imported before rnnlab.training.module, which needs it anyway)
 
-    from rnnlab.record.run_record import CorruptMetrics, read_metrics
+    from rnnlab.record.run_record import CorruptMetrics, read_record
     from rnnlab.training.build import build_module
     from rnnlab.training.console import quiet_third_party
     from rnnlab.training.weights import read_weights
@@ -86,7 +87,7 @@ def load(run_dir: PathLike, config: DictConfig | None = None) -> LoadedRun:
     module.load_state_dict(state)
     module.eval()
     try:
-        record = read_metrics(run_dir)
+        record = read_record(run_dir)
     except CorruptMetrics:
         record = None
     return LoadedRun(run_dir, cfg, module, task, step, weights, record)

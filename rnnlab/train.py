@@ -28,35 +28,36 @@ from omegaconf import DictConfig
 
 from rnnlab.config import CONF_DIR
 from rnnlab.plugins import register_launchers
-from rnnlab.record.identity import OtherConfiguration, check_record
+from rnnlab.record.identity import OtherConfiguration, check_record, skipped
 from rnnlab.record.lock import RunLock, RunLocked
 from rnnlab.record.notes import REFUSED, RUNNING_ELSEWHERE, clear_note, note_job
-from rnnlab.record.run_record import objective
-from rnnlab.training import interrupt
+from rnnlab.training import interrupt, preflight
 from rnnlab.training.checks import ConfigError, check_config
 from rnnlab.training.console import quiet_third_party
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> float | None:
-    """One run as four phases: check once (lock, record, values) here, before Lightning is imported; then build,
-    fit and record (rnnlab.training.run.run_checked). Refusals are one line and exit 2 (in a sweep: the job is
+    """One run as four phases: check once (lock, record, values) here, before Lightning is imported, going on from
+    what a single run's preflight found (rnnlab.training.preflight); then build, fit and record
+    (rnnlab.training.run.run_checked). Refusals are one line and exit 2 (in a sweep: the job is
     noted and the others run); a signal is exit 128 + its number; any other error is recorded `failed`."""
     quiet_third_party()
     interrupt.install()
     output_dir = cfg.paths.output_dir
     sweeping = HydraConfig.get().mode == RunMode.MULTIRUN
     started = time.time()
+    found = preflight.take(output_dir)  # a single run's preflight checked the values and read the record already
     try:
         with RunLock(output_dir):
-            previous = check_record(cfg, output_dir)
+            previous = check_record(cfg, output_dir, found.finished if found else None)
             if sweeping:
                 clear_note(output_dir)
             if previous is not None:  # the same configuration's result stands: nothing to check or import
-                print(f"rnnlab: {output_dir} already {previous['status']} (metrics.json): skipped")
-                return objective(previous["best"], cfg.optimized_metric)
-            task = check_config(cfg)
-            return _import_train()(cfg, task)
+                print(skipped(output_dir, previous))
+                return previous.objective(cfg.optimized_metric)
+            task = found.task if found is not None and found.task is not None else check_config(cfg)
+            return _import_train()(cfg, task).objective(cfg.optimized_metric)
     except ConfigError as error:  # a user's mistake, not a bug: one line, no traceback
         message = f"rnnlab: bad configuration: {error}"
         print(message, file=sys.stderr)

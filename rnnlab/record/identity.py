@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rnnlab.record.run_record import RunRecord
 
 # Key paths (dotted, `*` matching one level) that are bookkeeping; a pattern covers the key and all below it.
 BOOKKEEPING = (
@@ -109,6 +112,11 @@ def describe(changes: list[tuple[str, Any, Any]], limit: int = 8) -> str:
     return shown + (f" (and {more} more)" if more > 0 else "")
 
 
+def skipped(where: str | os.PathLike[str], record: RunRecord) -> str:
+    """The one line of a re-run into `where`, whose finished record (of this configuration) stands."""
+    return f"rnnlab: {where} already {record.status} (metrics.json): skipped"
+
+
 def refusal(where: str, what: str, changes: list[tuple[str, Any, Any]]) -> str:
     """The one line a command gets when `where` (a directory or file) holds a run of another configuration."""
     return (
@@ -126,23 +134,26 @@ class OtherConfiguration(ValueError):
         self.changes = changes
 
 
-def check_record(cfg: Any, output_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
+def check_record(cfg: Any, output_dir: str | os.PathLike[str], finished: RunRecord | None = None) -> RunRecord | None:
     """The check phase's verdict on the run directory: its finished record if it is of `cfg`'s configuration (a
     re-run skips it), None if the run has not finished (it runs, resuming what it can), OtherConfiguration if it
-    finished with another configuration. A corrupt metrics.json is named in one line and counts as not finished."""
+    finished with another configuration. A corrupt metrics.json is named in one line and counts as not finished.
+
+    `finished`: the directory's finished record, already read in this process (no run rewrites one): not read
+    again."""
     import sys
 
-    from rnnlab.record.run_record import FINISHED, CorruptMetrics, read_metrics, remove_metrics_leftovers
+    from rnnlab.record.run_record import CorruptMetrics, read_record, remove_metrics_leftovers
 
     remove_metrics_leftovers(output_dir)
     try:
-        record = read_metrics(output_dir)
+        record = finished if finished is not None else read_record(output_dir)
     except CorruptMetrics as error:
         print(f"rnnlab: {error}: the run is treated as not finished", file=sys.stderr)
         return None
-    if record is None or record["status"] not in FINISHED:
+    if record is None or not record.finished:
         return None
-    changes = differences(record["config"], resolved(cfg))
+    changes = differences(record.config, resolved(cfg))
     if changes:
-        raise OtherConfiguration(refusal(str(output_dir), f"{record['status']} run", changes), changes)
+        raise OtherConfiguration(refusal(str(output_dir), f"{record.status} run", changes), changes)
     return record

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from rnnlab.record.notes import REFUSED, read_notes
+from rnnlab.record.notes import REFUSED, Note, read_notes
 from rnnlab.record.overrides import parse_overrides
-from rnnlab.record.run_record import CorruptMetrics, RunRecord, read_metrics
+from rnnlab.record.run_record import CorruptMetrics, RunRecord, read_record
 from rnnlab.record.unlaunched import read_unlaunched
 
 INCOMPLETE = "incomplete"  # started, no metrics.json yet: running now, or interrupted
@@ -25,52 +24,47 @@ CORRUPT = "corrupt"  # a metrics.json that is not a run record
 
 @dataclass(frozen=True)
 class Job:
-    """One job of a sweep: where it ran, what it overrode, and its metrics.json (None until it ends)."""
+    """One job of a sweep: where it ran, what it overrode, and its record (metrics.json; None until it ends)."""
 
     dir: Path
     name: str  # the job's directory relative to the sweep directory: its overrides
     overrides: dict[str, str]
-    metrics: dict[str, Any] | None
+    record: RunRecord | None
     corrupt: str | None = None  # why its metrics.json is no run record
-    note: dict[str, Any] | None = None  # refused, or running elsewhere (rnnlab.record.notes)
+    note: Note | None = None  # refused, or running elsewhere (rnnlab.record.notes)
 
     @property
     def _noted(self) -> bool:
         # running elsewhere: until that process's record appears
-        return self.note is not None and (self.note["status"] == REFUSED or self.metrics is None)
+        return self.note is not None and (self.note.status == REFUSED or self.record is None)
 
     @property
     def status(self) -> str:
         if self.note is not None and self._noted:
-            return str(self.note["status"])
+            return self.note.status
         if self.corrupt is not None:
             return CORRUPT
-        return self.metrics["status"] if self.metrics is not None else INCOMPLETE
-
-    @property
-    def record(self) -> RunRecord | None:
-        """Its metrics.json, typed; None until it ends (or when its file is no run record)."""
-        return RunRecord.from_json(self.metrics) if self.metrics is not None else None
+        return self.record.status if self.record is not None else INCOMPLETE
 
     @property
     def error(self) -> str | None:
         if self.note is not None and self._noted:
-            return self.note.get("why")
+            return self.note.why
         if self.corrupt is not None:
             return self.corrupt
-        return self.metrics.get("error") if self.metrics is not None else None
+        return self.record.error if self.record is not None else None
 
 
-def _read_job_metrics(job_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
+def _read_job_record(job_dir: Path) -> tuple[RunRecord | None, str | None]:
     try:
-        return read_metrics(job_dir), None
+        return read_record(job_dir), None
     except CorruptMetrics as error:
         return None, str(error)
 
 
-def unlaunched_record(why: str) -> dict[str, Any]:
+def unlaunched_record(why: str) -> RunRecord:
     """The record of a job a launcher could not start: failed at step 0, `why` its error."""
-    return RunRecord(status="failed", steps=0, final={}, best={}, config={}, timing={}, extra={"error": why}).to_json()
+    return RunRecord(status="failed", steps=0, final={}, best={}, config={}, timing={}, extra={"error": why})
 
 
 def find_jobs(sweep_dir: str | Path) -> list[Job]:
@@ -89,13 +83,13 @@ def find_jobs(sweep_dir: str | Path) -> list[Job]:
             overrides = yaml.safe_load(overrides_file.read_text()) or []
         except (OSError, yaml.YAMLError):  # a damaged Hydra record must not hide the other jobs
             overrides = []
-        metrics, corrupt = _read_job_metrics(job_dir)
+        record, corrupt = _read_job_record(job_dir)
         jobs.append(
             Job(
                 dir=job_dir,
                 name=job_dir.relative_to(sweep_dir).as_posix(),
                 overrides=parse_overrides(overrides if isinstance(overrides, list) else []),
-                metrics=metrics,
+                record=record,
                 corrupt=corrupt,
                 note=notes.get(job_dir.relative_to(sweep_dir).as_posix()),
             )
@@ -108,7 +102,7 @@ def find_jobs(sweep_dir: str | Path) -> list[Job]:
                     dir=sweep_dir,
                     name=name,
                     overrides=parse_overrides(name.split(",")),
-                    metrics=unlaunched_record(why),
+                    record=unlaunched_record(why),
                 )
             )
     return sorted(jobs, key=lambda job: job.name)

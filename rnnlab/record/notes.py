@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -18,6 +19,24 @@ from urllib.parse import quote, unquote
 REFUSED = "refused"  # the directory holds a finished run of another configuration
 RUNNING_ELSEWHERE = "running elsewhere"  # another process holds the directory's lock
 NOTES = Path(".rnnlab") / "notes"
+
+
+@dataclass(frozen=True)
+class Note:
+    """Why a job of the sweep did not run: `status` REFUSED or RUNNING_ELSEWHERE, `why` the line it was refused with."""
+
+    status: str
+    why: str
+
+    @classmethod
+    def from_json(cls, data: Any) -> Note | None:
+        """The note a file holds; None if it holds none (a foreign or damaged file must not hide the job)."""
+        if not isinstance(data, dict) or not isinstance(data.get("status"), str):
+            return None
+        return cls(status=data["status"], why=str(data.get("why", "")))
+
+    def to_json(self) -> dict[str, str]:
+        return asdict(self)
 
 
 def _job(output_dir: str | os.PathLike[str]) -> tuple[Path, str] | None:
@@ -45,7 +64,7 @@ def note_job(output_dir: str | os.PathLike[str], status: str, why: str) -> None:
     path = _path(*job)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"status": status, "why": why}) + "\n")
+    tmp.write_text(json.dumps(Note(status, why).to_json()) + "\n")
     os.replace(tmp, path)
 
 
@@ -56,15 +75,15 @@ def clear_note(output_dir: str | os.PathLike[str]) -> None:
         _path(*job).unlink(missing_ok=True)
 
 
-def read_notes(sweep_dir: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
-    """{job name: {"status": ..., "why": ...}} for the sweep's noted jobs."""
+def read_notes(sweep_dir: str | os.PathLike[str]) -> dict[str, Note]:
+    """{job name: its Note} for the sweep's noted jobs."""
     directory = Path(sweep_dir) / NOTES
     notes = {}
     for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
         try:
-            note = json.loads(path.read_text())
+            note = Note.from_json(json.loads(path.read_text()))
         except (OSError, ValueError):
             continue
-        if isinstance(note, dict) and "status" in note:
+        if note is not None:
             notes[unquote(path.name.removesuffix(".json"))] = note
     return notes

@@ -27,6 +27,13 @@ METRICS_FILE = "metrics.json"
 STATUSES = ("completed", "diverged", "failed")
 FINISHED = ("completed", "diverged")  # a re-run skips these; a failed or interrupted run is run again
 REQUIRED_KEYS = {"status": str, "steps": int, "final": dict, "best": dict, "config": dict, "timing": dict}
+# keys a record may lack (an older lab's, a run refused before it trained), but never holds as another type
+OPTIONAL_KEYS: dict[str, tuple[type, ...]] = {
+    "overrides": (list,),
+    "choices": (dict,),
+    "baseline": (float, int, type(None)),
+    "gradient": (dict, type(None)),
+}
 
 
 class CorruptMetrics(ValueError):
@@ -43,14 +50,12 @@ def _finite_or_none(value: Any) -> Any:
     return value
 
 
-def write_metrics(output_dir: str | os.PathLike[str], record: dict[str, Any] | RunRecord) -> Path:
+def write_metrics(output_dir: str | os.PathLike[str], record: RunRecord) -> Path:
     """Write `record` as output_dir/metrics.json atomically (temporary file beside it, fsync, rename), mode 0644."""
-    if isinstance(record, RunRecord):
-        record = record.to_json()
-    if record.get("status") not in STATUSES:
-        raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {record.get('status')!r}")
+    if record.status not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {record.status!r}")
     output_dir = Path(output_dir)
-    text = json.dumps(_finite_or_none(record), indent=2, allow_nan=False) + "\n"
+    text = json.dumps(_finite_or_none(record.to_json()), indent=2, allow_nan=False) + "\n"
     write_atomically(output_dir / METRICS_FILE, lambda f: f.write(text.encode()))
     return output_dir / METRICS_FILE
 
@@ -62,9 +67,9 @@ def remove_metrics_leftovers(output_dir: str | os.PathLike[str]) -> None:
         remove_leftovers(Path(output_dir), "metrics")
 
 
-def read_metrics(output_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """The run's metrics.json as written, or None if it has not ended (or never started); CorruptMetrics if it is
-    no record. (`read_record` reads it typed.)"""
+def read_record(output_dir: str | os.PathLike[str]) -> RunRecord | None:
+    """The run's metrics.json, typed; None if it has not ended (or never started); CorruptMetrics, one line naming
+    the file, if it is no run record (empty, truncated, foreign)."""
     path = Path(output_dir) / METRICS_FILE
     if not path.exists():
         return None
@@ -72,14 +77,7 @@ def read_metrics(output_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
         data = json.loads(path.read_bytes())
     except (ValueError, OSError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise CorruptMetrics(f"{path} is unreadable ({type(error).__name__}: {str(error)[:120]})") from error
-    RunRecord.from_json(data, source=str(path))  # a record, or CorruptMetrics naming the file
-    return dict(data)
-
-
-def read_record(output_dir: str | os.PathLike[str]) -> RunRecord | None:
-    """The run's metrics.json, typed; None if it has not ended (or never started); CorruptMetrics if it is none."""
-    data = read_metrics(output_dir)
-    return RunRecord.from_json(data) if data is not None else None
+    return RunRecord.from_json(data, source=str(path))
 
 
 @dataclass
@@ -96,6 +94,7 @@ class RunRecord:
     overrides: list[str] = field(default_factory=list)
     choices: dict[str, str] = field(default_factory=dict)
     baseline: float | None = None
+    gradient: dict[str, Any] | None = None  # the gradient indicator at the start and end (a run that trained)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -106,6 +105,9 @@ class RunRecord:
         for key, kind in REQUIRED_KEYS.items():
             if not isinstance(data.get(key), kind):
                 raise CorruptMetrics(f"{source} is not a run record: '{key}' is missing or not a {kind.__name__}")
+        for key, kinds in OPTIONAL_KEYS.items():
+            if key in data and not isinstance(data[key], kinds):
+                raise CorruptMetrics(f"{source} is not a run record: '{key}' is not a {kinds[0].__name__}")
         if data["status"] not in STATUSES:
             raise CorruptMetrics(
                 f"{source} is not a run record: status {data['status']!r} is none of {', '.join(STATUSES)}"
@@ -118,7 +120,7 @@ class RunRecord:
 
     def to_json(self) -> dict[str, Any]:
         """metrics.json's content, in its order: status, overrides, choices, steps, how it ended, baseline, final, best,
-        config, timing."""
+        config, timing, gradient (if any)."""
         return {
             "status": self.status,
             "overrides": list(self.overrides),
@@ -130,6 +132,7 @@ class RunRecord:
             "best": dict(self.best),
             "config": self.config,
             "timing": dict(self.timing),
+            **({"gradient": self.gradient} if self.gradient is not None else {}),
         }
 
     @property
@@ -139,24 +142,41 @@ class RunRecord:
 
     @property
     def error(self) -> str | None:
+        """A failed run's error (`TypeName: message`); None for a run that ended otherwise."""
         return self.extra.get("error")
 
     @property
     def diverged_at_step(self) -> int | None:
+        """The step at which a diverged run's loss or weights stopped being finite; None otherwise."""
         return self.extra.get("diverged_at_step")
 
     @property
     def wall_time_s(self) -> float | None:
+        """Seconds from the run's start (its last process's) to its record."""
         return self.timing.get("wall_time_s")
+
+    @property
+    def resumed_from_step(self) -> int | None:
+        """The checkpoint's step this run's last process resumed from; None if it started from scratch."""
+        return self.timing.get("resumed_from_step")
 
     @property
     def final_over_baseline(self) -> float | None:
         """The final validation loss over the task's baseline (the predictor that ignores the input)."""
-        loss = self.final.get(tags.VAL_LOSS)
-        return loss / self.baseline if loss is not None and self.baseline else None
+        return _over(self.final.get(tags.VAL_LOSS), self.baseline)
+
+    @property
+    def best_over_baseline(self) -> float | None:
+        """The best validation loss over the task's baseline."""
+        return _over(self.best.get(tags.VAL_LOSS), self.baseline)
 
     def objective(self, metric: str) -> float:
+        """What `train` returns to a sweeper: the best value of `metric`; inf if none."""
         return objective(self.best, metric)
+
+
+def _over(loss: float | None, baseline: float | None) -> float | None:
+    return loss / baseline if loss is not None and baseline else None
 
 
 def run_record(
@@ -167,14 +187,16 @@ def run_record(
     trainer: Any,
     started: float,
     timing: dict[str, Any] | None = None,
+    gradient: dict[str, Any] | None = None,
     **extra: Any,
-) -> dict[str, Any]:
-    """metrics.json's content (a RunRecord's JSON). Everything but `timing` is a function of the configuration.
+) -> RunRecord:
+    """The run's record, as metrics.json will hold it. Everything but `timing` is a function of the configuration.
 
     `summary` (a rnnlab.training.run_summary.RunSummary), `task` and `trainer` are None for a run refused before
-    they existed; `timing` adds to (or replaces) the timing section's defaults (where the run resumed from...)."""
+    they existed; `timing` adds to (or replaces) the timing section's defaults (where the run resumed from...);
+    `extra` says how it ended (`error=`, `diverged_at_step=`)."""
     hydra_cfg = HydraConfig.get() if HydraConfig.initialized() else None
-    return RunRecord(
+    record = RunRecord(
         status=status,
         overrides=list(hydra_cfg.overrides.task) if hydra_cfg else [],
         choices={k: v for k, v in hydra_cfg.runtime.choices.items() if not k.startswith("hydra")} if hydra_cfg else {},
@@ -191,7 +213,10 @@ def run_record(
             "unreadable_checkpoints": [],
             **(timing or {}),
         },
-    ).to_json()
+        gradient=gradient,
+    )
+    # as the file holds it (a non-finite number as None): the record a run returns is the one read back later
+    return RunRecord.from_json(_finite_or_none(record.to_json()))
 
 
 def _resolved_config(cfg: DictConfig) -> dict[str, Any]:

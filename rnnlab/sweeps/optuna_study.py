@@ -95,7 +95,6 @@ def rebuild(sweep_dir: str | Path, storage_url: str | None = None) -> int:
 
     from rnnlab.record.jobs import find_jobs
     from rnnlab.record.overrides import hydra_overrides
-    from rnnlab.record.run_record import FINISHED, objective
 
     sweep_dir = Path(sweep_dir)
     jobs = [job for job in find_jobs(sweep_dir) if (job.dir / ".hydra" / "hydra.yaml").is_file()]
@@ -113,17 +112,17 @@ def rebuild(sweep_dir: str | Path, storage_url: str | None = None) -> int:
     )
     added = 0
     for job in jobs:
-        record = job.metrics
-        if record is None or "config" not in record:
+        record = job.record
+        if record is None:
             continue  # never ended (the search enqueues nothing for it: run it again by hand or let it be)
-        config = record["config"]
+        config = record.config
         # a key fixed on the command line (hidden_size=8) is no parameter of the trials
         params = {
             key: config[key] for key in distributions if key in config and _within(distributions[key], config[key])
         }
         dists = {key: distributions[key] for key in params}
-        if record["status"] in FINISHED:
-            value = objective(record["best"], metric)
+        if record.finished:
+            value = record.objective(metric)
             state, values = optuna.trial.TrialState.COMPLETE, [value]
         else:
             state, values = optuna.trial.TrialState.FAIL, None

@@ -32,7 +32,7 @@ from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
 from omegaconf import OmegaConf, open_dict
 
 from rnnlab.record.identity import describe, differences, resolved
-from rnnlab.record.run_record import FINISHED, read_metrics
+from rnnlab.record.run_record import read_record
 from rnnlab.record.unlaunched import job_name, update_unlaunched
 
 log = logging.getLogger(__name__)
@@ -76,13 +76,13 @@ def refuse_changed_sweep(launcher, job_overrides: Sequence[Sequence[str]], sweep
         try:
             config = launcher.hydra_context.config_loader.load_sweep_config(launcher.config, list(overrides))
             job_dir = Path(str(config.hydra.sweep.dir)) / str(OmegaConf.select(config, "hydra.sweep.subdir"))
-            record = read_metrics(job_dir)
+            record = read_record(job_dir)
         except Exception:  # no directory, a corrupt record...: the job's own check answers
             continue
-        if record is None or record["status"] not in FINISHED:
+        if record is None or not record.finished:
             continue
         finished += 1
-        changes = differences(record["config"], resolved(config))
+        changes = differences(record.config, resolved(config))
         if not changes:
             return  # a finished job of this configuration: the sweep is this one, and each job is checked alone
         changed.append(changes)

@@ -73,10 +73,8 @@ def _number(value: str):
 
 
 def job_row(job: Job, keys: list[str], scalars: dict[str, pd.Series]) -> dict:
-    m = job.metrics or {}
-    final, best, timing = m.get("final") or {}, m.get("best") or {}, m.get("timing") or {}
-    baseline = m.get("baseline")
-    final_loss = final.get(tags.VAL_LOSS)
+    record = job.record
+    final, best = (record.final, record.best) if record is not None else ({}, {})
     ratio, bound, rate = scalars.get(GRAD_RATIO_TAG), scalars.get(GRAD_BOUND_TAG), scalars.get(GRAD_RATE_TAG)
     if rate is None:  # runs of 2026-12-04 logged the rate under its first name
         rate = scalars.get(tags.grad_h_prefix(0) + "log10_per_step")
@@ -85,14 +83,12 @@ def job_row(job: Job, keys: list[str], scalars: dict[str, pd.Series]) -> dict:
     row.update(
         {
             "status": job.status,
-            "steps": m.get("steps"),
-            "final_val_loss": final_loss,
+            "steps": record.steps if record is not None else None,
+            "final_val_loss": final.get(tags.VAL_LOSS),
             "best_val_loss": best.get(tags.VAL_LOSS),
-            "baseline": baseline,
-            "final_over_baseline": final_loss / baseline if final_loss is not None and baseline else None,
-            "best_over_baseline": (
-                best[tags.VAL_LOSS] / baseline if best.get(tags.VAL_LOSS) is not None and baseline else None
-            ),
+            "baseline": record.baseline if record is not None else None,
+            "final_over_baseline": record.final_over_baseline if record is not None else None,
+            "best_over_baseline": record.best_over_baseline if record is not None else None,
             "final_train_loss": final.get(tags.TRAIN_LOSS),
         }
     )
@@ -107,9 +103,9 @@ def job_row(job: Job, keys: list[str], scalars: dict[str, pd.Series]) -> dict:
             "grad_log10_per_step_start": _at(rate, 0),
             "grad_log10_ratio_end": _at(ratio, -1),
             "grad_log10_ratio_end_bound": _at(bound, -1),
-            "diverged_at_step": m.get("diverged_at_step"),
-            "wall_time_s": timing.get("wall_time_s"),
-            "resumed_from_step": timing.get("resumed_from_step"),
+            "diverged_at_step": record.diverged_at_step if record is not None else None,
+            "wall_time_s": record.wall_time_s if record is not None else None,
+            "resumed_from_step": record.resumed_from_step if record is not None else None,
             "error": job.error,
         }
     )

@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from rnnlab.record import tags
 from rnnlab.record.overrides import override_keys, parse_overrides
+from rnnlab.record.run_record import RunRecord
 
 # The hyper-parameters every run shows, in this order; group choices (model, task) by their chosen name.
 MAIN = ("model", "task", "num_layers", "hidden_size", "nonlinearity", "init", "init_scale", "lr", "seq_len", "seed")
@@ -54,19 +55,19 @@ def curated_hparams(cfg: DictConfig, choices: dict, overrides: list[str]) -> dic
     return hparams
 
 
-def final_metrics(record: dict, logged: dict[str, tuple[float, float]] | None = None) -> dict[str, float]:
+def final_metrics(record: RunRecord, logged: dict[str, tuple[float, float]] | None = None) -> dict[str, float]:
     """The dashboard's metric columns, from metrics.json's record: final loss and its ratio to the baseline first,
     then the gradient indicator (log10 first/last ‖dL/dh_t‖ of layer 0) and the spectral radius of layer 0's W_hh at
     initialisation (their first logged values; `logged` maps a tag to its (first, last) value), so the table answers
     "vanishing or exploding?" beside "did it learn?"; NaN where the diagnostics were off."""
-    final, best, baseline = record["final"], record["best"], record["baseline"]
+    final, best, baseline = record.final, record.best, record.baseline
     loss = final.get(tags.VAL_LOSS)
     logged = logged or {}
     grad = logged.get(tags.grad_h_log10_ratio(0), (None, None))
     radius = logged.get(tags.spectrum("layer0", "radius"), (None, None))
     metrics = {
         tags.HP_FINAL_LOSS: loss,
-        tags.HP_FINAL_OVER_BASELINE: loss / baseline if loss is not None and baseline else None,
+        tags.HP_FINAL_OVER_BASELINE: record.final_over_baseline,
         tags.HP_GRAD_LOG10_RATIO_INIT: grad[0],
         tags.HP_SPECTRAL_RADIUS_INIT: radius[0],
         tags.HP_BEST_VAL_LOSS: best.get(tags.VAL_LOSS),
@@ -77,7 +78,7 @@ def final_metrics(record: dict, logged: dict[str, tuple[float, float]] | None = 
         {
             tags.HP_FINAL_TRAIN_LOSS: final.get(tags.TRAIN_LOSS),
             tags.HP_BASELINE: baseline,
-            tags.HP_DIVERGED: float(record["status"] == "diverged"),
+            tags.HP_DIVERGED: float(record.status == "diverged"),
             tags.HP_GRAD_LOG10_RATIO_FINAL: grad[1],
             tags.HP_SPECTRAL_RADIUS_FINAL: radius[1],
         }

@@ -34,10 +34,10 @@ from omegaconf import DictConfig
 from rnnlab.diagnostics.base import first_and_last
 from rnnlab.diagnostics.observed import ObservedModule
 from rnnlab.diagnostics.through_time import indicator
-from rnnlab.record.identity import OtherConfiguration, check_record, differences, refusal, resolved
+from rnnlab.record.identity import OtherConfiguration, check_record, differences, refusal, resolved, skipped
 from rnnlab.record.lock import RunLock
 from rnnlab.record.overrides import override_keys, parse_overrides
-from rnnlab.record.run_record import objective, run_record, write_metrics
+from rnnlab.record.run_record import RunRecord, run_record, write_metrics
 from rnnlab.record.study import study_keys
 from rnnlab.tasks.base import SyntheticTask
 from rnnlab.tasks.dataset import DatasetTask
@@ -64,21 +64,17 @@ def train(cfg: DictConfig) -> float:
     with RunLock(cfg.paths.output_dir):
         previous = check_record(cfg, cfg.paths.output_dir)
         if previous is not None:
-            return skipped(cfg, previous)
+            print(skipped(cfg.paths.output_dir, previous))
+            return previous.objective(cfg.optimized_metric)
         task = check_config(cfg)
-        return run_checked(cfg, task)
+        return run_checked(cfg, task).objective(cfg.optimized_metric)
 
 
-def skipped(cfg: DictConfig, previous: dict) -> float:
-    """A finished run of this configuration stands: say so, and give the sweeper its objective."""
-    print(f"rnnlab: {cfg.paths.output_dir} already {previous['status']} (metrics.json): skipped")
-    return objective(previous["best"], cfg.optimized_metric)
-
-
-def run_checked(cfg: DictConfig, task: SyntheticTask | None = None) -> float:
+def run_checked(cfg: DictConfig, task: SyntheticTask | None = None) -> RunRecord:
     """Build, fit and record a run whose configuration and directory the check phase accepted (the caller holds
-    the directory's lock); `task` is the one the checks built. Any exception but a configuration error or an interruption is recorded `failed`, with
-    its error, in metrics.json, from the first object built on; the exception gets `recorded = True`."""
+    the directory's lock); `task` is the one the checks built; its record, as written. Any exception but a
+    configuration error or an interruption is recorded `failed`, with its error, in metrics.json, from the first
+    object built on; the exception gets `recorded = True`."""
     started, built, fitted = time.time(), None, None
     try:
         built = build(cfg, task)
@@ -188,21 +184,28 @@ def fit(cfg: DictConfig, built: Built) -> L.Trainer:
     return trainer
 
 
-def record(cfg: DictConfig, built: Built, trainer: L.Trainer, started: float) -> float:
-    """Write metrics.json (last: its presence means the run has ended) and the HParams; return the objective."""
+def record(cfg: DictConfig, built: Built, trainer: L.Trainer, started: float) -> RunRecord:
+    """Write metrics.json (last: its presence means the run has ended) and the HParams; return the record."""
     output_dir = Path(cfg.paths.output_dir)
     module = built.module
     status = "completed" if module.diverged_at_step is None else "diverged"
     rec = run_record(
-        cfg, status, built.summary, built.task, trainer, started, built.timing, diverged_at_step=module.diverged_at_step
+        cfg,
+        status,
+        built.summary,
+        built.task,
+        trainer,
+        started,
+        built.timing,
+        gradient=gradient_indicator(cfg, built),
+        diverged_at_step=module.diverged_at_step,
     )
-    rec["gradient"] = gradient_indicator(cfg, built)
     _log_final_hparams(trainer, cfg, rec)
     save_final_weights(output_dir, module, trainer.global_step)  # what rnnlab.load gives back
     write_metrics(output_dir, rec)  # last: its presence means the run has ended
     if not _sweeping():  # a sweep prints a line per job itself
-        print(result_line(status, rec["steps"], rec["final"], rec["baseline"], output_dir / "metrics.json"))
-    return objective(rec["best"], cfg.optimized_metric)
+        print(result_line(status, rec.steps, rec.final, rec.baseline, output_dir / "metrics.json"))
+    return rec
 
 
 def gradient_indicator(cfg: DictConfig, built: Built) -> dict[str, dict]:
@@ -242,23 +245,23 @@ def _build(cfg: DictConfig, task: SyntheticTask | None = None) -> tuple[Syntheti
     return task, module, callbacks, loggers
 
 
-def _log_final_hparams(trainer: L.Trainer, cfg: DictConfig, record: dict) -> None:
+def _log_final_hparams(trainer: L.Trainer, cfg: DictConfig, record: RunRecord) -> None:
     """Fill TensorBoard's HParams dashboard with the run's curated hyper-parameters and its real final metrics.
 
     For TensorBoard the summaries are written here rather than by `TensorBoardLogger.log_hyperparams`, to rank the
     keys the study varies first (`hparams_summaries`); the metrics are logged at the run's last step. (The file
     writer is SummaryWriter's private `_get_file_writer`, as Lightning's own log_hyperparams uses it.)
     """
-    hparams = curated_hparams(cfg, record["choices"], record["overrides"])
+    hparams = curated_hparams(cfg, record.choices, record.overrides)
     metrics = final_metrics(record, first_and_last(trainer))
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
             logger.log_metrics(metrics, step=trainer.global_step)
             writer = logger.experiment._get_file_writer()
-            varied = _varied_keys(record["overrides"])
+            varied = _varied_keys(record.overrides)
             sweep_dir = HydraConfig.get().sweep.dir if _sweeping() else None
             job_num = getattr(HydraConfig.get().job, "num", None) if _sweeping() else None
-            trial = trial_id(cfg.paths.output_dir, record["overrides"], varied, sweep_dir, job_num)
+            trial = trial_id(cfg.paths.output_dir, record.overrides, varied, sweep_dir, job_num)
             shown, ranked = with_sweep(hparams, varied, sweep_dir) if sweep_dir else (hparams, varied)
             for summary in hparams_summaries(shown, metrics, ranked, trial):
                 writer.add_summary(summary)

@@ -89,7 +89,8 @@ def _finished(tmp_path, overrides, status="completed"):
 def test_check_record_skips_the_same_configuration_whatever_its_bookkeeping(tmp_path):
     _finished(tmp_path, ["lr=0.01"])
     cfg = compose_run(tmp_path, ["lr=0.01", "trainer.enable_progress_bar=false", "checkpoint.every_n_steps=7"])
-    assert check_record(cfg, tmp_path)["status"] == "completed"
+    record = check_record(cfg, tmp_path)
+    assert record is not None and record.status == "completed"
 
 
 @pytest.mark.parametrize("status", ["completed", "diverged"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import yaml
 
 from rnnlab.record.jobs import find_jobs
-from rnnlab.record.run_record import write_metrics
+from rnnlab.record.run_record import RunRecord, write_metrics
 from rnnlab.record.unlaunched import update_unlaunched
 
 
@@ -15,7 +15,7 @@ def make_job(sweep_dir, name, overrides, record=None):
     (job_dir / ".hydra").mkdir(parents=True)
     (job_dir / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
     if record is not None:
-        write_metrics(job_dir, record)
+        write_metrics(job_dir, RunRecord.from_json(record))
 
 
 def test_every_job_has_its_typed_record_or_none(tmp_path):

@@ -4,6 +4,7 @@ jobs still running, and the plots."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -11,7 +12,7 @@ import yaml
 from torch.utils.tensorboard import SummaryWriter
 
 from rnnlab.record.jobs import find_jobs
-from rnnlab.record.run_record import write_metrics
+from rnnlab.record.run_record import RunRecord, write_metrics
 from rnnlab.sweeps.job_statuses import summary_lines
 from rnnlab.sweeps.report_files import main, write_report
 from rnnlab.sweeps.table import GRAD_RATIO_TAG, grad_through_time, read_scalars
@@ -36,17 +37,19 @@ def make_job(sweep_dir, overrides, metrics=None, grad_decay=None):
     return job_dir
 
 
-def metrics(status, final=None, best=None, **extra):
-    return {
-        "status": status,
-        "steps": 10,
-        "baseline": 0.5,
-        "final": {"val/loss": final} if final else {},
-        "best": {"val/loss": best} if best else {},
-        "config": {},
-        "timing": {"wall_time_s": 1.5, "resumed_from_step": None},
-        **extra,
-    }
+def metrics(status, final=None, best=None, **extra) -> RunRecord:
+    return RunRecord.from_json(
+        {
+            "status": status,
+            "steps": 10,
+            "baseline": 0.5,
+            "final": {"val/loss": final} if final else {},
+            "best": {"val/loss": best} if best else {},
+            "config": {},
+            "timing": {"wall_time_s": 1.5, "resumed_from_step": None},
+            **extra,
+        }
+    )
 
 
 @pytest.fixture
@@ -127,7 +130,7 @@ def test_a_corrupt_metrics_json_is_a_corrupt_job_in_the_table_the_report_and_the
     job_dir = sweep_dir / "init_scale=1.0,nonlinearity=tanh"
     (job_dir / "metrics.json").write_bytes(content)
     job = {j.name: j for j in find_jobs(sweep_dir)}["init_scale=1.0,nonlinearity=tanh"]
-    assert job.status == "corrupt" and job.metrics is None and str(job_dir / "metrics.json") in job.error
+    assert job.status == "corrupt" and job.record is None and str(job_dir / "metrics.json") in job.error
     written = write_report(sweep_dir, tmp_path / "report")
     table = pd.read_csv(written["csv"])
     assert table.set_index("job").loc["init_scale=1.0,nonlinearity=tanh", "status"] == "corrupt"
@@ -218,8 +221,8 @@ def test_re_reporting_the_same_jobs_rewrites_the_same_bytes_and_no_timing(tmp_pa
     sweep = seeded_sweep(tmp_path)
     first = {k: p.read_bytes() for k, p in write_report(sweep, tmp_path / "one").items()}
     for job in find_jobs(sweep):  # only the wall time changes
-        record = dict(job.metrics, timing={"wall_time_s": 99.0, "resumed_from_step": None})
-        write_metrics(job.dir, record)
+        assert job.record is not None
+        write_metrics(job.dir, replace(job.record, timing={"wall_time_s": 99.0, "resumed_from_step": None}))
     second = {k: p.read_bytes() for k, p in write_report(sweep, tmp_path / "one").items()}
     assert first == second and set(first) >= {"csv", "markdown", "final_loss", "grad_through_time"}
     assert b"wall_time" not in first["csv"] and "99.0" in (tmp_path / "one" / "timings.csv").read_text()

@@ -58,7 +58,7 @@ def sweep(sweep_dir: Path, *args: str, env: dict | None = None, timeout: int = 4
 
 def results(sweep_dir: Path) -> dict[str, dict]:
     """Each job's metrics.json without what depends on the machine or the moment (`timing`)."""
-    return {job.name: {k: job.metrics.get(k) for k in RESULT_KEYS} for job in find_jobs(sweep_dir) if job.metrics}
+    return {j.name: {k: j.record.to_json().get(k) for k in RESULT_KEYS} for j in find_jobs(sweep_dir) if j.record}
 
 
 LOCAL_CLUSTER = "rnnlab-local"  # scripts/local-slurm's ClusterName
@@ -242,7 +242,7 @@ def test_a_requeued_job_resumes_from_its_checkpoint_and_ends_as_the_uninterrupte
     assert run.returncode == 0, run.stderr[-3000:]
     assert info["released"] == {info["job_id"]}  # Slurm held it after the requeue: it was requeued, once
     (job,) = find_jobs(tmp_path / "slurm")
-    assert job.metrics["timing"]["resumed_from_step"] >= 5  # from checkpoints/last.ckpt, not from scratch
+    assert job.record.resumed_from_step >= 5  # from checkpoints/last.ckpt, not from scratch
     assert results(tmp_path / "slurm") == uninterrupted
     assert len(re.findall(r"Slurm job \S+: ", run.stdout)) == 1  # submitted once: the user re-submitted nothing
 
@@ -266,7 +266,7 @@ def test_a_job_past_its_time_limit_is_requeued_by_submitit_and_ends_as_the_unint
     log = next((tmp_path / "slurm" / ".submitit").rglob("*_log.out")).read_text()
     assert "this job is timed-out" in log and re.search(r"Requeued job \d+ \(\d remaining timeouts\)", log)
     assert info["released"] == {info["job_id"]}
-    assert job.metrics["timing"]["resumed_from_step"] >= 5
+    assert job.record.resumed_from_step >= 5
     assert results(tmp_path / "slurm") == uninterrupted
 
 

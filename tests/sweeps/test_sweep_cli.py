@@ -59,7 +59,7 @@ def statuses(sweep_dir: Path) -> dict[tuple[str, str], str]:
 
 def results(sweep_dir: Path) -> dict[str, dict]:
     """Each job's metrics.json without what depends on the machine or the moment."""
-    return {job.name: {k: job.metrics.get(k) for k in RESULT_KEYS} for job in find_jobs(sweep_dir) if job.metrics}
+    return {j.name: {k: j.record.to_json().get(k) for k in RESULT_KEYS} for j in find_jobs(sweep_dir) if j.record}
 
 
 EXPECTED = {
@@ -151,8 +151,8 @@ def test_the_rerun_resumes_runs_every_job_and_reports_each_failure(basic_sweep):
         "diverged",
         "failed",
     ]  # the table at the end
-    (resumed,) = [job for job in find_jobs(basic_sweep["dir"]) if job.metrics["timing"]["resumed_from_step"]]
-    assert resumed.metrics["timing"]["resumed_from_step"] == 10 and resumed.status == "completed"
+    (resumed,) = [job for job in find_jobs(basic_sweep["dir"]) if job.record and job.record.resumed_from_step]
+    assert resumed.record.resumed_from_step == 10 and resumed.status == "completed"
     failed = next(job for job in find_jobs(basic_sweep["dir"]) if job.status == "failed")
     assert "injected fault" in (failed.dir / "train.log").read_text()  # the traceback stays with the job
 
@@ -181,7 +181,7 @@ def test_joblib_runs_the_grid_in_parallel_and_matches_the_resumed_basic_sweep(ba
     assert statuses(tmp_path / "sweep") == EXPECTED
     # The resumed job's result equals the uninterrupted run's; so do all the others.
     assert results(tmp_path / "sweep") == basic_sweep["first_results"]
-    assert all(job.metrics["config"]["threads"] == 1 for job in find_jobs(tmp_path / "sweep"))
+    assert all(job.record and job.record.config["threads"] == 1 for job in find_jobs(tmp_path / "sweep"))
 
 
 @pytest.mark.slow
@@ -224,14 +224,14 @@ def test_the_report_on_the_real_sweep_holds_each_jobs_numbers(basic_sweep, tmp_p
     jobs = {job.name: job for job in find_jobs(basic_sweep["dir"])}
     assert sorted(table["job"]) == sorted(jobs)
     for row in table.itertuples():
-        metrics = jobs[row.job].metrics
-        assert row.status == metrics["status"] and row.steps == metrics["steps"]
-        final = metrics["final"].get("val/loss")
+        record = jobs[row.job].record
+        assert record is not None and row.status == record.status and row.steps == record.steps
+        final = record.final.get("val/loss")
         assert (pd.isna(row.final_val_loss) and final is None) or row.final_val_loss == pytest.approx(final, rel=1e-12)
     timings = pd.read_csv(tmp_path / "timings.csv").set_index("job")["wall_time_s"]  # apart: they change every run
     for name, job in jobs.items():
-        if job.metrics:
-            assert timings[name] == pytest.approx(job.metrics["timing"]["wall_time_s"])
+        if job.record:
+            assert timings[name] == pytest.approx(job.record.wall_time_s)
     assert {"final_loss", "learning_curves", "markdown"} <= set(written)
     assert all(path.stat().st_size > 0 for path in written.values())
     assert "## Failures" in written["markdown"].read_text()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 
 import pytest
 
 from rnnlab.record import tags
+from rnnlab.record.run_record import RunRecord
 from rnnlab.training.hparams import (
     MAIN,
     TRIAL_ID_CHARS,
@@ -47,17 +49,20 @@ def test_a_null_value_is_shown_as_the_string_null(tmp_path):
 
 
 def test_final_metrics_lead_with_the_final_loss_and_its_ratio_to_the_baseline():
-    record = {
-        "status": "completed",
-        "baseline": 0.2,
-        "final": {"val/loss": 0.05, "train/loss": 0.06},
-        "best": {"val/loss": 0.04},
-    }
+    record = RunRecord(
+        status="completed",
+        steps=3,
+        baseline=0.2,
+        final={"val/loss": 0.05, "train/loss": 0.06},
+        best={"val/loss": 0.04},
+        config={},
+        timing={},
+    )
     metrics = final_metrics(record)
     assert list(metrics)[:2] == [tags.HP_FINAL_LOSS, tags.HP_FINAL_OVER_BASELINE]
     assert metrics[tags.HP_FINAL_OVER_BASELINE] == 0.25 and metrics[tags.HP_BEST_VAL_LOSS] == 0.04
     assert metrics[tags.HP_DIVERGED] == 0.0 and tags.HP_FINAL_ACC not in metrics
-    diverged = final_metrics({**record, "status": "diverged", "final": {"val/loss": None}})
+    diverged = final_metrics(replace(record, status="diverged", final={"val/loss": None}))
     assert math.isnan(diverged[tags.HP_FINAL_LOSS]) and math.isnan(diverged[tags.HP_FINAL_OVER_BASELINE])
     assert diverged[tags.HP_DIVERGED] == 1.0
 
@@ -149,7 +154,7 @@ def test_the_gradient_indicator_and_the_radius_at_init_are_metric_columns(tmp_pa
     assert scalars[tags.HP_GRAD_LOG10_RATIO_INIT].iloc[-1] == ratio.iloc[0]
     assert scalars[tags.HP_SPECTRAL_RADIUS_INIT].iloc[-1] == radius.iloc[0]
     assert scalars[tags.HP_GRAD_LOG10_RATIO_FINAL].iloc[-1] == ratio.iloc[-1]
-    record = {"final": {"val/loss": 0.1}, "best": {}, "baseline": 0.2, "status": "completed"}
+    record = RunRecord("completed", 3, final={"val/loss": 0.1}, best={}, config={}, timing={}, baseline=0.2)
     columns = list(final_metrics(record, {tags.grad_h_log10_ratio(0): (-3.0, -1.0)}))
     assert columns[:4] == [tags.HP_FINAL_LOSS, tags.HP_FINAL_OVER_BASELINE, tags.HP_GRAD_LOG10_RATIO_INIT,
                            tags.HP_SPECTRAL_RADIUS_INIT]  # fmt: skip
