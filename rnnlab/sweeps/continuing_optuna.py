@@ -29,7 +29,6 @@ from typing import Any
 import optuna
 from hydra.utils import instantiate
 from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl
-from hydra_plugins.hydra_optuna_sweeper.optuna_sweeper import OptunaSweeper
 from optuna.trial import TrialState
 
 from rnnlab.sweeps.optuna_study import HEARTBEAT_S, DamagedStudy, damaged, is_damage, open_storage
@@ -171,22 +170,3 @@ class _Heartbeats:
         finally:
             stop.set()
             thread.join()
-
-
-class ContinuingOptunaSweeper(OptunaSweeper):
-    """hydra.sweeper._target_ for conf/hparams_search/optuna.yaml: Optuna's sweeper with ContinuingStudy inside."""
-
-    def __init__(self, sampler, direction, storage, study_name, n_trials, n_jobs, max_failure_rate, search_space,
-                 custom_search_space, params) -> None:  # fmt: skip
-        self.sweeper = ContinuingStudy(
-            sampler,
-            direction,
-            storage,
-            study_name,
-            n_trials,
-            n_jobs,
-            max_failure_rate,
-            search_space,
-            custom_search_space,
-            params,
-        )

@@ -144,7 +144,9 @@ def table_headers(markdown: str) -> set[str]:
 def test_no_table_of_bench_figures_is_typed_by_hand_in_the_docs(report):
     # what pasting the bench's output would leave: one of its headers, or nn.RNN's row of the models tables
     rendered = table_headers("\n\n".join(tables.render_section(report, section) for section in tables.SECTIONS))
-    assert "| launcher | seconds | seconds per job | ratio |" in rendered and len(rendered) == 5
+    assert (
+        "| launcher | seconds | seconds per job | ratio |" in rendered and len(rendered) >= 5
+    )  # a models table per thread count, then train, sweep, startup, targets
     reference_row = f"| {models.REFERENCE} (ms) |"
     for page in [*DOCS.rglob("*.md"), ROOT / "README.md"]:
         source = page.read_text()
